@@ -1,0 +1,176 @@
+"""Batched loading from an :class:`~fernb.data.store.ImageStore` with augmentation applied to whole batches.
+
+A batch is one fancy-index gather from the uint8 memory map, then crop/resize/flip as an index gather on uint8, then
+one float conversion with normalisation; on a GPU the augmentation runs on the device.  A background thread prepares
+the next batch while the model works on the current one.  Shuffling and augmentation are seeded per epoch, so a run
+resumed at an epoch boundary sees exactly the batches an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+import torch
+
+
+class BatchAugment:
+    """Random resized crop (area ``scale``, aspect ``ratio``), horizontal flip and brightness/contrast jitter, on a
+    uint8 NCHW batch.  The crop is resampled by nearest-neighbour index gathering, the cheapest exact operation on
+    uint8; ``flip`` is the probability of a horizontal flip."""
+
+    def __init__(self, out_size: int, scale=(0.8, 1.0), ratio=(0.9, 1.1), flip: float = 0.5,
+                 brightness: float = 0.0, contrast: float = 0.0):
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}")
+        if not 0 <= flip <= 1:
+            raise ValueError(f"flip must be a probability, got {flip}")
+        self.out_size, self.scale, self.ratio, self.flip = out_size, scale, ratio, flip
+        self.brightness, self.contrast = brightness, contrast
+
+    def __repr__(self):
+        return (f"BatchAugment(out_size={self.out_size}, scale={self.scale}, ratio={self.ratio}, flip={self.flip}, "
+                f"brightness={self.brightness}, contrast={self.contrast})")
+
+    def crop_indices(self, b: int, h: int, w: int, gen: torch.Generator, device):
+        """Row and column source indices, (B, out) each, of a random resized crop (columns reversed when flipped)."""
+        o = self.out_size
+        area = torch.empty(b).uniform_(*self.scale, generator=gen)
+        logr = torch.empty(b).uniform_(np.log(self.ratio[0]), np.log(self.ratio[1]), generator=gen)
+        ar = torch.exp(logr)
+        ch = torch.clamp(torch.sqrt(area / ar) * h, 1, h)
+        cw = torch.clamp(torch.sqrt(area * ar) * w, 1, w)
+        y0 = torch.rand(b, generator=gen) * (h - ch)
+        x0 = torch.rand(b, generator=gen) * (w - cw)
+        t = (torch.arange(o, dtype=torch.float32) + 0.5) / o
+        rows = (y0[:, None] + t[None] * ch[:, None]).long().clamp_(0, h - 1)
+        cols = (x0[:, None] + t[None] * cw[:, None]).long().clamp_(0, w - 1)
+        flip = torch.rand(b, generator=gen) < self.flip
+        cols = torch.where(flip[:, None], cols.flip(1), cols)
+        return rows.to(device), cols.to(device)
+
+    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Crop/flip a (B, H, W, C) uint8 batch into (B, out, out, C): one ``index_select`` over whole pixels."""
+        b, h, w, c = x.shape
+        rows, cols = self.crop_indices(b, h, w, gen, x.device)
+        flat = (torch.arange(b, device=x.device)[:, None, None] * (h * w) + rows[:, :, None] * w + cols[:, None, :])
+        o = self.out_size
+        return x.reshape(b * h * w, c).index_select(0, flat.reshape(-1)).reshape(b, o, o, c)
+
+    def jitter(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Brightness/contrast jitter on a float batch in [0, 1] (in place)."""
+        if self.brightness == 0 and self.contrast == 0:
+            return x
+        b = x.shape[0]
+        gain = 1 + torch.empty(b, 1, 1, 1).uniform_(-self.contrast, self.contrast, generator=gen).to(x.device)
+        bias = torch.empty(b, 1, 1, 1).uniform_(-self.brightness, self.brightness, generator=gen).to(x.device)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        return x.sub_(mean).mul_(gain).add_(mean + bias).clamp_(0, 1)
+
+
+class BatchLoader:
+    """Iterate ``(images, labels)`` batches over rows ``indices`` of ``store``.
+
+    ``images`` is float32 NCHW normalised with ``mean``/``std`` (per channel or scalar), on ``device``; ``labels`` is
+    int64.  ``in_chans=3`` on a one-channel store repeats the channel (grayscale datasets into RGB models).
+    """
+
+    def __init__(self, store, indices, labels, batch_size: int = 64, shuffle: bool = False,
+                 augment: BatchAugment | None = None, out_size: int | None = None, in_chans: int | None = None,
+                 mean=0.5, std=0.5, device="cpu", drop_last: bool = False, seed: int = 0, prefetch: int = 2):
+        self.store = store
+        self.indices = np.asarray(indices, dtype=np.int64)
+        labels = np.asarray(labels)
+        if labels.ndim != 1 and labels.ndim != 2:
+            raise ValueError(f"labels must be (N,) class indices or (N, K) distributions, got shape {labels.shape}")
+        if len(labels) != len(store):
+            raise ValueError(f"labels has {len(labels)} rows but the store holds {len(store)} images")
+        self.labels = torch.from_numpy(np.array(labels))
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size, self.shuffle, self.augment, self.drop_last = batch_size, shuffle, augment, drop_last
+        h = store.shape[1]
+        self.out_size = out_size or (augment.out_size if augment else h)
+        if augment is not None and augment.out_size != self.out_size:
+            raise ValueError(f"augment.out_size={augment.out_size} differs from out_size={self.out_size}")
+        store_c = store.shape[3]
+        self.in_chans = in_chans or store_c
+        if self.in_chans not in (store_c, 3) or (self.in_chans == 3 and store_c not in (1, 3)):
+            raise ValueError(f"in_chans={self.in_chans} cannot be made from a {store_c}-channel store")
+        self.device = torch.device(device)
+        c = self.in_chans
+        self.mean = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1).expand(c, 1, 1).to(self.device)
+        self.std = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1).expand(c, 1, 1).to(self.device)
+        self.seed, self.epoch, self.prefetch = seed, 0, prefetch
+
+    def set_epoch(self, epoch: int):
+        """Select the shuffle order and augmentation draws of ``epoch`` (deterministic given the seed)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _batches(self):
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = self.indices
+        if self.shuffle:
+            order = order[torch.randperm(len(order), generator=gen).numpy()]
+        for k in range(len(self)):
+            yield np.sort(order[k * self.batch_size:(k + 1) * self.batch_size]), gen
+
+    def _make(self, idx, gen):
+        x = torch.from_numpy(self.store.images[idx])  # one gather from the memory map: (B, H, W, C) uint8
+        if self.device.type == "cuda":
+            x = x.pin_memory().to(self.device, non_blocking=True)
+        if self.augment is not None:
+            x = self.augment(x, gen)
+        # NHWC viewed as NCHW is the channels_last layout: no copy, and what convolutions prefer
+        x = x.permute(0, 3, 1, 2).float().div_(255)
+        if self.augment is not None:
+            x = self.augment.jitter(x, gen)
+        if x.shape[-1] != self.out_size:
+            x = torch.nn.functional.interpolate(x, size=(self.out_size, self.out_size), mode="bilinear",
+                                                antialias=True, align_corners=False)
+        if x.shape[1] != self.in_chans:
+            x = x.repeat(1, self.in_chans, 1, 1)
+        x = x.sub_(self.mean).div_(self.std)
+        y = self.labels[idx].to(self.device, non_blocking=True)
+        return x, y
+
+    def __iter__(self):
+        if self.prefetch <= 0:
+            for idx, gen in self._batches():
+                yield self._make(idx, gen)
+            return
+        q: queue.Queue = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+
+        def work():
+            try:
+                for idx, gen in self._batches():
+                    if stop.is_set():
+                        return
+                    q.put(self._make(idx, gen))
+                q.put(None)
+            except BaseException as e:  # surface worker errors in the consumer
+                q.put(e)
+
+        t = threading.Thread(target=work, daemon=True)
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while t.is_alive():
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    t.join(0.01)

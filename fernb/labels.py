@@ -1,0 +1,25 @@
+"""Canonical label order shared by every dataset, model and figure in fernb.
+
+Datasets publish their own label ids; the maps to this order live in ``data_manifests/``, never in code.
+"""
+
+EXPRESSIONS = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+"""Canonical order, indices 0-6 (contempt is index 7 where a dataset has it)."""
+
+EXPRESSIONS_8 = EXPRESSIONS + ("contempt",)
+
+AGE_GROUPS = ("5-10", "11-19", "20-29", "30-59", "60+")
+"""The five InFER++ age groups (InFER++ §III-E, Table 2b)."""
+
+GENDERS = ("male", "female")
+"""Gender presentation as InFER++ Table 2c labels it."""
+
+NUM_CLASSES = len(EXPRESSIONS)
+
+
+def expression_index(name: str) -> int:
+    """Index of an expression name in the canonical order, with a clear error for unknown names."""
+    try:
+        return EXPRESSIONS_8.index(name)
+    except ValueError:
+        raise ValueError(f"unknown expression {name!r}; expected one of {', '.join(EXPRESSIONS_8)}") from None
