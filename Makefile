@@ -1,0 +1,41 @@
+# make book : install, generate the default data, run every chapter (quick profile), build the HTML book
+# make test : install, unit tests, nbval over every chapter executed in the smoke profile
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.fernb-installed
+export FERNB_HOME ?= $(CURDIR)/.fernb
+
+.PHONY: install data book test chapters sync bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -e '.[book,test]'
+	$(BIN)/pip install --no-deps facenet-pytorch==2.6.0
+	$(BIN)/python -m ipykernel install --sys-prefix --name fernb --display-name "fernb (Python 3)"
+	touch $(STAMP)
+
+data: install
+	$(BIN)/python -m fernb.data.synth generate --profile quick
+
+book: data
+	$(BIN)/python -m fernb.book build --profile quick
+
+test: install
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m fernb.book run-all --profile smoke
+	$(BIN)/python -m pytest --nbval-lax --nbval-kernel-name fernb -p no:cacheprovider _build/executed/smoke
+
+# rewrite the paired, output-stripped .ipynb of every chapter from its .py
+sync: install
+	$(BIN)/python -m fernb.book sync
+
+bench: install
+	$(BIN)/python benchmarks/loader.py
+
+clean:
+	rm -rf _build

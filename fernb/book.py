@@ -1,0 +1,219 @@
+"""Run chapters and build the book: jupytext ``.py`` → ``.ipynb`` → papermill (kernel ``fernb``) → executed notebooks
+in ``_build/executed/<profile>/`` → Jupyter Book renders those with execution off.
+
+    python -m fernb.book run 00_quickstart -p profile smoke -p seed 1
+    python -m fernb.book run-all --profile smoke
+    python -m fernb.book build --profile quick
+    python -m fernb.book sync          # rewrite the paired, output-stripped .ipynb files for Colab
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fernb.profiles import PROFILES, check_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+BUILD = ROOT / "_build"
+KERNEL = "fernb"
+KERNELSPEC = {"name": KERNEL, "display_name": "fernb (Python 3)", "language": "python"}
+
+
+def chapters() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def chapter_path(name: str) -> Path:
+    names = chapters()
+    if name not in names:
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=2)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown chapter {name!r}.{hint} Chapters: {', '.join(names)}")
+    return NOTEBOOKS / f"{name}.py"
+
+
+def to_notebook(py: Path):
+    """The jupytext notebook of a chapter, with the fernb kernel named (papermill needs it explicit)."""
+    import jupytext
+
+    nb = jupytext.read(py, fmt="py:percent")
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    return nb
+
+
+def paired_ipynb(py: Path):
+    """The output-stripped ``.ipynb`` committed beside each chapter (Colab opens only .ipynb)."""
+    import jupytext
+
+    nb = to_notebook(py)
+    nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    return jupytext.writes(nb, fmt="ipynb")
+
+
+def sync() -> list[Path]:
+    written = []
+    for name in chapters():
+        py = NOTEBOOKS / f"{name}.py"
+        out = py.with_suffix(".ipynb")
+        text = paired_ipynb(py)
+        if not out.exists() or out.read_text() != text:
+            out.write_text(text)
+            written.append(out)
+    return written
+
+
+def declared_parameters(py: Path) -> dict:
+    """Names and default values of the chapter's ``parameters`` cell."""
+    import ast
+
+    nb = to_notebook(py)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{py}: expected exactly one cell tagged 'parameters', found {len(cells)}")
+    out = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def _library_hash() -> str:
+    h = hashlib.sha256()
+    for p in sorted(list((ROOT / "fernb").rglob("*.py")) + list((ROOT / "data_manifests").glob("*.yaml"))):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _check_kernel():
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    if KERNEL not in find_kernel_specs():
+        raise RuntimeError(f"Jupyter kernel {KERNEL!r} is not installed; run 'make install' or "
+                           f"'{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL}'")
+
+
+def run(name: str, params: dict | None = None, profile: str | None = None, force: bool = False) -> Path:
+    """Execute one chapter with papermill; returns the executed notebook.  Skipped when an executed copy with the
+    same chapter text, parameters and library already exists."""
+    import nbformat
+    import papermill
+
+    py = chapter_path(name)
+    params = dict(params or {})
+    if profile is not None:
+        params["profile"] = profile
+    declared = declared_parameters(py)
+    for k in params:
+        if k not in declared:
+            raise ValueError(f"chapter {name} has no parameter {k!r}; its parameters are: {', '.join(declared)}")
+    prof = check_profile(params.get("profile", declared.get("profile")))
+    key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash()], sort_keys=True, default=str).encode()).hexdigest()
+    out = BUILD / "executed" / prof / f"{name}.ipynb"
+    if out.exists() and not force:
+        try:
+            if nbformat.read(out, as_version=4).metadata.get("fernb", {}).get("key") == key:
+                print(f"{name} [{prof}]: up to date ({out.relative_to(ROOT)})")
+                return out
+        except Exception:  # an unreadable leftover is simply re-executed
+            pass
+    _check_kernel()
+    src = BUILD / "notebooks" / f"{name}.ipynb"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(to_notebook(py), src)
+    os.environ["FERNB_BOOK_BUILD"] = "1"  # figures as HTML calling the book's plotly.js (fernb.viz.setup_plotly)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for live readers; the page keeps the epoch log
+    t = time.perf_counter()
+    print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
+    tmp = out.with_suffix(".partial.ipynb")
+    papermill.execute_notebook(str(src), str(tmp), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
+                               progress_bar=False, log_output=False)
+    nb = nbformat.read(tmp, as_version=4)
+    nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": round(time.perf_counter() - t, 1)}
+    nbformat.write(nb, out)
+    tmp.unlink()
+    print(f"{name} [{prof}]: done in {time.perf_counter() - t:.0f}s -> {out.relative_to(ROOT)}")
+    return out
+
+
+def build(profile: str = "quick", force: bool = False) -> Path:
+    """Run every chapter in ``profile`` and build the HTML book from the executed notebooks."""
+    import plotly
+
+    executed = [run(n, profile=profile, force=force) for n in chapters()]
+    site = BUILD / "site"
+    if site.exists():
+        for p in site.iterdir():
+            if p.name != "_build":
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+    site.mkdir(parents=True, exist_ok=True)
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / f, site / f)
+    shutil.copytree(ROOT / "book", site / "book")
+    (site / "notebooks").mkdir()
+    for nb in executed:
+        shutil.copy(nb, site / "notebooks" / nb.name)
+    (site / "_static").mkdir()
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", site / "_static" / "plotly.min.js")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(site), "--builder", "html"]
+    subprocess.run(cmd, check=True)
+    index = site / "_build" / "html" / "index.html"
+    print(f"\nThe book is at {index}\n  (open file://{index})")
+    return index
+
+
+def _parse_params(pairs) -> dict:
+    import yaml
+
+    return {k: yaml.safe_load(v) for k, v in (pairs or [])}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m fernb.book", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="execute one chapter")
+    r.add_argument("chapter")
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
+    r.add_argument("--force", action="store_true")
+    ra = sub.add_parser("run-all", help="execute every chapter")
+    ra.add_argument("--profile", choices=PROFILES, default="smoke")
+    ra.add_argument("--force", action="store_true")
+    b = sub.add_parser("build", help="execute every chapter and build the HTML book")
+    b.add_argument("--profile", choices=PROFILES, default="quick")
+    b.add_argument("--force", action="store_true")
+    sub.add_parser("sync", help="rewrite the paired .ipynb of every chapter")
+    sub.add_parser("list", help="list chapters and their parameters")
+    a = p.parse_args(argv)
+    if a.cmd == "run":
+        run(a.chapter, _parse_params(a.param), force=a.force)
+    elif a.cmd == "run-all":
+        for n in chapters():
+            run(n, profile=a.profile, force=a.force)
+    elif a.cmd == "build":
+        build(a.profile, a.force)
+    elif a.cmd == "sync":
+        for w in sync():
+            print(f"wrote {w.relative_to(ROOT)}")
+    elif a.cmd == "list":
+        for n in chapters():
+            print(n, declared_parameters(NOTEBOOKS / f"{n}.py"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""What every chapter's first code cell calls: validate the ``parameters`` cell, resolve the device and paths, set up
+figures, and say plainly what data the chapter runs on."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from fernb import paths
+from fernb.profiles import PROFILES, check_profile
+
+SYNTHETIC_NOTICE = ("**The data on this page are synthetic (SynthFER).** The numbers measure this book's code on "
+                    "procedurally generated faces; they are not, and must not be read as, results on {real}.")
+
+
+@dataclass
+class Chapter:
+    profile: str
+    dataset: str
+    data_root: Path
+    device: "object"
+    seed: int
+    manifest: dict
+
+    @property
+    def synthetic(self) -> bool:
+        return self.manifest["kind"] == "synthetic"
+
+    def pick(self, **by_profile):
+        """The value for this chapter's profile: ``ch.pick(smoke=1, quick=8, full=80)``."""
+        missing = [p for p in PROFILES if p not in by_profile]
+        if missing:
+            raise ValueError(f"pick() needs a value for every profile; missing {missing}")
+        return by_profile[self.profile]
+
+    def notice(self, real: str = "any real dataset"):
+        """A Markdown banner saying what data the results come from."""
+        from IPython.display import Markdown, display
+
+        if self.synthetic:
+            display(Markdown("> " + SYNTHETIC_NOTICE.format(real=real)))
+        else:
+            display(Markdown(f"> Results on **{self.manifest['title']}** from `{self.data_root}`, profile `{self.profile}`."))
+
+
+def require(module: str, install: str):
+    """Fail early, naming the package, when an optional dependency is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise ModuleNotFoundError(f"this chapter needs the Python package {module!r}; install it with: {install}")
+
+
+def setup(profile="quick", dataset="synth-raf", data_root=None, device="auto", seed=0, datasets=None) -> Chapter:
+    """Validate the common chapter parameters before any work starts.
+
+    ``datasets`` restricts the allowed dataset names for a chapter (default: any with a manifest).
+    """
+    from fernb.data.manifest import available, load_manifest
+    from fernb.train.trainer import resolve_device
+    from fernb.viz import setup_plotly
+
+    check_profile(profile)
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a dataset name (str), got {type(dataset).__name__}")
+    allowed = list(datasets) if datasets else available()
+    if dataset not in allowed:
+        raise ValueError(f"dataset={dataset!r} is not available in this chapter; expected one of {', '.join(allowed)}")
+    manifest = load_manifest(dataset)
+    if data_root is not None and not isinstance(data_root, (str, Path)):
+        raise TypeError(f"data_root must be a path or None, got {type(data_root).__name__}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    root = paths.data_root(data_root)
+    if manifest["kind"] == "synthetic":
+        paths.ensure_writable(root, "data_root")
+    elif not root.exists():
+        raise FileNotFoundError(f"data_root={str(root)!r} does not exist; point it at your copy of {manifest['title']}")
+    for mod, pkg in (("plotly", "pip install plotly"), ("sklearn", "pip install scikit-learn"), ("tqdm", "pip install tqdm")):
+        require(mod, pkg)
+    dev = resolve_device(device)
+    setup_plotly()
+    return Chapter(profile, dataset, root, dev, seed, manifest)

@@ -1,0 +1,50 @@
+"""Classification metrics, from scikit-learn where it has them."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from fernb.labels import EXPRESSIONS
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE with equal-width confidence bins (Guo et al., 2017)."""
+    conf = probs.max(1)
+    correct = probs.argmax(1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None = None,
+                          num_classes: int = len(EXPRESSIONS)) -> dict:
+    """Accuracy, mean per-class accuracy, macro-F1, ECE, confusion matrix and accuracy per group.
+
+    ``groups`` maps a column name (e.g. ``age_group``) to one value per sample; the report gives accuracy per value,
+    which none of the four papers reports but InFER++ and SynthFER make possible.
+    """
+    y = np.asarray(y)
+    pred = probs.argmax(1)
+    cm = confusion_matrix(y, pred, labels=list(range(num_classes)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.diag(cm) / cm.sum(1)
+    out = {
+        "n": int(len(y)),
+        "accuracy": float(accuracy_score(y, pred)),
+        "mean_class_accuracy": float(np.nanmean(per_class)),
+        "macro_f1": float(f1_score(y, pred, labels=list(range(num_classes)), average="macro", zero_division=0)),
+        "ece": expected_calibration_error(probs, y),
+        "per_class_accuracy": {EXPRESSIONS[k] if k < len(EXPRESSIONS) else str(k): (None if np.isnan(v) else float(v))
+                               for k, v in enumerate(per_class)},
+        "confusion_matrix": cm.tolist(),
+    }
+    for col, values in (groups or {}).items():
+        values = np.asarray(values)
+        out[f"accuracy_by_{col}"] = {str(v): float((pred[values == v] == y[values == v]).mean()) for v in sorted(set(values.tolist()))}
+    return out

@@ -1,0 +1,81 @@
+"""Training configuration: plain data, validated before any work starts, hashed to key its run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "cosine", "step", "plateau")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run's result (and nothing that does not, such as the device)."""
+
+    model: str = "small_cnn"
+    dataset: str = "synth-raf"
+    profile: str = "quick"  # selects the SynthFER size; ignored by real datasets
+    data_seed: int = 0
+    img_size: int = 64
+    in_chans: int = 3
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"
+    label_smoothing: float = 0.0
+    aug_scale: tuple = (0.8, 1.0)
+    aug_flip: float = 0.5
+    aug_brightness: float = 0.1
+    aug_contrast: float = 0.1
+    val_share: float = 0.1  # stratified share of the training split held out for model selection
+    seed: int = 0
+    max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
+    model_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from fernb.models.registry import entry
+        from fernb.profiles import check_profile
+
+        check_profile(self.profile)
+        entry(self.model)  # unknown model names fail here, with suggestions
+        for name in ("epochs", "batch_size", "img_size", "in_chans", "seed", "data_seed"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if "seed" in name else 1):
+                raise ValueError(f"TrainConfig.{name} must be a {'non-negative' if 'seed' in name else 'positive'} integer, got {v!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}; expected one of {OPTIMIZERS}")
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"TrainConfig.scheduler={self.scheduler!r}; expected one of {SCHEDULERS}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr!r}")
+        if not 0 <= self.val_share < 0.5:
+            raise ValueError(f"TrainConfig.val_share must be in [0, 0.5), got {self.val_share!r}")
+        object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a mapping; an unknown key (a typo) is an error that suggests the intended one."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        for k in d:
+            if k not in known:
+                close = difflib.get_close_matches(k, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown training option {k!r}{hint}; known options: {', '.join(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["aug_scale"] = list(self.aug_scale)
+        return d
+
+    def key(self) -> str:
+        """Stable hash of the configuration: the name of its run folder."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]

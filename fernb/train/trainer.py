@@ -1,0 +1,263 @@
+"""Trainer and results registry.
+
+``fit(cfg)`` trains a registry model on a dataset and writes a run folder keyed by a hash of the configuration and
+the data: ``config.json``, ``history.jsonl``, ``checkpoint.pt`` (every epoch: model, optimiser, scheduler, RNG
+states, position), and when finished ``metrics.json`` (with the confusion matrix), ``test_probs.npy`` and
+``status = done``.  Asking again for a finished configuration returns the stored run; a half-finished one resumes
+from its last checkpoint and ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fernb import paths
+from fernb.data import load_dataset
+from fernb.data.loader import BatchAugment, BatchLoader
+from fernb.data.store import ImageStore
+from fernb.eval.metrics import classification_report
+from fernb.models import create
+from fernb.train.config import TrainConfig
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; anything else must name an available device."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} but MPS is not available here; use device='auto' or 'cpu'")
+    return dev
+
+
+@dataclass
+class Run:
+    """A finished (or stored) training run."""
+
+    dir: Path
+    config: TrainConfig
+    metrics: dict
+    history: list
+
+    @property
+    def test_probs(self) -> np.ndarray:
+        return np.load(self.dir / "test_probs.npy")
+
+    def load_model(self, device="cpu") -> nn.Module:
+        model = create(self.config.model, num_classes=7, in_chans=self.config.in_chans, img_size=self.config.img_size,
+                       **self.config.model_kwargs)
+        state = torch.load(self.dir / "model.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state)
+        return model.eval()
+
+
+def _rng_state():
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(), "numpy_pos": int(np.random.get_state()[2]),
+            "python": random.getstate()[1], "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def _set_rng_state(s):
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(("MT19937", np.array(s["numpy"], dtype=np.uint32), s["numpy_pos"], 0, 0.0))
+    random.setstate((3, tuple(s["python"]), None))
+    if s["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def _atomic_save(obj, path: Path):
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _stratified_val(labels: np.ndarray, train_idx: np.ndarray, share: float, seed: int):
+    if share == 0:
+        return train_idx, np.array([], dtype=np.int64)
+    from sklearn.model_selection import train_test_split
+
+    tr, va = train_test_split(train_idx, test_size=share, random_state=seed, stratify=labels[train_idx])
+    return np.sort(tr), np.sort(va)
+
+
+def _optimizer(cfg: TrainConfig, params):
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(cfg: TrainConfig, opt):
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, cfg.epochs // 3), gamma=0.1)
+    if cfg.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.1, patience=3)
+    return None
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: BatchLoader, amp: bool = False) -> np.ndarray:
+    """Softmax probabilities over a loader, in its order."""
+    model.eval()
+    out = []
+    for x, _ in loader:
+        with torch.autocast(loader.device.type, enabled=amp):
+            out.append(torch.softmax(model(x).float(), 1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 7), np.float32)
+
+
+def run_dir(cfg: TrainConfig, data_fingerprint: str, runs_root: Path | None = None) -> Path:
+    h = hashlib.sha256(f"{cfg.key()}:{data_fingerprint}".encode()).hexdigest()[:12]
+    return Path(runs_root or paths.runs_root()) / f"{cfg.dataset}-{cfg.model}-{h}"
+
+
+def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True,
+        stop_after_epoch: int | None = None) -> Run:
+    """Train ``cfg`` (or return its stored run).  ``stop_after_epoch`` ends the process's work early, as a crash
+    would, leaving a resumable run (used to test resume)."""
+    from tqdm.auto import tqdm
+
+    cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
+    dev = resolve_device(device)
+    ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=progress)
+    folder = run_dir(cfg, ds.fingerprint, runs_root)
+    paths.ensure_writable(folder, "runs_root")
+    if (folder / "status").exists() and (folder / "status").read_text().strip() == "done":
+        return load_run(folder)
+    (folder / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "dataset_fingerprint": ds.fingerprint}, indent=1))
+
+    labels = ds.records["label"].to_numpy()
+    train_idx, val_idx = _stratified_val(labels, ds.split("train"), cfg.val_share, cfg.seed)
+    test_idx = ds.split("test")
+    if len(train_idx) == 0 or len(test_idx) == 0:
+        raise ValueError(f"dataset {cfg.dataset!r} needs non-empty train and test splits (train={len(train_idx)}, test={len(test_idx)})")
+    store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=progress)
+    aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, flip=cfg.aug_flip, brightness=cfg.aug_brightness,
+                       contrast=cfg.aug_contrast)
+    common = dict(in_chans=cfg.in_chans, device=dev, mean=0.5, std=0.5)
+    train_loader = BatchLoader(store, train_idx, labels, cfg.batch_size, shuffle=True, augment=aug, seed=cfg.seed,
+                               drop_last=len(train_idx) > cfg.batch_size, **common)
+    eval_loader = lambda idx: BatchLoader(store, idx, labels, max(cfg.batch_size, 256), **common)  # noqa: E731
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    model = create(cfg.model, num_classes=7, in_chans=cfg.in_chans, img_size=cfg.img_size, **cfg.model_kwargs).to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = _optimizer(cfg, model.parameters())
+    sched = _scheduler(cfg, opt)
+    amp = dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+
+    start, history, best = 0, [], (-1.0, None)
+    ckpt_path = folder / "checkpoint.pt"
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        if ck.get("config_key") != cfg.key():
+            raise ValueError(f"{ckpt_path} belongs to another configuration; remove it or the folder {folder}")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(ck["scheduler"])
+        scaler.load_state_dict(ck["scaler"])
+        _set_rng_state(ck["rng"])
+        start, history = ck["epoch"] + 1, ck["history"]
+        best = (ck["best_score"], None)
+        if progress:
+            print(f"resuming {folder.name} at epoch {start + 1}/{cfg.epochs}")
+
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        train_loader.set_epoch(epoch)
+        n_batches = len(train_loader) if cfg.max_batches_per_epoch is None else min(len(train_loader), cfg.max_batches_per_epoch)
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not progress, leave=False)
+        tot_loss, tot_correct, tot_n, t0, wait = 0.0, 0, 0, time.perf_counter(), 0.0
+        t_wait = time.perf_counter()
+        for i, (x, y) in enumerate(train_loader):
+            if i >= n_batches:
+                break
+            wait += time.perf_counter() - t_wait
+            with torch.autocast(dev.type, enabled=amp):
+                logits = model(x)
+                loss = loss_fn(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            tot_loss += loss.item() * len(y)
+            tot_correct += (logits.argmax(1) == y).sum().item()
+            tot_n += len(y)
+            bar.set_postfix(loss=f"{tot_loss / tot_n:.3f}", acc=f"{tot_correct / tot_n:.3f}")
+            bar.update()
+            t_wait = time.perf_counter()
+        bar.close()
+        rec = {"epoch": epoch + 1, "train_loss": tot_loss / max(tot_n, 1), "train_acc": tot_correct / max(tot_n, 1),
+               "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
+               "data_wait_share": wait / max(time.perf_counter() - t0, 1e-9)}
+        if len(val_idx):
+            vp = predict(model, eval_loader(val_idx), amp)
+            rec["val_acc"] = float((vp.argmax(1) == labels[val_idx]).mean())
+        score = rec.get("val_acc", -rec["train_loss"])
+        if sched is not None:
+            sched.step(score) if cfg.scheduler == "plateau" else sched.step()
+        history.append(rec)
+        if score > best[0]:
+            best = (score, epoch)
+            _atomic_save(model.state_dict(), folder / "best.pt")
+        with open(folder / "history.jsonl", "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                      "scheduler": sched.state_dict() if sched is not None else None, "scaler": scaler.state_dict(),
+                      "rng": _rng_state(), "epoch": epoch, "history": history, "best_score": best[0],
+                      "config_key": cfg.key()}, ckpt_path)
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
+            raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked")
+
+    # evaluate the checkpoint chosen on validation (the last one when there is no validation split)
+    _atomic_save(model.state_dict(), folder / "model.pt")
+    if len(val_idx) and (folder / "best.pt").exists():
+        model.load_state_dict(torch.load(folder / "best.pt", map_location=dev, weights_only=True))
+    probs = predict(model, eval_loader(test_idx), amp)
+    rec = ds.records.iloc[test_idx]
+    groups = {c: rec[c].to_numpy() for c in ("age_group", "gender") if c in rec}
+    metrics = classification_report(labels[test_idx], probs, groups)
+    if "true_label" in rec:  # SynthFER knows the latent truth behind the crowd's labels
+        metrics["accuracy_vs_true_label"] = float((probs.argmax(1) == rec["true_label"].to_numpy()).mean())
+    metrics["train_seconds"] = float(sum(h["seconds"] for h in history))
+    metrics["device"] = str(dev)
+    np.save(folder / "test_probs.npy", probs.astype(np.float32))
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    (folder / "status").write_text("done\n")
+    return load_run(folder)
+
+
+def load_run(folder: Path) -> Run:
+    folder = Path(folder)
+    cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text())["config"])
+    history = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines() if line.strip()]
+    return Run(folder, cfg, json.loads((folder / "metrics.json").read_text()), history)

@@ -1,0 +1,9 @@
+"""Figures for the book: plotly for anything interactive, PIL for image grids.
+
+Plotly figures render wherever the chapter runs: in the built book (the page loads the plotly.js shipped in the book's
+``_static/``, no network), on Colab (its own renderer), and in Jupyter (plotly's default).
+"""
+
+from fernb.viz.figures import confusion_matrix_figure, sample_grid, setup_plotly
+
+__all__ = ["confusion_matrix_figure", "sample_grid", "setup_plotly"]

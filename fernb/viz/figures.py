@@ -1,0 +1,85 @@
+"""Confusion-matrix explorer, sample grids and plotly renderer set-up."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from fernb.labels import EXPRESSIONS
+
+BOOK_ENV = "FERNB_BOOK_BUILD"
+
+
+def setup_plotly() -> str:
+    """Choose a plotly renderer that works where this kernel runs and return its name.
+
+    Plotly >= 6 in a headless kernel emits only its own MIME bundle, which Jupyter Book drops; while the book is being
+    built (``FERNB_BOOK_BUILD=1``, set by ``python -m fernb.book``) figures are written as HTML that calls the
+    plotly.js the book ships.  On Colab the Colab renderer is used; elsewhere plotly's default.
+    """
+    import plotly.io as pio
+    from plotly.io._base_renderers import MimetypeRenderer
+
+    class BookHTML(MimetypeRenderer):
+        def to_mimebundle(self, fig_dict):
+            html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, validate=False,
+                               config={"displaylogo": False, "responsive": True})
+            return {"text/html": html}
+
+    pio.renderers["fernb_book"] = BookHTML()
+    if os.environ.get(BOOK_ENV):
+        pio.renderers.default = "fernb_book"
+    elif "google.colab" in sys.modules:
+        pio.renderers.default = "colab"
+    return pio.renderers.default
+
+
+def confusion_matrix_figure(cm, labels=EXPRESSIONS, title: str = "Confusion matrix", subtitle: str = ""):
+    """Interactive confusion matrix: row-normalised colours, hover with counts and shares, and buttons to switch
+    between row-normalised (recall), column-normalised (precision) and raw counts."""
+    import plotly.graph_objects as go
+
+    cm = np.asarray(cm, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows = np.nan_to_num(cm / cm.sum(1, keepdims=True))
+        cols = np.nan_to_num(cm / cm.sum(0, keepdims=True))
+    custom = np.dstack([cm, rows * 100, cols * 100])
+    hover = ("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} images<br>"
+             "%{customdata[1]:.1f}% of true %{y}<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>")
+    views = {"recall (row %)": rows * 100, "precision (column %)": cols * 100, "counts": cm}
+    texts = {k: np.vectorize(lambda v: f"{v:.0f}")(v) for k, v in views.items()}
+    fig = go.Figure(go.Heatmap(z=views["recall (row %)"], x=list(labels), y=list(labels), customdata=custom,
+                               text=texts["recall (row %)"], texttemplate="%{text}", hovertemplate=hover,
+                               colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="%")))
+    buttons = [dict(label=k, method="restyle",
+                    args=[{"z": [v], "text": [texts[k]], "zmax": [None if k == "counts" else 100]}]) for k, v in views.items()]
+    fig.update_layout(
+        title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
+        xaxis=dict(title="predicted", side="bottom"), yaxis=dict(title="true", autorange="reversed"),
+        updatemenus=[dict(buttons=buttons, direction="right", x=0, y=1.12, xanchor="left", type="buttons")],
+        width=620, height=600, margin=dict(t=120))
+    return fig
+
+
+def sample_grid(images, row_labels, col_labels, cell: int = 128, pad: int = 4, font_size: int = 16):
+    """A PIL image: ``images[r][c]`` (uint8 arrays) in a grid with row and column captions."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=font_size)
+    nr, nc = len(images), max(len(r) for r in images)
+    left, top = 8 * font_size, 2 * font_size
+    W, H = left + nc * (cell + pad), top + nr * (cell + pad)
+    canvas = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(canvas)
+    for c, name in enumerate(col_labels):
+        d.text((left + c * (cell + pad) + 4, 4), str(name), fill="black", font=font)
+    for r, row in enumerate(images):
+        d.text((4, top + r * (cell + pad) + cell // 2 - font_size // 2), str(row_labels[r]), fill="black", font=font)
+        for c, img in enumerate(row):
+            if img is None:
+                continue
+            im = Image.fromarray(np.asarray(img)).convert("RGB").resize((cell, cell), Image.BILINEAR)
+            canvas.paste(im, (left + c * (cell + pad), top + r * (cell + pad)))
+    return canvas
