@@ -48,6 +48,8 @@ def to_notebook(py: Path):
     import jupytext
 
     nb = jupytext.read(py, fmt="py:percent")
+    for i, c in enumerate(nb.cells):  # stable ids, so the paired .ipynb only changes when the chapter does
+        c["id"] = f"{py.stem[:40]}-{i:03d}"
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.setdefault("language_info", {"name": "python"})
     return nb

@@ -55,6 +55,10 @@ class FERDataset:
         return len(self.records)
 
 
+def _show(v) -> str:
+    return repr(v.item() if hasattr(v, "item") else v)
+
+
 def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRESSIONS)) -> pd.DataFrame:
     """Check a record table; every problem names ``source`` and the offending row (1-based, header excluded)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -64,12 +68,12 @@ def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRE
     bad = np.flatnonzero(labels.isna().to_numpy() | ~labels.between(0, num_classes - 1).to_numpy())
     if len(bad):
         i = bad[0]
-        raise ValueError(f"{source}: row {i + 1}: label {df['label'].iloc[i]!r} is not a class index in 0..{num_classes - 1} "
+        raise ValueError(f"{source}: row {i + 1}: label {_show(df['label'].iloc[i])} is not a class index in 0..{num_classes - 1} "
                          f"({len(bad)} such rows)")
     bad = np.flatnonzero(~df["split"].isin(SPLITS).to_numpy())
     if len(bad):
         i = bad[0]
-        raise ValueError(f"{source}: row {i + 1}: split {df['split'].iloc[i]!r} is not one of {SPLITS} ({len(bad)} such rows)")
+        raise ValueError(f"{source}: row {i + 1}: split {_show(df['split'].iloc[i])} is not one of {SPLITS} ({len(bad)} such rows)")
     dup = df["image"].duplicated(keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])

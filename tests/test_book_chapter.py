@@ -1,0 +1,94 @@
+import os
+
+import pytest
+
+from fernb import book, chapter
+from fernb.data.manifest import load_manifest
+from fernb.data.dataset import validate_records
+from fernb.viz import confusion_matrix_figure, setup_plotly
+
+
+def test_run_rejects_unknown_chapters_and_parameters():
+    with pytest.raises(ValueError, match="unknown chapter '00_quikstart'.*00_quickstart"):
+        book.run("00_quikstart")
+    with pytest.raises(ValueError, match="no parameter 'epochs'.*profile"):
+        book.run("00_quickstart", {"epochs": 3})
+    with pytest.raises(ValueError, match="profile='fast' is not a profile"):
+        book.run("00_quickstart", {"profile": "fast"})
+
+
+def test_cli_values_are_typed():
+    assert book._parse_params([["seed", "3"], ["data_root", "null"], ["profile", "smoke"]]) == {
+        "seed": 3, "data_root": None, "profile": "smoke"}
+
+
+def test_setup_names_the_bad_parameter(tmp_path):
+    with pytest.raises(ValueError, match="profile='medium'.*smoke, quick, full"):
+        chapter.setup(profile="medium")
+    with pytest.raises(ValueError, match="dataset='rafdb' is not available in this chapter"):
+        chapter.setup(dataset="rafdb", datasets=["synth-raf", "synth-infer"])
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        chapter.setup(seed="1")
+    with pytest.raises(TypeError, match="data_root must be a path"):
+        chapter.setup(data_root=3)
+    with pytest.raises(ValueError, match="device='tpu'"):
+        chapter.setup(device="tpu")
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    with pytest.raises(PermissionError, match="data_root="):
+        chapter.setup(data_root=str(blocker / "sub"))
+    with pytest.raises(ModuleNotFoundError, match="pip install nothere"):
+        chapter.require("fernb_not_a_module", "pip install nothere")
+    ch = chapter.setup(profile="smoke", data_root=str(tmp_path / "ok"))
+    assert ch.synthetic and ch.pick(smoke=1, quick=2, full=3) == 1
+
+
+def test_manifest_errors(tmp_path, monkeypatch):
+    (tmp_path / "broken.yaml").write_text("name: broken\nlabels: {ids: {0: anger}\n  bad")
+    monkeypatch.setenv("FERNB_MANIFESTS", str(tmp_path))
+    with pytest.raises(ValueError, match=r"broken.yaml does not parse at line \d+"):
+        load_manifest("broken")
+    (tmp_path / "nolabels.yaml").write_text("name: x\nkind: real\nlayout: {}\nlabels: {ids: {1: joy}}\nsplits: []\nimage: {}\ncitation: x\n")
+    with pytest.raises(ValueError, match="unknown expressions"):
+        load_manifest("nolabels")
+
+
+def test_record_validation_names_rows():
+    import pandas as pd
+
+    ok = pd.DataFrame({"image": ["a.jpg", "b.jpg"], "label": [0, 6], "split": ["train", "test"]})
+    assert validate_records(ok, "t.csv")["label"].dtype == "int64"
+    with pytest.raises(ValueError, match="missing required columns \\['split'\\]"):
+        validate_records(ok.drop(columns="split"), "t.csv")
+    with pytest.raises(ValueError, match="t.csv: row 2: label 9"):
+        validate_records(ok.assign(label=[0, 9]), "t.csv")
+    with pytest.raises(ValueError, match="row 2: image 'a.jpg' is listed more than once"):
+        validate_records(ok.assign(image=["a.jpg", "a.jpg"]), "t.csv")
+    with pytest.raises(ValueError, match="escapes the dataset root"):
+        validate_records(ok.assign(image=["../x.jpg", "b.jpg"]), "t.csv")
+    with pytest.raises(ValueError, match="row 1: split 'dev'"):
+        validate_records(ok.assign(split=["dev", "test"]), "t.csv")
+
+
+def test_confusion_matrix_explorer():
+    cm = [[8, 2], [1, 9]]
+    fig = confusion_matrix_figure(cm, labels=["a", "b"])
+    z = fig.data[0].z
+    assert z[0][0] == pytest.approx(80) and z[1][1] == pytest.approx(90)
+    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
+    assert labels == ["recall (row %)", "precision (column %)", "counts"]
+    assert fig.layout.updatemenus[0].buttons[2].args[0]["z"][0].tolist() == [[8, 2], [1, 9]]
+
+
+def test_book_renderer_writes_html_without_plotly_js(monkeypatch):
+    import plotly.io as pio
+
+    monkeypatch.setenv("FERNB_BOOK_BUILD", "1")
+    old = pio.renderers.default
+    try:
+        assert setup_plotly() == "fernb_book"
+        bundle = pio.renderers["fernb_book"].to_mimebundle(confusion_matrix_figure([[1, 0], [0, 1]], labels=["a", "b"]).to_dict())
+        html = bundle["text/html"]
+        assert "Plotly.newPlot" in html and len(html) < 200_000  # the library itself is not inlined
+    finally:
+        pio.renderers.default = old

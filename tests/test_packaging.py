@@ -1,0 +1,79 @@
+"""The promises of the repository itself: dependency lists agree, chapters are paired and parameterised."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from fernb import book
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMON_PARAMETERS = ("profile", "dataset", "data_root", "device", "seed")
+
+
+def _norm(spec: str) -> str:
+    return re.sub(r"\s+", "", spec).lower()
+
+
+def test_environment_yml_lists_the_pyproject_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    want = set(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        want |= set(extra)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    got = {p for p in pip if not p.startswith("-e")}
+    assert {_norm(s) for s in got} == {_norm(s) for s in want}
+
+
+def test_torch_is_a_range_in_the_package_and_a_pin_in_the_makefile():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    torch_spec = next(d for d in deps if re.match(r"torch\b", d) and not d.startswith("torchvision"))
+    assert "==" not in torch_spec
+    make = (ROOT / "Makefile").read_text()
+    assert "torch==2.14.1 torchvision==0.29.1" in make
+    assert "jupyter-book>=1.0.4,<2" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_ci_calls_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make book" in readme and "make test" in readme
+
+
+@pytest.mark.parametrize("name", book.chapters())
+def test_chapter_pair_is_in_sync_and_stripped(name):
+    py = ROOT / "notebooks" / f"{name}.py"
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} missing: run 'make sync'"
+    assert ipynb.read_text() == book.paired_ipynb(py), f"{ipynb.name} is out of sync with {py.name}: run 'make sync'"
+    nb = nbformat.read(ipynb, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["kernelspec"]["name"] == "fernb"
+    # the same cells either way
+    a = jupytext.read(py)
+    assert [c.source for c in a.cells] == [c.source for c in nb.cells]
+
+
+@pytest.mark.parametrize("name", book.chapters())
+def test_chapter_declares_the_common_parameters(name):
+    params = book.declared_parameters(ROOT / "notebooks" / f"{name}.py")
+    for p in COMMON_PARAMETERS:
+        assert p in params, f"{name} lacks parameter {p!r}"
+    assert params["profile"] in ("smoke", "quick", "full")
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in book.chapters():
+        assert f"notebooks/{name}" in toc
+
+
+def test_config_renders_executed_notebooks_without_executing():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cfg["execute"]["execute_notebooks"] == "off"
+    assert "plotly.min.js" in cfg["sphinx"]["config"]["html_js_files"]

@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fernb.data import store as store_mod
+from fernb.data.loader import BatchAugment, BatchLoader
+from fernb.data.store import ImageStore, decode
+
+
+def test_store_holds_the_decoded_images(smoke_raf, tmp_path):
+    st = ImageStore.build(smoke_raf, 64, 3, cache_dir=tmp_path, progress=False)
+    assert st.shape == (280, 64, 64, 3) and st.images.dtype == np.uint8
+    ref = decode(smoke_raf.root / smoke_raf.records["image"].iloc[7], 64, 3)
+    np.testing.assert_array_equal(st.images[7], ref)
+    gray = ImageStore.build(smoke_raf, 48, 1, cache_dir=tmp_path, progress=False)
+    assert gray.shape == (280, 48, 48, 1)
+    want = np.asarray(Image.open(smoke_raf.root / smoke_raf.records["image"].iloc[3]).convert("L").resize((48, 48), Image.BILINEAR))
+    assert np.abs(gray.images[3, ..., 0].astype(int) - want).mean() < 3
+
+
+def test_store_is_reused_not_rebuilt(smoke_raf, tmp_path, monkeypatch):
+    a = ImageStore.build(smoke_raf, 32, 3, cache_dir=tmp_path, progress=False)
+    monkeypatch.setattr(store_mod, "decode", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded again")))
+    b = ImageStore.build(smoke_raf, 32, 3, cache_dir=tmp_path, progress=False)
+    assert a.path == b.path
+
+
+def test_interrupted_build_leaves_no_complete_looking_cache(smoke_raf, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = store_mod.decode
+
+    def flaky(path, size, channels):
+        calls["n"] += 1
+        if calls["n"] > 100:
+            raise KeyboardInterrupt("killed")
+        return real(path, size, channels)
+
+    monkeypatch.setattr(store_mod, "decode", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        ImageStore.build(smoke_raf, 40, 3, cache_dir=tmp_path, progress=False)
+    assert list(tmp_path.glob("*.json")) == [] and list(tmp_path.glob("*.npy")) == []
+    monkeypatch.setattr(store_mod, "decode", real)
+    st = ImageStore.build(smoke_raf, 40, 3, cache_dir=tmp_path, progress=False)
+    assert json.loads(next(tmp_path.glob("*.json")).read_text())["n"] == 280 and st.images[-1].any()
+
+
+def test_corrupt_image_is_named(tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(OSError, match="broken.jpg"):
+        decode(bad, 32, 3)
+    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+        decode(tmp_path / "missing.jpg", 32, 3)
+
+
+class ArrayStore:
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def shape(self):
+        return self.images.shape
+
+
+def numbered_store(n=50, size=16, c=3):
+    """Image i is filled with value i, so batches can be traced back to rows."""
+    return ArrayStore(np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, size, size, c)).copy())
+
+
+def test_one_epoch_visits_every_row_once_and_labels_follow_images():
+    st = numbered_store()
+    labels = np.arange(50) % 7
+    idx = np.arange(3, 50)
+    seen = []
+    loader = BatchLoader(st, idx, labels, batch_size=8, shuffle=True, mean=0.0, std=1.0)
+    for x, y in loader:
+        rows = (x[:, 0, 0, 0] * 255).round().long().numpy()
+        np.testing.assert_array_equal(labels[rows], y.numpy())
+        seen += rows.tolist()
+    assert sorted(seen) == idx.tolist()
+    assert len(loader) == 6
+
+
+def test_shuffle_is_deterministic_per_epoch():
+    st = numbered_store()
+    mk = lambda: BatchLoader(st, np.arange(50), np.zeros(50, int), batch_size=10, shuffle=True, seed=5, prefetch=0)  # noqa: E731
+    a, b = mk(), mk()
+
+    def order(loader, epoch):
+        loader.set_epoch(epoch)
+        return [tuple(x[:, 0, 0, 0].tolist()) for x, _ in loader]
+
+    assert order(a, 1) == order(b, 1)
+    assert order(a, 1) != order(a, 2)
+
+
+def test_flip_mirrors_and_full_crop_is_identity():
+    img = np.random.default_rng(0).integers(0, 255, (4, 12, 12, 3), dtype=np.uint8)
+    x = torch.from_numpy(img)
+    g = torch.Generator().manual_seed(0)
+    same = BatchAugment(12, scale=(1, 1), ratio=(1, 1), flip=0.0)(x, g)
+    np.testing.assert_array_equal(same.numpy(), img)
+    flipped = BatchAugment(12, scale=(1, 1), ratio=(1, 1), flip=1.0)(x, g)
+    np.testing.assert_array_equal(flipped.numpy(), img[:, :, ::-1])
+    small = BatchAugment(8, scale=(0.5, 0.5))(x, g)
+    assert small.shape == (4, 8, 8, 3)
+
+
+def test_grayscale_store_feeds_rgb_models_normalised():
+    st = numbered_store(10, 8, 1)
+    x, y = next(iter(BatchLoader(st, np.arange(10), np.zeros(10, int), batch_size=10, in_chans=3, mean=0.5, std=0.5)))
+    assert x.shape == (10, 3, 8, 8) and x.dtype == torch.float32
+    np.testing.assert_allclose(x[9, 2, 0, 0].item(), (9 / 255 - 0.5) / 0.5, rtol=1e-6)
+
+
+def test_loader_rejects_mismatches():
+    st = numbered_store(10)
+    with pytest.raises(ValueError, match="labels has 3 rows"):
+        BatchLoader(st, np.arange(3), np.zeros(3, int))
+    with pytest.raises(ValueError, match="batch_size"):
+        BatchLoader(st, np.arange(10), np.zeros(10, int), batch_size=0)
+    with pytest.raises(ValueError, match="scale"):
+        BatchAugment(8, scale=(0.0, 1.2))

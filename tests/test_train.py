@@ -1,0 +1,114 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from fernb.train import TrainConfig, fit
+from fernb.train.trainer import resolve_device
+
+TINY = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=32, epochs=2)
+
+
+def test_config_rejects_typos_and_bad_values():
+    with pytest.raises(ValueError, match="unknown training option 'lerning_rate'"):
+        TrainConfig.from_dict({"lerning_rate": 0.1})
+    with pytest.raises(ValueError, match="did you mean 'epochs'"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="profile"):
+        TrainConfig(profile="fast")
+    with pytest.raises(ValueError, match="unknown model"):
+        TrainConfig(model="resnet9000")
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+    assert TrainConfig(**TINY).key() == TrainConfig.from_dict(dict(TINY)).key()
+    assert TrainConfig(**TINY).key() != TrainConfig(**{**TINY, "lr": 0.01}).key()
+
+
+def test_device_errors():
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="not a device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_fit_writes_a_run_and_reuses_it(smoke_raf, tmp_path):
+    run = fit(TINY, runs_root=tmp_path, progress=False)
+    files = {p.name for p in run.dir.iterdir()}
+    assert {"config.json", "history.jsonl", "checkpoint.pt", "model.pt", "metrics.json", "test_probs.npy", "status"} <= files
+    m = run.metrics
+    assert m["n"] == len(smoke_raf.split("test")) and 0 <= m["accuracy"] <= 1
+    assert len(m["confusion_matrix"]) == 7 and sum(map(sum, m["confusion_matrix"])) == m["n"]
+    assert set(m["accuracy_by_gender"]) == {"female", "male"}
+    assert run.test_probs.shape == (m["n"], 7)
+    stamp = (run.dir / "metrics.json").stat().st_mtime_ns
+    again = fit(TINY, runs_root=tmp_path, progress=False)
+    assert again.dir == run.dir and (run.dir / "metrics.json").stat().st_mtime_ns == stamp
+    model = run.load_model()
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 7)
+
+
+def test_checkpoint_of_another_config_is_refused(smoke_raf, tmp_path):
+    run = fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False)
+    ck = torch.load(run.dir / "checkpoint.pt", weights_only=True)
+    ck["config_key"] = "someone-else"
+    torch.save(ck, run.dir / "checkpoint.pt")
+    (run.dir / "status").unlink()
+    with pytest.raises(ValueError, match="belongs to another configuration"):
+        fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False)
+
+
+SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from fernb.train import fit
+cfg = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=16, epochs=5, seed=1)
+fit(cfg, runs_root=sys.argv[1], progress=True)
+"""
+
+
+def _train(runs_root, env):
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(runs_root)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_killed_run_resumes_to_identical_weights(smoke_raf, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    ref = _train(tmp_path / "ref", env)
+    assert ref.wait(timeout=300) == 0, ref.stdout.read()
+
+    victim = _train(tmp_path / "killed", env)
+    deadline = time.time() + 300
+    history = None
+    while time.time() < deadline:
+        found = list((tmp_path / "killed").glob("*/history.jsonl"))
+        if found and found[0].read_text().count("\n") >= 1:
+            history = found[0]
+            break
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert history is not None, "the run never finished an epoch"
+    done_before = history.read_text().count("\n")
+    assert not (history.parent / "status").exists() and 1 <= done_before < 5
+
+    resumed = _train(tmp_path / "killed", env)
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out
+    assert "resuming" in out
+    a = torch.load(next((tmp_path / "ref").glob("*/model.pt")), weights_only=True)
+    b = torch.load(next((tmp_path / "killed").glob("*/model.pt")), weights_only=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    ma = json.loads(next((tmp_path / "ref").glob("*/metrics.json")).read_text())
+    mb = json.loads(next((tmp_path / "killed").glob("*/metrics.json")).read_text())
+    assert ma["confusion_matrix"] == mb["confusion_matrix"]
