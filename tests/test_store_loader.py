@@ -73,18 +73,19 @@ def numbered_store(n=50, size=16, c=3):
     return ArrayStore(np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, size, size, c)).copy())
 
 
-def test_one_epoch_visits_every_row_once_and_labels_follow_images():
+@pytest.mark.parametrize("batch_size", [8, 45])  # below and above the loader's processing chunk
+def test_one_epoch_visits_every_row_once_and_labels_follow_images(batch_size):
     st = numbered_store()
     labels = np.arange(50) % 7
     idx = np.arange(3, 50)
     seen = []
-    loader = BatchLoader(st, idx, labels, batch_size=8, shuffle=True, mean=0.0, std=1.0)
+    loader = BatchLoader(st, idx, labels, batch_size=batch_size, shuffle=True, mean=0.0, std=1.0)
     for x, y in loader:
         rows = (x[:, 0, 0, 0] * 255).round().long().numpy()
         np.testing.assert_array_equal(labels[rows], y.numpy())
         seen += rows.tolist()
     assert sorted(seen) == idx.tolist()
-    assert len(loader) == 6
+    assert len(loader) == -(-47 // batch_size)
 
 
 def test_shuffle_is_deterministic_per_epoch():
@@ -127,3 +128,20 @@ def test_loader_rejects_mismatches():
         BatchLoader(st, np.arange(10), np.zeros(10, int), batch_size=0)
     with pytest.raises(ValueError, match="scale"):
         BatchAugment(8, scale=(0.0, 1.2))
+
+
+def test_jitter_folded_into_normalisation_matches_the_stepwise_formula():
+    rng = np.random.default_rng(1)
+    st = ArrayStore(rng.integers(0, 256, (6, 10, 10, 3), dtype=np.uint8))
+    aug = BatchAugment(10, scale=(1, 1), ratio=(1, 1), flip=0.0, brightness=0.3, contrast=0.4)
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    loader = BatchLoader(st, np.arange(6), np.zeros(6, int), batch_size=6, augment=aug, mean=mean, std=std, prefetch=0)
+    x, _ = next(iter(loader))
+    # replay the same random draws: the batch's jitter parameters, then the crop of its one chunk
+    gen = torch.Generator().manual_seed(loader.seed * 100_003)
+    gain, bias = aug.jitter_params(6, gen)
+    img = torch.from_numpy(st.images).permute(0, 3, 1, 2).float() / 255
+    m = img.mean(dim=(1, 2, 3), keepdim=True)
+    ref = ((img - m) * gain.view(-1, 1, 1, 1) + m + bias.view(-1, 1, 1, 1)).clamp(0, 1)
+    ref = (ref - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    torch.testing.assert_close(x, ref, atol=1e-5, rtol=1e-5)
