@@ -331,11 +331,12 @@ def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndar
         d.ellipse([nx + 0.1 * a, tip_y, nx + 0.2 * a, tip_y + 0.1 * b], outline=(212, 175, 55), width=line_w)
     if turban:
         tc = _col(spec.occluder_colour)
-        d.polygon(_ellipse_poly(cx, cy - 0.72 * b, 1.12 * a, 0.62 * b, power=2.4), fill=tc)
-        d.polygon([(cx - 1.05 * a, cy - 0.62 * b), (cx + 1.05 * a, cy - 0.62 * b), (cx + 1.0 * a, cy - 0.45 * b),
-                   (cx, cy - 0.55 * b), (cx - 1.0 * a, cy - 0.45 * b)], fill=tc)
+        # wrapped cloth over the skull, its lower edge on the forehead above the brows
+        d.polygon(_ellipse_poly(cx, cy - 0.98 * b, 1.12 * a, 0.52 * b, power=2.4), fill=tc)
+        d.polygon([(cx - 1.05 * a, cy - 0.98 * b), (cx + 1.05 * a, cy - 0.98 * b), (cx + 1.0 * a, cy - 0.58 * b),
+                   (cx, cy - 0.66 * b), (cx - 1.0 * a, cy - 0.58 * b)], fill=tc)
         for i in range(3):
-            yl = cy - b * (0.75 + 0.15 * i)
+            yl = cy - b * (0.85 + 0.15 * i)
             d.line(_quad((cx - 0.95 * a, yl + 0.1 * b), (cx, yl - 0.1 * b), (cx + 0.95 * a, yl + 0.1 * b)), fill=_col(tc, 0.75), width=line_w)
     if "hand" in spec.occluders:
         side = 1 if rng.random() < 0.5 else -1
