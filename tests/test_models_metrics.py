@@ -43,3 +43,18 @@ def test_report_against_a_hand_computation():
 def test_ece_zero_when_calibrated():
     probs = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert expected_calibration_error(probs, np.array([0, 1])) == 0
+
+
+def test_btfer_class_weights():
+    from fernb.train.weighting import class_weights
+
+    counts = [705, 717, 281, 4772, 2524, 1982, 1290]  # RAF-DB training counts, ResEmoteNet Table II
+    simple = class_weights(counts, "simple")
+    np.testing.assert_allclose(simple, 4772 / np.array(counts))
+    assert simple[3] == 1.0 and simple.argmax() == 2  # happiness is the largest class, fear the smallest
+    cons = class_weights(counts, "conservative")
+    np.testing.assert_allclose(cons, np.minimum(4772 / np.array(counts), 3))
+    assert list(class_weights(counts, "none")) == [1.0] * 7
+    assert class_weights([10, 0, 5], "simple").tolist() == [1.0, 0.0, 2.0]
+    with pytest.raises(ValueError, match="unknown"):
+        class_weights(counts, "balanced-ish")

@@ -146,16 +146,3 @@ def test_jitter_folded_into_normalisation_matches_the_stepwise_formula():
     ref = (ref - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     torch.testing.assert_close(x, ref, atol=1e-5, rtol=1e-5)
 
-
-def test_worker_processes_give_the_same_batches():
-    rng = np.random.default_rng(2)
-    st = ArrayStore(rng.integers(0, 256, (40, 12, 12, 3), dtype=np.uint8))
-    mk = lambda w: BatchLoader(st, np.arange(40), np.arange(40) % 7, batch_size=16, shuffle=True, seed=3,  # noqa: E731
-                               augment=BatchAugment(10, brightness=0.2, contrast=0.2), workers=w)
-    for epoch in (0, 1):
-        a, b = mk(0), mk(2)
-        a.set_epoch(epoch)
-        b.set_epoch(epoch)
-        for (xa, ya), (xb, yb) in zip(a, b, strict=True):
-            torch.testing.assert_close(xa, xb, rtol=0, atol=0)
-            assert torch.equal(ya, yb)

@@ -30,6 +30,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     scheduler: str = "cosine"
     label_smoothing: float = 0.0
+    class_weighting: str = "none"  # none | simple | conservative (BTFER §III-E)
     aug_scale: tuple = (0.8, 1.0)
     aug_flip: float = 0.5
     aug_brightness: float = 0.1
@@ -53,6 +54,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}; expected one of {OPTIMIZERS}")
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"TrainConfig.scheduler={self.scheduler!r}; expected one of {SCHEDULERS}")
+        from fernb.train.weighting import SCHEMES
+
+        if self.class_weighting not in SCHEMES:
+            raise ValueError(f"TrainConfig.class_weighting={self.class_weighting!r}; expected one of {SCHEMES}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.val_share < 0.5:

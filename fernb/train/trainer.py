@@ -28,6 +28,7 @@ from fernb.data.store import ImageStore
 from fernb.eval.metrics import classification_report
 from fernb.models import create
 from fernb.train.config import TrainConfig
+from fernb.train.weighting import class_weights
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -170,7 +171,9 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     sched = _scheduler(cfg, opt)
     amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    weights = class_weights(np.bincount(labels[train_idx], minlength=7), cfg.class_weighting)
+    loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(weights, dtype=torch.float32, device=dev),
+                                  label_smoothing=cfg.label_smoothing)
 
     start, history, best = 0, [], (-1.0, None)
     ckpt_path = folder / "checkpoint.pt"
