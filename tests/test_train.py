@@ -90,7 +90,7 @@ def test_killed_run_resumes_to_identical_weights(smoke_raf, tmp_path):
     history = None
     while time.time() < deadline:
         found = list((tmp_path / "killed").glob("*/history.jsonl"))
-        if found and found[0].read_text().count("\n") >= 1:
+        if found and found[0].read_text().count("\n") >= 1:  # written after the epoch's checkpoint
             history = found[0]
             break
         time.sleep(0.05)
@@ -104,6 +104,7 @@ def test_killed_run_resumes_to_identical_weights(smoke_raf, tmp_path):
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     assert "resuming" in out
+    assert history.read_text().count("\n") == 5  # one line per epoch, none repeated
     a = torch.load(next((tmp_path / "ref").glob("*/model.pt")), weights_only=True)
     b = torch.load(next((tmp_path / "killed").glob("*/model.pt")), weights_only=True)
     assert a.keys() == b.keys()

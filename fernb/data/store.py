@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from fernb import paths
+from fernb.progress import progress_bar
 
 STORE_VERSION = 1
 
@@ -55,8 +56,6 @@ class ImageStore:
     def build(cls, dataset, size: int, channels: int = 3, cache_dir: str | Path | None = None,
               workers: int | None = None, progress: bool = True) -> "ImageStore":
         """Return the cached store for ``dataset`` at ``size``×``size``×``channels``, decoding it first if needed."""
-        from tqdm.auto import tqdm
-
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels!r}")
         if not isinstance(size, int) or size < 8:
@@ -74,8 +73,8 @@ class ImageStore:
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, channels))
         try:
             workers = workers or min(8, (os.cpu_count() or 1) * 2)
-            with ThreadPoolExecutor(workers) as pool, tqdm(total=n, desc=f"decode {dataset.name} @{size}px",
-                                                           unit="img", disable=not progress) as bar:
+            with ThreadPoolExecutor(workers) as pool, progress_bar(total=n, desc=f"decode {dataset.name} @{size}px",
+                                                                   unit="img", enabled=progress) as bar:
                 chunk = 256
                 for start in range(0, n, chunk):
                     part = files[start:start + chunk]

@@ -27,6 +27,7 @@ from fernb.data.loader import BatchAugment, BatchLoader
 from fernb.data.store import ImageStore
 from fernb.eval.metrics import classification_report
 from fernb.models import create
+from fernb.progress import progress_bar
 from fernb.train.config import TrainConfig
 from fernb.train.weighting import class_weights
 
@@ -137,8 +138,6 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         stop_after_epoch: int | None = None) -> Run:
     """Train ``cfg`` (or return its stored run).  ``stop_after_epoch`` ends the process's work early, as a crash
     would, leaving a resumable run (used to test resume)."""
-    from tqdm.auto import tqdm
-
     cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
     dev = resolve_device(device)
     ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=progress)
@@ -192,11 +191,12 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         if progress:
             print(f"resuming {folder.name} at epoch {start + 1}/{cfg.epochs}")
 
+    (folder / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
     for epoch in range(start, cfg.epochs):
         model.train()
         train_loader.set_epoch(epoch)
         n_batches = len(train_loader) if cfg.max_batches_per_epoch is None else min(len(train_loader), cfg.max_batches_per_epoch)
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not progress, leave=False)
+        bar = progress_bar(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", enabled=progress, leave=False)
         tot_loss, tot_correct, tot_n, t0, wait = 0.0, 0, 0, time.perf_counter(), 0.0
         t_wait = time.perf_counter()
         for i, (x, y) in enumerate(train_loader):
@@ -230,14 +230,15 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         if score > best[0]:
             best = (score, epoch)
             _atomic_save(model.state_dict(), folder / "best.pt")
-        with open(folder / "history.jsonl", "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        if progress:
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+        # the checkpoint is the truth; history.jsonl is written after it and rewritten from it on resume
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                       "scheduler": sched.state_dict() if sched is not None else None, "scaler": scaler.state_dict(),
                       "rng": _rng_state(), "epoch": epoch, "history": history, "best_score": best[0],
                       "config_key": cfg.key()}, ckpt_path)
+        with open(folder / "history.jsonl", "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
             raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked")
 

@@ -25,6 +25,7 @@ from fernb.data.synth import crowd
 from fernb.data.synth.facs import ACTION_UNITS, prototype_matrix, style_matrix
 from fernb.data.synth.render import HAIR_COLOURS, IRIS_COLOURS, SKIN_TONES, FaceSpec, encode_jpeg, render
 from fernb.labels import AGE_GROUPS, EXPRESSIONS, GENDERS
+from fernb.progress import progress_bar
 
 GENERATOR_VERSION = 1
 DOMAINS = ("synth-raf", "synth-infer")
@@ -200,8 +201,6 @@ def generate(cfg: SynthConfig, root: str | Path, workers: int | None = None, pro
     Resumable: a finished folder (its ``meta.json`` matches ``cfg``) is returned as is; an interrupted one keeps the
     images already written (each is written whole, then renamed) and renders only the rest.
     """
-    from tqdm.auto import tqdm
-
     root = Path(root)
     out = root / cfg.dirname
     meta_path = out / "meta.json"
@@ -224,7 +223,7 @@ def generate(cfg: SynthConfig, root: str | Path, workers: int | None = None, pro
     workers = workers or min(4, os.cpu_count() or 1)
     chunk = 64
     chunks = [(cfg, str(out), items[i:i + chunk], gen) for i in range(0, len(items), chunk)]
-    bar = tqdm(total=len(items), desc=f"SynthFER {cfg.domain}", unit="img", disable=not progress)
+    bar = progress_bar(total=len(items), desc=f"SynthFER {cfg.domain}", unit="img", enabled=progress)
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(workers) as pool:
             for k in pool.map(_render_chunk, chunks):
