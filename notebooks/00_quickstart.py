@@ -42,7 +42,7 @@ import fernb.chapter
 from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
 from fernb.train import TrainConfig, fit
-from fernb.viz import confusion_matrix_figure, sample_grid
+from fernb.viz import confusion_matrix_figure, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"])
 ch.notice(real="RAF-DB or InFER++")
@@ -73,18 +73,7 @@ for name, ds in domains.items():
 # One image per expression and domain: the most intense unoccluded example of each.
 
 # %%
-from PIL import Image
-
-
-def most_intense(ds, k):
-    r = ds.records
-    cand = r[(r.true_label == k) & (r.blend_weight == 0) & (r.occluders.isna())]
-    cand = cand if len(cand) else r[r.true_label == k]
-    return np.asarray(Image.open(ds.root / cand.sort_values("intensity").image.iloc[-1]))
-
-
-grid = sample_grid([[most_intense(ds, k) for k in range(len(EXPRESSIONS))] for ds in domains.values()],
-                   list(domains), EXPRESSIONS)
+grid = sample_grid([expression_examples(ds) for ds in domains.values()], list(domains), EXPRESSIONS)
 display(grid)
 
 # %% [markdown]

@@ -92,3 +92,11 @@ def test_book_renderer_writes_html_without_plotly_js(monkeypatch):
         assert "Plotly.newPlot" in html and len(html) < 200_000  # the library itself is not inlined
     finally:
         pio.renderers.default = old
+
+
+def test_expression_examples_pick_one_clear_image_per_class(smoke_raf):
+    from fernb.viz import expression_examples
+
+    ims = expression_examples(smoke_raf)
+    assert len(ims) == 7 and all(im is None or im.shape == (128, 128, 3) for im in ims)
+    assert sum(im is not None for im in ims) == 7

@@ -83,3 +83,25 @@ def sample_grid(images, row_labels, col_labels, cell: int = 128, pad: int = 4, f
             im = Image.fromarray(np.asarray(img)).convert("RGB").resize((cell, cell), Image.BILINEAR)
             canvas.paste(im, (left + c * (cell + pad), top + r * (cell + pad)))
     return canvas
+
+
+def expression_examples(dataset, label_column: str = "true_label") -> list:
+    """One image per expression: the most intense unblended, unoccluded example where the record table says so
+    (SynthFER), otherwise the first image of the class; ``None`` for a class with no image."""
+    from PIL import Image
+
+    r = dataset.records
+    col = label_column if label_column in r else "label"
+    out = []
+    for k in range(len(EXPRESSIONS)):
+        cand = r[r[col] == k]
+        clean = cand
+        if "blend_weight" in r:
+            clean = clean[clean["blend_weight"] == 0]
+        if "occluders" in r:
+            clean = clean[clean["occluders"].isna() | (clean["occluders"] == "")]
+        cand = clean if len(clean) else cand
+        if "intensity" in cand:
+            cand = cand.sort_values("intensity", ascending=False)
+        out.append(np.asarray(Image.open(dataset.root / cand["image"].iloc[0]).convert("RGB")) if len(cand) else None)
+    return out
