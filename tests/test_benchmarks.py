@@ -1,0 +1,26 @@
+"""The benchmark scripts still run (on tiny inputs; their figures are only meaningful at full size)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args):
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_loader_benchmark_runs(smoke_raf):
+    out = _run("benchmarks/loader.py", "--profile", "smoke", "--epochs", "1", "--workers", "0", "--size", "32")
+    assert "ratio fernb / peer:" in out
+
+
+def test_detection_benchmark_runs():
+    pytest.importorskip("facenet_pytorch")
+    out = _run("benchmarks/synthfer_detection.py", "--n", "8")
+    assert "non-face images: mtcnn fires on" in out
