@@ -128,6 +128,10 @@ def test_loader_rejects_mismatches():
         BatchLoader(st, np.arange(10), np.zeros(10, int), batch_size=0)
     with pytest.raises(ValueError, match="scale"):
         BatchAugment(8, scale=(0.0, 1.2))
+    with pytest.raises(ValueError, match="one-channel store"):
+        BatchLoader(numbered_store(10, 8, 1), np.arange(10), np.zeros(10, int), in_chans=3, mean=[0.4, 0.5, 0.6])
+    with pytest.raises(ValueError, match="std must be positive"):
+        BatchLoader(st, np.arange(10), np.zeros(10, int), std=0.0)
 
 
 def test_jitter_folded_into_normalisation_matches_the_stepwise_formula():

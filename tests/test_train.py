@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,8 +53,14 @@ def test_fit_writes_a_run_and_reuses_it(smoke_raf, tmp_path):
     stamp = (run.dir / "metrics.json").stat().st_mtime_ns
     again = fit(TINY, runs_root=tmp_path, progress=False)
     assert again.dir == run.dir and (run.dir / "metrics.json").stat().st_mtime_ns == stamp
-    model = run.load_model()
-    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 7)
+    # model.pt holds exactly the weights the stored metrics and probabilities came from
+    from fernb.data.loader import BatchLoader
+    from fernb.data.store import ImageStore
+    from fernb.train.trainer import predict
+
+    store = ImageStore.build(smoke_raf, 32, 3, progress=False)
+    loader = BatchLoader(store, smoke_raf.split("test"), smoke_raf.records["label"].to_numpy(), 256)
+    np.testing.assert_allclose(predict(run.load_model(), loader), run.test_probs, atol=1e-5)
 
 
 def test_checkpoint_of_another_config_is_refused(smoke_raf, tmp_path):

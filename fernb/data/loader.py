@@ -104,8 +104,14 @@ class BatchLoader:
             raise ValueError(f"mean and std must be scalars or per-channel triples, got {mean.tolist()} and {std.tolist()}")
         if (std <= 0).any():
             raise ValueError(f"std must be positive, got {std.tolist()}")
-        # a one-channel store is normalised with the first channel's statistics before it is repeated
-        self.mean, self.std = mean.expand(3).contiguous().to(self.device), std.expand(3).contiguous().to(self.device)
+        if bool((mean == mean[0]).all() and (std == std[0]).all()):
+            # equal statistics for every channel: plain scalars, broadcast over whole images rather than over the
+            # 3-wide innermost NHWC axis, which is several times slower
+            self.mean, self.std = float(mean[0]), float(std[0])
+        elif store_c == 1:
+            raise ValueError(f"per-channel mean/std {mean.tolist()}/{std.tolist()} given for a one-channel store")
+        else:
+            self.mean, self.std = mean.reshape(1, 1, 1, 3).to(self.device), std.reshape(1, 1, 1, 3).to(self.device)
         self.seed, self.epoch, self.prefetch = seed, 0, prefetch
 
     def set_epoch(self, epoch: int):
@@ -160,21 +166,14 @@ class BatchLoader:
         """Write (x / 255 - mean) / std into ``out`` as one cast, one multiply and one add, with the contrast/brightness
         jitter folded into the same per-image scale and offset:
         ((x/255 - m) * g + m + b - mean) / std = x * g / (255 std) + ((1 - g) m + b - mean) / std."""
-        c = x.shape[-1]
-        if bool((self.mean == self.mean[0]).all() and (self.std == self.std[0]).all()):
-            # equal statistics per channel: broadcast over whole images, not over the 3-wide innermost axis (slow)
-            mean, std = self.mean[:1].reshape(1, 1, 1, 1), self.std[:1].reshape(1, 1, 1, 1)
-        else:
-            mean, std = self.mean[:c].reshape(1, 1, 1, c), self.std[:c].reshape(1, 1, 1, c)
+        mean, std = self.mean, self.std
         out.copy_(x)
         if jit is None:
-            if mean.numel() == 1:
-                return out.mul_(float(1.0 / (255.0 * std))).sub_(float(mean / std))
             return out.mul_(1.0 / (255.0 * std)).sub_(mean / std)
         gain, bias = (t.to(x.device).reshape(-1, 1, 1, 1) for t in jit)
         m = x.sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float32) / (255.0 * x[0].numel())  # per-image mean in [0, 1]
         out.mul_(gain / (255.0 * std)).add_(((1 - gain) * m + bias - mean) / std)
-        return torch.maximum(torch.minimum(out, (1 - mean) / std, out=out), -mean / std, out=out)
+        return out.clamp_(-mean / std, (1 - mean) / std)
 
     def __iter__(self):
         if self.prefetch <= 0:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, recall_score
 
 from fernb.labels import EXPRESSIONS
 
@@ -31,14 +33,18 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
     """
     y = np.asarray(y)
     pred = probs.argmax(1)
-    cm = confusion_matrix(y, pred, labels=list(range(num_classes)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.diag(cm) / cm.sum(1)
+    labels = list(range(num_classes))
+    cm = confusion_matrix(y, pred, labels=labels)
+    # per-class accuracy is per-class recall; a class absent from y gets NaN (reported as None)
+    per_class = recall_score(y, pred, labels=labels, average=None, zero_division=np.nan)
+    with warnings.catch_warnings():  # predictions of classes absent from y are not an error here
+        warnings.simplefilter("ignore", UserWarning)
+        balanced = balanced_accuracy_score(y, pred)
     out = {
         "n": int(len(y)),
         "accuracy": float(accuracy_score(y, pred)),
-        "mean_class_accuracy": float(np.nanmean(per_class)),
-        "macro_f1": float(f1_score(y, pred, labels=list(range(num_classes)), average="macro", zero_division=0)),
+        "mean_class_accuracy": float(balanced),
+        "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
         "ece": expected_calibration_error(probs, y),
         "per_class_accuracy": {EXPRESSIONS[k] if k < len(EXPRESSIONS) else str(k): (None if np.isnan(v) else float(v))
                                for k, v in enumerate(per_class)},

@@ -242,10 +242,11 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
             raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked")
 
-    # evaluate the checkpoint chosen on validation (the last one when there is no validation split)
-    _atomic_save(model.state_dict(), folder / "model.pt")
+    # evaluate the weights chosen on validation (the last epoch's when there is no validation split); model.pt holds
+    # exactly the weights metrics.json describes, checkpoint.pt the last epoch's
     if len(val_idx) and (folder / "best.pt").exists():
         model.load_state_dict(torch.load(folder / "best.pt", map_location=dev, weights_only=True))
+    _atomic_save(model.state_dict(), folder / "model.pt")
     probs = predict(model, eval_loader(test_idx), amp)
     rec = ds.records.iloc[test_idx]
     groups = {c: rec[c].to_numpy() for c in ("age_group", "gender") if c in rec}

@@ -182,7 +182,6 @@ def render_one(cfg: SynthConfig, index: int, row: dict, gen: dict) -> bytes:
 
 def _render_chunk(args):
     cfg, root, items, gen = args
-    done = 0
     for index, row in items:
         path = Path(root) / row["image"]
         if path.exists():
@@ -191,7 +190,6 @@ def _render_chunk(args):
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        done += 1
     return len(items)
 
 

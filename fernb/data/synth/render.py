@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from fernb.data.synth.facs import AU_INDEX
 
@@ -130,11 +130,9 @@ def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndar
     turban = "turban" in spec.occluders
 
     # Shoulders and neck.
-    cloth = spec.occluder_colour if "necklace" not in spec.occluders else _col(rng.uniform(30, 220, size=3))
     shirt = _col(rng.uniform(20, 230, size=3))
     d.ellipse([cx - 2.3 * a, cy + 1.45 * b, cx + 2.3 * a, cy + 3.4 * b], fill=shirt)
     d.rectangle([cx - 0.45 * a, cy + 0.55 * b, cx + 0.45 * a, cy + 1.6 * b], fill=_col(skin, 0.82))
-    del cloth
 
     # Hair behind the head.
     if not turban and spec.hair_style != 2:
@@ -293,8 +291,6 @@ def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndar
         td.rectangle([mx - half_w, my - 0.05 * b, mx + half_w, my + smile_bow * 0.6 + 0.045 * b], fill=255)
         if au16 > 0.3:
             td.rectangle([mx - half_w, my + smile_bow + 0.85 * opening - 0.035 * b, mx + half_w, my + 2 * b], fill=255)
-        from PIL import ImageChops
-
         img.paste(Image.new("RGB", img.size, (232, 228, 215)), (0, 0), ImageChops.multiply(tmask, teeth))
         d = ImageDraw.Draw(img)
     d.polygon(upper_top + upper_bottom[1:], fill=lip_col)
