@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from fernb import paths
 from fernb.data.manifest import load_manifest
-from fernb.labels import EXPRESSIONS
+from fernb.labels import EXPRESSIONS, EXPRESSIONS_8
 
 REQUIRED_COLUMNS = ("image", "label", "split")
 SPLITS = ("train", "val", "test")
@@ -31,15 +32,40 @@ class FERDataset:
     root: Path
     records: pd.DataFrame
     manifest: dict = field(repr=False)
+    pixels: np.ndarray | None = field(default=None, repr=False)
+    """(N, H, W) uint8 images for pixel-string formats (FER2013); ``None`` when images are files under ``root``."""
+    problems: pd.DataFrame | None = field(default=None, repr=False)
+    """Entries quarantined when loaded with ``lenient=True`` (where, image, reason)."""
+    excluded: pd.DataFrame | None = field(default=None, repr=False)
+    """Entries the manifest excludes (e.g. AffectNet 'None', CK+ contempt), with the reason."""
 
     @property
     def fingerprint(self) -> str:
-        """Hash of the record table's image paths and labels: keys caches and runs to exactly this data."""
+        """Hash of the record table's image paths, labels, splits and face boxes: keys caches and runs to exactly
+        this data."""
         h = hashlib.sha256()
         h.update(self.name.encode())
         h.update(str(self.root.resolve()).encode())
-        h.update(pd.util.hash_pandas_object(self.records[["image", "label", "split"]], index=False).to_numpy().tobytes())
+        cols = ["image", "label", "split"] + [c for c in ("x0", "y0", "x1", "y1") if c in self.records.columns]
+        h.update(pd.util.hash_pandas_object(self.records[cols], index=False).to_numpy().tobytes())
+        if self.pixels is not None:
+            h.update(hashlib.sha256(np.ascontiguousarray(self.pixels).tobytes()).digest())
         return h.hexdigest()[:16]
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.manifest.get("num_classes", len(EXPRESSIONS)))
+
+    def with_fold(self, k: int) -> "FERDataset":
+        """Subject-independent cross-validation (CK+, InFER++ §IV-A): fold ``k`` becomes the test split."""
+        if "fold" not in self.records.columns:
+            raise ValueError(f"dataset {self.name!r} has no 'fold' column; folds exist for cross-validated datasets such as ckplus")
+        folds = sorted(self.records["fold"].unique())
+        if k not in folds:
+            raise ValueError(f"fold={k!r} does not exist in {self.name}; expected one of {folds}")
+        rec = self.records.copy()
+        rec["split"] = np.where(rec["fold"].to_numpy() == k, "test", "train")
+        return FERDataset(self.name, self.root, rec, self.manifest, self.pixels, self.problems, self.excluded)
 
     def split(self, name: str) -> np.ndarray:
         """Row indices of one split."""
@@ -49,7 +75,8 @@ class FERDataset:
 
     def class_counts(self, split: str | None = None) -> pd.Series:
         rec = self.records if split is None else self.records.iloc[self.split(split)]
-        return rec["label"].value_counts().reindex(range(len(EXPRESSIONS)), fill_value=0).rename(index=dict(enumerate(EXPRESSIONS)))
+        k = self.num_classes
+        return rec["label"].value_counts().reindex(range(k), fill_value=0).rename(index=dict(enumerate(EXPRESSIONS_8[:k])))
 
     def __len__(self) -> int:
         return len(self.records)
@@ -74,7 +101,8 @@ def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRE
     if len(bad):
         i = bad[0]
         raise ValueError(f"{source}: row {i + 1}: split {_show(df['split'].iloc[i])} is not one of {SPLITS} ({len(bad)} such rows)")
-    dup = df["image"].duplicated(keep="first").to_numpy()
+    key = ["image"] + (["face_id"] if "face_id" in df.columns else [])  # ExpW: several faces per photograph
+    dup = df.duplicated(subset=key, keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise ValueError(f"{source}: row {i + 1}: image {df['image'].iloc[i]!r} is listed more than once ({int(dup.sum())} duplicates)")
@@ -94,24 +122,71 @@ def synth_size(name: str, profile: str) -> int:
 
 
 def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 0, n: int | None = None,
-                 progress: bool = True) -> FERDataset:
+                 progress: bool = True, lenient: bool = False, detector: str = "mtcnn", **options) -> FERDataset:
     """Load dataset ``name`` as a :class:`FERDataset`.
 
     SynthFER domains (``synth-raf``, ``synth-infer``) are generated on first use under ``data_root`` at the size the
     manifest gives for ``profile`` (or ``n`` images), and reused afterwards.
+
+    Real datasets are read from the reader's copy at ``data_root`` (or ``data_root/<name>``) by the adapter their
+    manifest names. By default the first problem raises with its file and line; ``lenient=True`` quarantines bad
+    entries instead, warns with their number, and keeps them in ``dataset.problems``. Image files the table lists but
+    the disk lacks count as problems too. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
+    Faces of formats whose manifest says ``crop: detect`` (CK+) are found with ``detector`` once and cached.
     """
     manifest = load_manifest(name)  # unknown names fail here, with suggestions
-    root = paths.data_root(data_root)
     if manifest["kind"] == "synthetic":
         from fernb.data.synth.generate import SynthConfig, generate
 
+        root = paths.data_root(data_root)
         paths.ensure_writable(root, "data_root")
         cfg = SynthConfig(name, n if n is not None else synth_size(name, profile), seed, int(manifest["image"]["size"]))
         folder = generate(cfg, root / "synthfer", progress=progress)
         table = folder / manifest["layout"]["records"]
         records = validate_records(pd.read_csv(table), str(table))
         return FERDataset(name, folder, records, manifest)
-    raise NotImplementedError(
-        f"dataset {name!r} has a manifest but no adapter yet: real-dataset adapters are tracked in the datasets issue. "
-        f"Use one of {SYNTH_DOMAINS} meanwhile."
-    )
+    from fernb.data import adapters
+
+    if data_root is None:
+        raise ValueError(f"dataset={name!r} is a licence-gated real dataset: pass data_root=<the folder holding your copy>. "
+                         f"Request it at: {manifest.get('request', 'see its citation')}")
+    root = adapters.resolve_root(manifest, data_root)
+    reading = adapters.read(manifest, root, lenient=lenient, **options)
+    records, problems = reading.records, reading.problems
+    if reading.pixels is None:
+        missing = missing_files(root, records["image"])
+        if missing.any():
+            first = records.loc[missing].iloc[0]
+            msg = f"{first['origin']}: image file {first['image']} is missing under {root} ({int(missing.sum())} missing in all)"
+            if not lenient:
+                raise adapters.DatasetError(f"{name}: {msg}")
+            gone = records.loc[missing]
+            problems = pd.concat([problems, pd.DataFrame({"where": gone["origin"], "image": gone["image"],
+                                                          "reason": "image file missing"})], ignore_index=True)
+            records = records.loc[~missing].reset_index(drop=True)
+    ds = FERDataset(name, root, records, manifest, reading.pixels, problems, reading.excluded)
+    if manifest["image"].get("crop") == "detect":
+        from fernb.data.faces import detect_face_boxes
+
+        ds = detect_face_boxes(ds, backend=detector, lenient=lenient, progress=progress)
+    if len(ds.problems):
+        import warnings
+
+        warnings.warn(f"{name}: {len(ds.problems)} entries quarantined (lenient=True), first: "
+                      f"{ds.problems.iloc[0]['where']}: {ds.problems.iloc[0]['reason']}; see dataset.problems", stacklevel=2)
+    ds.records = validate_records(ds.records, f"{name} at {root}", ds.num_classes)
+    return ds
+
+
+def missing_files(root: Path, images) -> np.ndarray:
+    """Boolean mask of image paths absent under ``root``; lists each folder once (fast on network drives)."""
+    images = pd.Series(images).astype(str)
+    parents = images.map(lambda p: p.rsplit("/", 1)[0] if "/" in p else "")
+    present: dict[str, set] = {}
+    for d in parents.unique():
+        try:
+            present[d] = set(os.listdir(root / d))
+        except (FileNotFoundError, NotADirectoryError):
+            present[d] = set()
+    names = images.map(lambda p: p.rsplit("/", 1)[-1])
+    return np.array([n not in present[d] for n, d in zip(names, parents)], dtype=bool)

@@ -65,3 +65,61 @@ class FaceDetector:
 
     def has_face(self, images) -> np.ndarray:
         return np.array([len(b) > 0 for b, _ in self.detect(images)])
+
+
+def detect_face_boxes(dataset, backend: str = "mtcnn", lenient: bool = False, progress: bool = True,
+                      batch: int = 16, cache_dir=None):
+    """Fill ``x0, y0, x1, y1`` with the most confident face the detector finds in each image (CK+'s raw frames).
+
+    Boxes are cached per dataset fingerprint and backend, so detection runs once. An image without a face is an
+    error naming it, or with ``lenient`` a quarantined entry (listed in ``dataset.problems``).
+    """
+    import json
+    import os
+    from dataclasses import replace
+    from pathlib import Path
+
+    import pandas as pd
+    from PIL import Image
+
+    from fernb import paths
+    from fernb.progress import progress_bar
+
+    cache = paths.ensure_writable(Path(cache_dir) if cache_dir else paths.cache_root() / "faces", "cache_dir")
+    path = cache / f"{dataset.name}-{dataset.fingerprint}-{backend}.json"
+    rec = dataset.records
+    if path.exists():
+        boxes = json.loads(path.read_text())
+    else:
+        det = FaceDetector(backend)
+        boxes = {}
+        with progress_bar(total=len(rec), desc=f"detect faces ({backend})", unit="img", enabled=progress) as bar:
+            for start in range(0, len(rec), batch):
+                part = rec["image"].iloc[start:start + batch].tolist()
+                ims = []
+                for p in part:
+                    with Image.open(dataset.root / p) as im:
+                        ims.append(np.asarray(im.convert("RGB")))
+                for p, (bx, sc) in zip(part, det.detect(ims)):
+                    boxes[p] = bx[int(np.argmax(sc))].tolist() if len(bx) else None
+                bar.update(len(part))
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(boxes))
+        os.replace(tmp, path)
+    found = rec["image"].map(lambda p: boxes.get(p))
+    none = found.isna().to_numpy()
+    if none.any():
+        first = rec.loc[none].iloc[0]
+        if not lenient:
+            raise ValueError(f"{dataset.name}: no face found by {backend} in {dataset.root / first['image']} "
+                             f"({int(none.sum())} images without a face); pass lenient=True to quarantine them, "
+                             "or try detector='haar'")
+        gone = rec.loc[none]
+        problems = pd.concat([dataset.problems, pd.DataFrame({"where": gone["image"], "image": gone["image"],
+                                                              "reason": f"no face found by {backend}"})], ignore_index=True)
+        rec, found = rec.loc[~none].reset_index(drop=True), found[~none].reset_index(drop=True)
+    else:
+        problems = dataset.problems
+    rec = rec.copy()
+    rec[["x0", "y0", "x1", "y1"]] = np.array(found.tolist(), dtype=np.float64)
+    return replace(dataset, records=rec, problems=problems)

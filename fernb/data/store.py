@@ -21,13 +21,19 @@ from fernb.progress import progress_bar
 STORE_VERSION = 1
 
 
-def decode(path: Path, size: int, channels: int) -> np.ndarray:
-    """Decode one image file to (size, size, channels) uint8, with an error that names the file."""
+def decode(path: Path, size: int, channels: int, box=None, margin: float = 0.0) -> np.ndarray:
+    """Decode one image file to (size, size, channels) uint8, with an error that names the file.
+
+    ``box`` = (x0, y0, x1, y1) crops a face first: a square around the box centre with side
+    ``max(w, h) * (1 + margin)``; parts outside the image are black (as PIL's crop gives).
+    """
     try:
         with Image.open(path) as im:
-            if im.format == "JPEG":
+            if box is None and im.format == "JPEG":
                 im.draft("RGB" if channels == 3 else "L", (size, size))  # let libjpeg downscale by 2^k first
             im = im.convert("RGB" if channels == 3 else "L")
+            if box is not None:
+                im = im.crop(square_box(box, margin))
             if im.size != (size, size):
                 im = im.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
             arr = np.asarray(im, dtype=np.uint8)
@@ -36,6 +42,29 @@ def decode(path: Path, size: int, channels: int) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as e:
         raise OSError(f"cannot decode image {path}: {e}") from None
     return arr[..., None] if channels == 1 else arr
+
+
+def square_box(box, margin: float = 0.0) -> tuple[int, int, int, int]:
+    """Integer square crop around a face box (x0, y0, x1, y1), enlarged by ``margin``."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0) * (1 + margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = max(1, int(round(side)))
+    return left, top, left + s, top + s
+
+
+def from_pixels(pixels: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """Resize one (H, W) or (H, W, C) uint8 pixel array (FER2013's pixel strings) like :func:`decode`."""
+    im = Image.fromarray(pixels)
+    im = im.convert("RGB" if channels == 3 else "L")
+    if im.size != (size, size):
+        im = im.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+    arr = np.asarray(im, dtype=np.uint8)
+    return arr[..., None] if channels == 1 else arr
+
+
+BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 
 
 class ImageStore:
@@ -68,7 +97,21 @@ class ImageStore:
             meta = json.loads(meta_path.read_text())
             if meta.get("n") == n:
                 return cls(np.load(array_path, mmap_mode="r"), array_path)
-        files = [dataset.root / p for p in dataset.records["image"].astype(str)]
+        rec = dataset.records
+        margin = float(dataset.manifest.get("image", {}).get("crop_margin", 0.0))
+        if getattr(dataset, "pixels", None) is not None:
+            pixels = dataset.pixels
+            jobs, load = list(range(n)), (lambda i: from_pixels(pixels[i], size, channels))
+        else:
+            files = [dataset.root / p for p in rec["image"].astype(str)]
+            if all(c in rec.columns for c in BOX_COLUMNS):
+                boxes = rec[list(BOX_COLUMNS)].to_numpy(np.float64)
+                has = ~np.isnan(boxes).any(1)
+                jobs = [(f, tuple(b) if h else None) for f, b, h in zip(files, boxes, has)]
+            else:
+                jobs = [(f, None) for f in files]
+            load = (lambda job: decode(job[0], size, channels, job[1], margin) if job[1] is not None
+                    else decode(job[0], size, channels))
         tmp = array_path.with_suffix(f".tmp{os.getpid()}.npy")
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, channels))
         try:
@@ -77,8 +120,8 @@ class ImageStore:
                                                                    unit="img", enabled=progress) as bar:
                 chunk = 256
                 for start in range(0, n, chunk):
-                    part = files[start:start + chunk]
-                    for j, img in enumerate(pool.map(lambda p: decode(p, size, channels), part)):
+                    part = jobs[start:start + chunk]
+                    for j, img in enumerate(pool.map(load, part)):
                         arr[start + j] = img
                     bar.update(len(part))
             arr.flush()

@@ -1,0 +1,170 @@
+"""Compare a reader's copy of a dataset with its manifest: ``python -m fernb.data verify NAME --root PATH``.
+
+Checks, in order: the root and its layout; every entry of the official listing (label ids in the map, malformed
+rows, duplicates, splits); every image file (missing, unreadable or truncated, byte-identical copies under two
+entries, files on disk that no entry lists); and the counts per split and class beside every count the papers
+publish. Strict mode (the default) stops at the first error with its file and line; ``lenient`` quarantines bad
+entries, lists them and goes on. Count differences are reported, never fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from fernb.data import adapters
+from fernb.data.manifest import load_manifest
+from fernb.labels import EXPRESSIONS_8
+from fernb.progress import progress_bar
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class Report:
+    name: str
+    root: Path
+    records: pd.DataFrame
+    problems: pd.DataFrame                        # where, image, reason (errors; lenient mode collects them)
+    excluded: pd.DataFrame                        # entries the manifest excludes, with the reason
+    counts: pd.DataFrame                          # split × class found on disk beside the published counts
+    extra_files: list = field(default_factory=list)
+    identical: pd.DataFrame | None = None         # groups of byte-identical images listed under different entries
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No problems and every compared count matches."""
+        return self.problems.empty and not (self.counts["difference"].fillna(0) != 0).any()
+
+    def summary(self) -> str:
+        lines = [f"{self.name} at {self.root}: {len(self.records)} usable entries, {len(self.problems)} problems, "
+                 f"{len(self.excluded)} excluded, {len(self.extra_files)} unlisted files"]
+        if len(self.problems):
+            lines.append("problems:")
+            lines += [f"  {r.where}: {r.reason}" for r in self.problems.head(20).itertuples()]
+            if len(self.problems) > 20:
+                lines.append(f"  … and {len(self.problems) - 20} more")
+        if len(self.excluded):
+            lines.append("excluded by the manifest: " + "; ".join(f"{n} × {r}" for r, n in self.excluded["reason"].value_counts().items()))
+        if self.extra_files:
+            lines.append(f"files no entry lists: {self.extra_files[:5]}{' …' if len(self.extra_files) > 5 else ''}")
+        if self.identical is not None and len(self.identical):
+            cross = int(self.identical["cross_split"].sum())
+            lines.append(f"byte-identical images under different entries: {len(self.identical)} groups ({cross} across splits)")
+        for n in self.notes:
+            lines.append(f"note: {n}")
+        cmp = self.counts.dropna(subset=["published"])
+        if len(cmp):
+            bad = cmp[cmp["difference"] != 0]
+            lines.append(f"published counts compared: {len(cmp)}, differing: {len(bad)}")
+            lines += [f"  {r.source} | {r.split} {r.cls}: found {r.found}, published {int(r.published)}" for r in bad.head(20).itertuples()]
+        lines.append("OK" if self.ok else "DIFFERENCES FOUND")
+        return "\n".join(lines)
+
+
+def published_counts(manifest: dict) -> pd.DataFrame:
+    """Every per-class and total count the manifest's sources publish: source, split, cls, published."""
+    rows = []
+    for src in manifest.get("published", []):
+        for split, per_class in (src.get("counts") or {}).items():
+            for cls, n in per_class.items():
+                rows.append((src["source"], split, cls, n))
+        for split, n in (src.get("totals") or {}).items():
+            if split in ("train", "val", "test", "all"):
+                rows.append((src["source"], split, "total", n))
+    return pd.DataFrame(rows, columns=["source", "split", "cls", "published"])
+
+
+def count_table(records: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """Found counts per split and class (and totals, and ``all`` = every split) beside the published ones."""
+    k = int(manifest.get("num_classes", 7))
+    names = list(EXPRESSIONS_8[:k])
+    found = {}
+    for split, grp in [("all", records)] + list(records.groupby("split")):
+        vc = grp["label"].value_counts()
+        for i, n in enumerate(names):
+            found[(split, n)] = int(vc.get(i, 0))
+        found[(split, "total")] = len(grp)
+    pub = published_counts(manifest)
+    pub["found"] = [found.get((s, c), 0) for s, c in zip(pub["split"], pub["cls"])]
+    pub["difference"] = pub["found"] - pub["published"]
+    ours = pd.DataFrame([("found on disk", s, c, np.nan, n, np.nan) for (s, c), n in found.items()],
+                        columns=["source", "split", "cls", "published", "found", "difference"])
+    return pd.concat([pub, ours], ignore_index=True)
+
+
+def _check_image(path: Path) -> tuple[str | None, str | None]:
+    """(error or None, md5 of the bytes or None): decodes fully, so truncated files fail here, not in training."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "image file missing", None
+    except OSError as e:
+        return f"cannot read: {e}", None
+    try:
+        import io
+
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception as e:  # PIL raises many types for corrupt data
+        return f"unreadable image ({type(e).__name__}: {e})", None
+    return None, hashlib.md5(data).hexdigest()
+
+
+def verify(name: str, root, lenient: bool = False, images: bool = True, progress: bool = True, **options) -> Report:
+    """Verify a reader's copy of dataset ``name`` at ``root``; see the module docstring. ``options`` go to the adapter."""
+    manifest = load_manifest(name)
+    if manifest["kind"] == "synthetic":
+        root = Path(root)
+        if not (root / manifest["layout"]["records"]).exists():
+            raise adapters.DatasetError(f"{name}: {root} has no {manifest['layout']['records']}; point root at a generated "
+                                        "SynthFER folder (e.g. dataset.root)")
+        manifest = {**manifest, "adapter": "table", "layout": {**manifest["layout"], "marker": manifest["layout"]["records"]}}
+    else:
+        root = adapters.resolve_root(manifest, root)
+    reading = adapters.read(manifest, root, lenient=lenient, **options)
+    records, problems = reading.records, [reading.problems]
+    identical, extra = None, []
+    if images and reading.pixels is None:
+        files = [root / p for p in records["image"]]
+        uniq = list(dict.fromkeys(files))
+        with ThreadPoolExecutor(min(8, (os.cpu_count() or 1) * 2)) as pool, \
+                progress_bar(total=len(uniq), desc=f"verify {name} images", unit="img", enabled=progress) as bar:
+            results = {}
+            for f, r in zip(uniq, pool.map(_check_image, uniq)):
+                results[f] = r
+                bar.update(1)
+        errors = [results[f][0] for f in files]
+        bad = np.array([e is not None for e in errors])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            if not lenient:
+                raise adapters.DatasetError(f"{name}: {records['origin'].iloc[i]}: {records['image'].iloc[i]}: {errors[i]}")
+            problems.append(pd.DataFrame({"where": records["origin"][bad], "image": records["image"][bad],
+                                          "reason": [e for e in errors if e is not None]}))
+            records = records.loc[~bad].reset_index(drop=True)
+            files = [f for f, b in zip(files, bad) if not b]
+        md5 = pd.Series([results[f][1] for f in files])
+        img = records.assign(md5=md5.to_numpy()).drop_duplicates(subset=["image"])
+        groups = img[img["md5"].duplicated(keep=False)].groupby("md5")
+        identical = pd.DataFrame([{"images": list(g["image"]), "splits": sorted(set(g["split"])),
+                                   "cross_split": g["split"].nunique() > 1} for _, g in groups],
+                                 columns=["images", "splits", "cross_split"])
+        listed = {Path(f).resolve() for f in files}
+        folders = {Path(f).parent.resolve() for f in files}
+        for d in sorted(folders):
+            for p in d.iterdir():
+                if p.suffix.lower() in IMAGE_EXTS and p.resolve() not in listed:
+                    extra.append(str(p.relative_to(root.resolve())) if p.is_relative_to(root.resolve()) else str(p))
+    probs = pd.concat([p for p in problems if len(p)], ignore_index=True) if any(len(p) for p in problems) \
+        else reading.problems
+    return Report(name, root, records, probs, reading.excluded, count_table(records, manifest), sorted(extra),
+                  identical, reading.notes)
