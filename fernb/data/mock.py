@@ -27,15 +27,16 @@ def _published_id(manifest: dict) -> dict:
 
 
 def _pick(source, per_class: int, seed: int = 0) -> list[tuple[Image.Image, int]]:
-    """``per_class`` images of each of the seven expressions from a SynthFER dataset, as (RGB image, label)."""
+    """``per_class`` images of each of the seven expressions from a SynthFER dataset, as (RGB image, label);
+    drawn with replacement when a class has fewer images."""
     rng = np.random.default_rng(seed)
     rec = source.records
     out = []
     for c in range(7):
         rows = np.flatnonzero(rec["label"].to_numpy() == c)
-        if len(rows) < per_class:
-            raise ValueError(f"source dataset has only {len(rows)} images of class {c}; need {per_class}")
-        for r in rng.choice(rows, per_class, replace=False):
+        if not len(rows):
+            raise ValueError(f"source dataset has no image of class {c}")
+        for r in rng.choice(rows, per_class, replace=len(rows) < per_class):
             with Image.open(source.root / rec["image"].iloc[r]) as im:
                 out.append((im.convert("RGB"), c))
     return out
@@ -124,7 +125,7 @@ def write_affectnet(dest, source, per_class: int = 3, validation_header: bool = 
     return dest
 
 
-def write_expw(dest, source, per_class: int = 4) -> Path:
+def write_expw(dest, source, per_class: int = 10) -> Path:
     """``label/label.lst`` with two faces per photograph over ``image/origin/``."""
     dest = Path(dest)
     ids = _published_id(load_manifest("expw"))

@@ -105,3 +105,45 @@ def expression_examples(dataset, label_column: str = "true_label") -> list:
             cand = cand.sort_values("intensity", ascending=False)
         out.append(np.asarray(Image.open(dataset.root / cand["image"].iloc[0]).convert("RGB")) if len(cand) else None)
     return out
+
+
+def class_distribution_figure(counts, title: str = "Class distribution", subtitle: str = ""):
+    """Grouped bars of per-class image counts, one group per column of ``counts`` (a DataFrame indexed by class),
+    with buttons to switch between the share of each column (comparable across datasets of any size) and counts."""
+    import plotly.graph_objects as go
+
+    counts = counts.fillna(0)
+    shares = counts / counts.sum(0).replace(0, np.nan) * 100
+    fig = go.Figure()
+    for col in counts.columns:
+        fig.add_bar(name=str(col), x=[str(i) for i in counts.index], y=shares[col], customdata=counts[col],
+                    hovertemplate=f"{col}<br>%{{x}}: %{{customdata:,.0f}} images (%{{y:.1f}}%)<extra></extra>")
+    n = len(counts.columns)
+    buttons = [dict(label="share (%)", method="update", args=[{"y": [shares[c] for c in counts.columns]}, {"yaxis.title.text": "% of images"}]),
+               dict(label="counts", method="update", args=[{"y": [counts[c] for c in counts.columns]}, {"yaxis.title.text": "images"}])]
+    fig.update_layout(barmode="group", title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
+                      yaxis=dict(title="% of images"), legend=dict(orientation="h", y=-0.18),
+                      updatemenus=[dict(buttons=buttons, direction="right", x=0, y=1.15, xanchor="left", type="buttons")],
+                      height=460 + 14 * max(0, n - 4), margin=dict(t=110))
+    return fig
+
+
+def class_examples(dataset, per_class: int = 1, size: int = 96, channels: int = 3) -> list:
+    """The first ``per_class`` images of each class as uint8 arrays, decoded the way the image store decodes them
+    (face boxes cropped, pixel strings converted), without building a store of the whole dataset."""
+    from fernb.data.store import BOX_COLUMNS, decode, from_pixels
+
+    r = dataset.records
+    boxes = all(c in r.columns for c in BOX_COLUMNS)
+    out = []
+    for k in range(dataset.num_classes):
+        rows = np.flatnonzero(r["label"].to_numpy() == k)[:per_class]
+        imgs = []
+        for i in rows:
+            if dataset.pixels is not None:
+                imgs.append(from_pixels(dataset.pixels[i], size, channels))
+            else:
+                box = tuple(r[list(BOX_COLUMNS)].iloc[i]) if boxes else None
+                imgs.append(decode(dataset.root / r["image"].iloc[i], size, channels, box))
+        out.append(imgs[0] if per_class == 1 and imgs else (imgs or None))
+    return out

@@ -1,0 +1,260 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: fernb (Python 3)
+#     language: python
+#     name: fernb
+# ---
+
+# %% [markdown]
+# # Datasets: manifests, official formats, and what is really on disk
+#
+# The four papers train and test on seven datasets: RAF-DB, FER2013, AffectNet (7 and 8 classes), ExpW, CK+,
+# InFER++ and BTFER's balanced test set. All of them are licence-gated, so `fernb` downloads none of them. Instead
+# each has a **manifest** in `data_manifests/` (the official layout, the published label ids and their map to the
+# canonical order, the splits, and every count the papers print, with the table it comes from) and an **adapter**
+# that reads the official files into one record table. A reader who has a copy points any chapter at it with
+# `dataset="rafdb", data_root="/path/to/RAF-DB/basic"`, and this chapter compares that copy with what the papers
+# published.
+#
+# Without a real dataset the chapter runs on SynthFER, and the last sections write tiny copies of every official
+# layout (synthetic pixels, real file formats) to show each adapter and the verifier at work.
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | full
+dataset = "synth-raf"  # any name in the catalogue below; real ones need data_root
+data_root = None  # None: $FERNB_HOME/data (SynthFER); for a real dataset, the folder holding your copy
+device = "auto"  # unused here; kept so every chapter takes the same parameters
+seed = 0
+
+# %%
+import shutil
+
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+import fernb.chapter
+from fernb import paths
+from fernb.data import load_dataset, load_manifest
+from fernb.data.mock import write_mock
+from fernb.data.verify import catalogue, published_table, verify
+from fernb.labels import AGE_GROUPS, EXPRESSIONS, EXPRESSIONS_8, GENDERS
+from fernb.train.weighting import class_weights
+from fernb.viz import class_distribution_figure, class_examples, expression_examples, sample_grid
+
+ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
+ch.notice(real="a real dataset")
+print(f"profile={ch.profile} dataset={ch.dataset} data_root={ch.data_root}")
+
+# %% [markdown]
+# ## The catalogue
+#
+# Every dataset with a manifest, and the totals the papers publish for it. The per-class tables behind these totals
+# are in the manifests and in the figures below.
+
+# %%
+with pd.option_context("display.max_colwidth", 120):
+    display(catalogue()[["title", "kind", "classes", "splits", "image", "published"]])
+
+# %% [markdown]
+# ## The chosen dataset beside its manifest
+#
+# `verify` reads the copy through its adapter, decodes every image (so a truncated file fails here rather than in
+# the middle of training), looks for files no entry lists and for byte-identical images under two entries, and sets
+# the counts per split and class beside every count a paper prints. The same check runs from a shell:
+# `python -m fernb.data verify rafdb --root /path/to/RAF-DB/basic` (add `--lenient` to list every problem instead
+# of stopping at the first).
+
+# %%
+if ch.synthetic:
+    ds = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed)
+    report = verify(ch.dataset, ds.root)
+else:
+    report = verify(ch.dataset, ch.data_root, lenient=True)
+    ds = load_dataset(ch.dataset, ch.data_root, lenient=True)
+print(report.summary())
+
+# %%
+# NBVAL_CHECK_OUTPUT
+found = report.counts[report.counts["source"] == "found on disk"]
+table = found.pivot_table(index="cls", columns="split", values="found", sort=False)
+print(table.astype(int).to_string())
+
+# %% [markdown]
+# Where the manifest has published per-class counts, they stand beside ours. On SynthFER there are none: the
+# generator draws its class prior from the published RAF-DB (`synth-raf`) or InFER++ (`synth-infer`) counts,
+# scaled to the profile's size.
+
+# %%
+published = published_table(ch.dataset)
+if len(published):
+    published.columns = [f"{src} [{split}]" for src, split in published.columns]
+    display(published.join(table.add_prefix("found [").add_suffix("]")))
+else:
+    print(f"{ch.dataset}: no per-class counts published; class prior source: "
+          f"{ch.manifest.get('generator', {}).get('class_counts_source', '—')}")
+
+# %% [markdown]
+# ## Class distributions across the datasets
+#
+# The share of each expression in every dataset whose per-class counts a paper prints, beside the chosen dataset.
+# RAF-DB, FER2013 and ExpW are dominated by happiness and neutral faces, AffectNet's training set even more so;
+# only BTFER is balanced, which is why its authors built it as a test set (BTFER §III-A). Switch to raw counts with
+# the buttons.
+
+# %%
+sources = {"RAF-DB (BTFER Table 1)": ("rafdb", "all"), "FER2013 (BTFER Table 1)": ("fer2013", "all"),
+           "AffectNet-7 train (ResEmoteNet Table II)": ("affectnet-7", "train"),
+           "InFER++ (InFER++ Table 2a)": ("infer-pp", "all"), "BTFER (BTFER Table 1)": ("btfer", "test")}
+dist = {}
+for label, (name, split) in sources.items():
+    t = published_table(name)
+    dist[label] = t.xs(split, axis=1, level="split").iloc[:, 0]
+dist[f"{ch.dataset} (found here)"] = ds.class_counts()
+dist = pd.DataFrame(dist).reindex(list(EXPRESSIONS))
+class_distribution_figure(dist, "Expression shares per dataset",
+                          "published counts, with the table they come from, beside the chosen dataset as found").show()
+
+# %% [markdown]
+# ## InFER++ demographics (InFER++ Table 2)
+#
+# InFER++ publishes age-group and gender labels, the only one of these datasets to do so. Table 2 prints the three
+# marginals; beside them the same tables of `synth-infer` (or of the reader's InFER++ when `dataset="infer-pp"`).
+# The paper prints no joint table of expression × age × gender; ours follows.
+
+# %%
+if ch.dataset == "infer-pp":
+    demo = ds
+else:
+    demo = load_dataset("synth-infer", ch.data_root if ch.synthetic else None, profile=ch.profile, seed=ch.seed)
+pub = {s["source"]: s for s in load_manifest("infer-pp")["published"]}
+paper = {"expression": pub["InFER++ Table 2(a)"]["counts"]["all"],
+         "age_group": pub["InFER++ Table 2(b), 2(c)"]["attributes"]["age_group"],
+         "gender": pub["InFER++ Table 2(b), 2(c)"]["attributes"]["gender"]}
+ours = {"expression": demo.class_counts(), "age_group": demo.records["age_group"].value_counts(),
+        "gender": demo.records["gender"].value_counts()}
+order = {"expression": list(EXPRESSIONS), "age_group": list(AGE_GROUPS), "gender": list(GENDERS)}
+parts = []
+for key in paper:
+    p = pd.Series(paper[key]).reindex(order[key])
+    o = ours[key].reindex(order[key]).fillna(0)
+    part = pd.DataFrame({"InFER++ (paper)": p, "paper %": 100 * p / p.sum(),
+                         f"{demo.name} (here)": o.astype(int), "here %": 100 * o / o.sum()})
+    parts.append(part.set_index(pd.MultiIndex.from_product([[key], order[key]])))
+display(pd.concat(parts).round(1))
+
+# %%
+joint = pd.crosstab([demo.records["age_group"], demo.records["gender"]],
+                    demo.records["label"].map(dict(enumerate(EXPRESSIONS))))
+display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_value=0))
+
+# %% [markdown]
+# ## BTFER's class weights, recomputed
+#
+# BTFER §III-E weights each class by `max(n) / n_c` (simple, Fig. 4) or the same capped at 3 (conservative, Fig. 7)
+# and prints the RAF-DB weights it used (Figs. 6 and 9). Computed from RAF-DB's official *training* counts
+# (ResEmoteNet Table II) they come out slightly different from the printed ones, while the whole dataset's counts
+# (BTFER Table 1) reproduce them to within 0.03: the printed weights were computed on (a split of) all 15,339 images
+# rather than on the 12,271 official training images.
+
+# %%
+raf = {s["source"]: s for s in load_manifest("rafdb")["published"]}
+train_counts = pd.Series(raf["ResEmoteNet Table II (class-wise distribution, train / test)"]["counts"]["train"])[list(EXPRESSIONS)]
+all_counts = pd.Series(raf["BTFER Table 1 (images per class, whole dataset)"]["counts"]["all"])[list(EXPRESSIONS)]
+printed = load_manifest("btfer")["printed_class_weights"]
+weights = pd.DataFrame({
+    "simple, printed (Fig. 6)": pd.Series(printed["simple"]),
+    "simple, RAF-DB train": class_weights(train_counts, "simple"),
+    "simple, RAF-DB all": class_weights(all_counts, "simple"),
+    "conservative, printed (Fig. 9)": pd.Series(printed["conservative"]),
+    "conservative, RAF-DB train": class_weights(train_counts, "conservative"),
+    "conservative, RAF-DB all": class_weights(all_counts, "conservative"),
+    f"conservative, {ds.name} train": class_weights(ds.class_counts("train").iloc[:7].to_numpy(), "conservative"),
+}, index=list(EXPRESSIONS))
+display(weights.round(2))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+gap_train = (weights["simple, RAF-DB train"] - weights["simple, printed (Fig. 6)"]).abs().max()
+gap_all = (weights["simple, RAF-DB all"] - weights["simple, printed (Fig. 6)"]).abs().max()
+print(f"largest gap to BTFER Fig. 6: from training counts {gap_train:.2f}, from whole-dataset counts {gap_all:.2f}")
+
+# %% [markdown]
+# ## Examples of each expression
+
+# %%
+examples = expression_examples(ds) if ch.synthetic else class_examples(ds)
+display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[:len(examples)])))
+
+# %% [markdown]
+# ## Every official layout, read back
+#
+# `fernb.data.mock` writes a tiny copy of each official layout from SynthFER images: RAF-DB's label list with CRLF
+# line endings and its bounding-box and attribute files, FER2013's pixel strings, AffectNet's CSVs (the validation
+# file without its header row, as some releases ship it, and rows of the classes 8-10 that the manifest excludes),
+# ExpW's several faces per photograph, CK+'s frame sequences with one unlabelled sequence, InFER++'s record table and
+# BTFER's class folders. Each is then read back by the same adapter a reader's copy goes through. The pixels are
+# synthetic; the formats are the real ones.
+
+# %%
+mock_root = paths.cache_root() / "mock-layouts"
+shutil.rmtree(mock_root, ignore_errors=True)
+source = load_dataset("synth-raf", ch.data_root if ch.synthetic else None, profile="smoke", seed=0, progress=False)
+layouts = {}
+for name in ["rafdb", "fer2013", "affectnet-7", "affectnet-8", "expw", "ckplus", "infer-pp", "btfer"]:
+    layouts[name] = load_dataset(name, write_mock(name, mock_root / name, source), progress=False, lenient=True)
+rows = []
+for name, d in layouts.items():
+    rows.append({"dataset": name, "entries read": len(d), "splits": dict(d.records["split"].value_counts()),
+                 "excluded": len(d.excluded), "quarantined": len(d.problems),
+                 "extra columns": ", ".join(c for c in d.records.columns if c not in ("image", "label", "split", "origin"))[:70]})
+display(pd.DataFrame(rows).set_index("dataset"))
+
+# %% [markdown]
+# What was set aside, and why. Nothing is dropped without a line here: AffectNet's non-expression classes (and
+# contempt in the seven-class variant) are excluded by the manifest, the unlabelled CK+ sequence is not part of the
+# peak-frame protocol, and CK+ frames in which the face detector found no face are quarantined (MTCNN misses a few
+# of the blended synthetic frames).
+
+# %%
+set_aside = pd.concat([pd.concat([d.excluded.assign(kind="excluded"), d.problems.assign(kind="quarantined")]).assign(dataset=n)
+                       for n, d in layouts.items()], ignore_index=True)
+display(set_aside.groupby(["dataset", "kind", "reason"]).size().rename("entries").to_frame())
+
+# %% [markdown]
+# One face per expression as each adapter delivers it: RAF-DB's original images and AffectNet's and ExpW's photographs
+# are cropped with their face boxes, CK+ frames with the detector's box, FER2013 comes from its pixel strings.
+
+# %%
+names = ["rafdb", "fer2013", "affectnet-7", "expw", "ckplus", "infer-pp", "btfer"]
+grid = [class_examples(layouts[n]) for n in names]
+display(sample_grid(grid, names, list(EXPRESSIONS), cell=80, font_size=13))
+
+# %% [markdown]
+# ## A damaged copy
+#
+# A copy with a truncated JPEG, a label id outside the map and a stray file. In the default (strict) mode the
+# verifier stops at the first problem and names the file and line; in lenient mode it quarantines every bad entry,
+# lists it, and goes on.
+
+# %%
+broken = shutil.copytree(mock_root / "rafdb", mock_root / "rafdb-broken")
+listing = broken / "EmoLabel/list_patition_label.txt"
+lines = listing.read_text().splitlines()
+lines[2] = lines[2].split()[0] + " 9"
+listing.write_text("\n".join(lines) + "\n")
+victim = sorted((broken / "Image/aligned").glob("train_*.jpg"))[5]
+victim.write_bytes(victim.read_bytes()[:600])
+shutil.copy(victim.with_name("test_00001_aligned.jpg"), broken / "Image/aligned/holiday.jpg")
+try:
+    verify("rafdb", broken, progress=False)
+except ValueError as e:
+    print("strict:", e)
+
+# %%
+print(verify("rafdb", broken, lenient=True, progress=False).summary())
