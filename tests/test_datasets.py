@@ -77,6 +77,14 @@ def test_fer2013_pixels_and_usage_splits(mocks, tmp_path):
     assert (rgb[..., 0] == rgb[..., 2]).all()           # grayscale replicated to three channels
 
 
+def test_subset_of_a_real_dataset_keeps_pixels_aligned(mocks):
+    full = load_dataset("fer2013", data_root=mocks["fer2013"], progress=False)
+    part = load_dataset("fer2013", data_root=mocks["fer2013"], progress=False, n=5, seed=3)
+    assert len(part) == 5 and part.pixels.shape[0] == 5
+    for img, px in zip(part.records["image"], part.pixels):
+        np.testing.assert_array_equal(full.pixels[np.flatnonzero(full.records["image"] == img)[0]], px)
+
+
 def test_affectnet_variants_exclusions_and_headerless_validation(mocks, smoke_raf, tmp_path):
     a7 = load_dataset("affectnet-7", data_root=mocks["affectnet-7"], progress=False)
     a8 = load_dataset("affectnet-8", data_root=mocks["affectnet-8"], progress=False)

@@ -131,7 +131,8 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
     Real datasets are read from the reader's copy at ``data_root`` (or ``data_root/<name>``) by the adapter their
     manifest names. By default the first problem raises with its file and line; ``lenient=True`` quarantines bad
     entries instead, warns with their number, and keeps them in ``dataset.problems``. Image files the table lists but
-    the disk lacks count as problems too. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
+    the disk lacks count as problems too. ``n`` keeps a random subset of ``n`` entries (seeded by ``seed``), for a
+    quick look at a large copy; ``profile`` does not shrink a real dataset. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
     Faces of formats whose manifest says ``crop: detect`` (CK+) are found with ``detector`` once and cached.
     """
     manifest = load_manifest(name)  # unknown names fail here, with suggestions
@@ -164,7 +165,11 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
             problems = pd.concat([problems, pd.DataFrame({"where": gone["origin"], "image": gone["image"],
                                                           "reason": "image file missing"})], ignore_index=True)
             records = records.loc[~missing].reset_index(drop=True)
-    ds = FERDataset(name, root, records, manifest, reading.pixels, problems, reading.excluded)
+    pixels = reading.pixels
+    if n is not None and n < len(records):
+        keep = np.sort(np.random.default_rng(seed).choice(len(records), n, replace=False))  # a quick look at a big copy
+        records, pixels = records.iloc[keep].reset_index(drop=True), (pixels[keep] if pixels is not None else None)
+    ds = FERDataset(name, root, records, manifest, pixels, problems, reading.excluded)
     if manifest["image"].get("crop") == "detect":
         from fernb.data.faces import detect_face_boxes
 
