@@ -323,3 +323,8 @@ def test_manifests_are_complete_and_consistent():
     assert {c: t2["train"][c] + t2["test"][c] for c in tot} == tot
     infer = {s["source"]: s for s in load_manifest("infer-pp")["published"]}
     assert sum(infer["InFER++ Table 2(a)"]["counts"]["all"].values()) == 35789
+    for attr in ("age_group", "gender"):
+        assert sum(infer["InFER++ Table 2(b), 2(c)"]["attributes"][attr].values()) == 35789
+    aff = {s["source"]: s for s in load_manifest("affectnet-7")["published"]}
+    t2 = aff["ResEmoteNet Table II (AffectNet-7, train / test)"]["counts"]
+    assert sum(t2["train"].values()) + sum(t2["test"].values()) == aff["ResEmoteNet Table I (total samples)"]["totals"]["all"]
