@@ -103,7 +103,7 @@ else:
 # ## Class distributions across the datasets
 #
 # The share of each expression in every dataset whose per-class counts a paper prints, beside the chosen dataset.
-# RAF-DB, FER2013 and ExpW are dominated by happiness and neutral faces, AffectNet's training set even more so;
+# RAF-DB and FER2013 are dominated by happiness and neutral faces, AffectNet's training set even more so;
 # only BTFER is balanced, which is why its authors built it as a test set (BTFER §III-A). Switch to raw counts with
 # the buttons.
 
@@ -123,8 +123,8 @@ class_distribution_figure(dist, "Expression shares per dataset",
 # %% [markdown]
 # ## InFER++ demographics (InFER++ Table 2)
 #
-# InFER++ publishes age-group and gender labels, the only one of these datasets to do so. Table 2 prints the three
-# marginals; beside them the same tables of `synth-infer` (or of the reader's InFER++ when `dataset="infer-pp"`).
+# InFER++ labels every image with an age group and a gender (RAF-DB's manual attribute files also carry gender
+# and coarser age bins, which the RAF-DB adapter reads as `gender` and `age_raf`). Table 2 prints the three marginals; beside them the same tables of `synth-infer` (or of the reader's InFER++ when `dataset="infer-pp"`).
 # The paper prints no joint table of expression × age × gender; ours follows.
 
 # %%
