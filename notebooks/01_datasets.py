@@ -41,8 +41,8 @@ from IPython.display import display
 import fernb.chapter
 from fernb import paths
 from fernb.data import load_dataset, load_manifest
-from fernb.data.mock import write_mock
-from fernb.data.verify import catalogue, published_table, verify
+from fernb.data.mock import write_all
+from fernb.data.verify import catalogue, demographics_table, published_class_counts, published_table, verify
 from fernb.labels import AGE_GROUPS, EXPRESSIONS, EXPRESSIONS_8, GENDERS
 from fernb.train.weighting import class_weights
 from fernb.viz import class_distribution_figure, class_examples, expression_examples, sample_grid
@@ -108,14 +108,12 @@ else:
 # the buttons.
 
 # %%
-sources = {"RAF-DB (BTFER Table 1)": ("rafdb", "all"), "FER2013 (BTFER Table 1)": ("fer2013", "all"),
-           "AffectNet-7 train (ResEmoteNet Table II)": ("affectnet-7", "train"),
-           "InFER++ (InFER++ Table 2a)": ("infer-pp", "all"), "BTFER (BTFER Table 1)": ("btfer", "test")}
-dist = {}
-for label, (name, split) in sources.items():
-    t = published_table(name)
-    dist[label] = t.xs(split, axis=1, level="split").iloc[:, 0]
-dist[f"{ch.dataset} (found here)"] = ds.class_counts()
+dist = {"RAF-DB (BTFER Table 1)": published_class_counts("rafdb", "all", "BTFER"),
+        "FER2013 (BTFER Table 1)": published_class_counts("fer2013", "all", "BTFER"),
+        "AffectNet-7 train (ResEmoteNet Table II)": published_class_counts("affectnet-7", "train"),
+        "InFER++ (InFER++ Table 2a)": published_class_counts("infer-pp", "all"),
+        "BTFER (BTFER Table 1)": published_class_counts("btfer", "test"),
+        f"{ch.dataset} (found here)": ds.class_counts()}
 dist = pd.DataFrame(dist).reindex(list(EXPRESSIONS))
 class_distribution_figure(dist, "Expression shares per dataset",
                           "published counts, with the table they come from, beside the chosen dataset as found").show()
@@ -132,21 +130,7 @@ if ch.dataset == "infer-pp":
     demo = ds
 else:
     demo = load_dataset("synth-infer", ch.data_root if ch.synthetic else None, profile=ch.profile, seed=ch.seed)
-pub = {s["source"]: s for s in load_manifest("infer-pp")["published"]}
-paper = {"expression": pub["InFER++ Table 2(a)"]["counts"]["all"],
-         "age_group": pub["InFER++ Table 2(b), 2(c)"]["attributes"]["age_group"],
-         "gender": pub["InFER++ Table 2(b), 2(c)"]["attributes"]["gender"]}
-ours = {"expression": demo.class_counts(), "age_group": demo.records["age_group"].value_counts(),
-        "gender": demo.records["gender"].value_counts()}
-order = {"expression": list(EXPRESSIONS), "age_group": list(AGE_GROUPS), "gender": list(GENDERS)}
-parts = []
-for key in paper:
-    p = pd.Series(paper[key]).reindex(order[key])
-    o = ours[key].reindex(order[key]).fillna(0)
-    part = pd.DataFrame({"InFER++ (paper)": p, "paper %": 100 * p / p.sum(),
-                         f"{demo.name} (here)": o.astype(int), "here %": 100 * o / o.sum()})
-    parts.append(part.set_index(pd.MultiIndex.from_product([[key], order[key]])))
-display(pd.concat(parts).round(1))
+display(demographics_table(demo).round(1))
 
 # %%
 joint = pd.crosstab([demo.records["age_group"], demo.records["gender"]],
@@ -163,9 +147,8 @@ display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_va
 # rather than on the 12,271 official training images.
 
 # %%
-raf = {s["source"]: s for s in load_manifest("rafdb")["published"]}
-train_counts = pd.Series(raf["ResEmoteNet Table II (class-wise distribution, train / test)"]["counts"]["train"])[list(EXPRESSIONS)]
-all_counts = pd.Series(raf["BTFER Table 1 (images per class, whole dataset)"]["counts"]["all"])[list(EXPRESSIONS)]
+train_counts = published_class_counts("rafdb", "train")   # ResEmoteNet Table II
+all_counts = published_class_counts("rafdb", "all")       # BTFER Table 1
 printed = load_manifest("btfer")["printed_class_weights"]
 weights = pd.DataFrame({
     "simple, printed (Fig. 6)": pd.Series(printed["simple"]),
@@ -205,9 +188,8 @@ display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[:len(examples)])))
 mock_root = paths.cache_root() / "mock-layouts"
 shutil.rmtree(mock_root, ignore_errors=True)
 source = load_dataset("synth-raf", ch.data_root if ch.synthetic else None, profile="smoke", seed=0, progress=False)
-layouts = {}
-for name in ["rafdb", "fer2013", "affectnet-7", "affectnet-8", "expw", "ckplus", "infer-pp", "btfer"]:
-    layouts[name] = load_dataset(name, write_mock(name, mock_root / name, source), progress=False, lenient=True)
+layouts = {name: load_dataset(name, folder, progress=False, lenient=True)
+           for name, folder in write_all(mock_root, source).items()}
 rows = []
 for name, d in layouts.items():
     rows.append({"dataset": name, "entries read": len(d), "splits": dict(d.records["split"].value_counts()),
@@ -222,8 +204,7 @@ display(pd.DataFrame(rows).set_index("dataset"))
 # of the blended synthetic frames).
 
 # %%
-set_aside = pd.concat([pd.concat([d.excluded.assign(kind="excluded"), d.problems.assign(kind="quarantined")]).assign(dataset=n)
-                       for n, d in layouts.items()], ignore_index=True)
+set_aside = pd.concat([d.set_aside.assign(dataset=n) for n, d in layouts.items()], ignore_index=True)
 display(set_aside.groupby(["dataset", "kind", "reason"]).size().rename("entries").to_frame())
 
 # %% [markdown]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from fernb.data import load_dataset, load_manifest
 from fernb.data.adapters import DatasetError, stratified_split
-from fernb.data.mock import write_mock
+from fernb.data.mock import write_all, write_mock
 from fernb.data.store import ImageStore
 from fernb.data.verify import verify
 from fernb.labels import EXPRESSIONS_8
@@ -21,8 +21,7 @@ REAL = ["rafdb", "fer2013", "affectnet-7", "affectnet-8", "expw", "infer-pp", "b
 
 @pytest.fixture(scope="session")
 def mocks(smoke_raf, tmp_path_factory):
-    base = tmp_path_factory.mktemp("mocks")
-    return {n: write_mock(n, base / n, smoke_raf) for n in REAL + ["ckplus"]}
+    return write_all(tmp_path_factory.mktemp("mocks"), smoke_raf)
 
 
 def fresh(mocks, name, tmp_path):
@@ -328,3 +327,18 @@ def test_manifests_are_complete_and_consistent():
     aff = {s["source"]: s for s in load_manifest("affectnet-7")["published"]}
     t2 = aff["ResEmoteNet Table II (AffectNet-7, train / test)"]["counts"]
     assert sum(t2["train"].values()) + sum(t2["test"].values()) == aff["ResEmoteNet Table I (total samples)"]["totals"]["all"]
+
+
+def test_published_counts_and_demographics_helpers(mocks):
+    from fernb.data.verify import demographics_table, published_class_counts
+
+    raf_train = published_class_counts("rafdb", "train")
+    assert raf_train.name.startswith("ResEmoteNet Table II") and raf_train.sum() == 12271
+    assert published_class_counts("fer2013", "all", "BTFER").sum() == 35887
+    with pytest.raises(KeyError, match="no published per-class counts"):
+        published_class_counts("ckplus", "train")
+    ds = load_dataset("infer-pp", data_root=mocks["infer-pp"], progress=False)
+    t = demographics_table(ds)
+    assert set(t.index.get_level_values(0)) == {"expression", "age_group", "gender"}
+    assert t.loc["gender", "infer-pp (paper)"].sum() == 35789
+    assert t.loc["expression", "infer-pp (here)"].sum() == len(ds) == t.loc["age_group", "infer-pp (here)"].sum()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from fernb import paths
 from fernb.data.manifest import load_manifest
+from fernb.data.store import BOX_COLUMNS
 from fernb.labels import EXPRESSIONS, EXPRESSIONS_8
 
 REQUIRED_COLUMNS = ("image", "label", "split")
@@ -46,11 +47,18 @@ class FERDataset:
         h = hashlib.sha256()
         h.update(self.name.encode())
         h.update(str(self.root.resolve()).encode())
-        cols = ["image", "label", "split"] + [c for c in ("x0", "y0", "x1", "y1") if c in self.records.columns]
+        cols = ["image", "label", "split"] + [c for c in BOX_COLUMNS if c in self.records.columns]
         h.update(pd.util.hash_pandas_object(self.records[cols], index=False).to_numpy().tobytes())
         if self.pixels is not None:
             h.update(hashlib.sha256(np.ascontiguousarray(self.pixels).tobytes()).digest())
         return h.hexdigest()[:16]
+
+    @property
+    def set_aside(self) -> pd.DataFrame:
+        """Everything that was read but is not in ``records``: excluded by the manifest, or quarantined."""
+        parts = [(self.excluded, "excluded"), (self.problems, "quarantined")]
+        parts = [df.assign(kind=kind) for df, kind in parts if df is not None and len(df)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["where", "image", "reason", "kind"])
 
     @property
     def num_classes(self) -> int:
@@ -86,6 +94,12 @@ def _show(v) -> str:
     return repr(v.item() if hasattr(v, "item") else v)
 
 
+def escapes_root(image: str) -> bool:
+    """Whether a record's image path leaves the dataset folder (absolute, ``..``, or a Windows drive)."""
+    p = str(image).replace("\\", "/")
+    return p.startswith("/") or ".." in p.split("/") or ":" in p.split("/")[0]
+
+
 def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRESSIONS)) -> pd.DataFrame:
     """Check a record table; every problem names ``source`` and the offending row (1-based, header excluded)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -106,7 +120,7 @@ def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRE
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise ValueError(f"{source}: row {i + 1}: image {df['image'].iloc[i]!r} is listed more than once ({int(dup.sum())} duplicates)")
-    escaping = [p for p in df["image"].astype(str) if Path(p).is_absolute() or ".." in Path(p).parts]
+    escaping = [p for p in df["image"].astype(str) if escapes_root(p)]
     if escaping:
         raise ValueError(f"{source}: image path {escaping[0]!r} escapes the dataset root ({len(escaping)} such rows)")
     out = df.copy()

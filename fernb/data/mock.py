@@ -219,3 +219,8 @@ def write_mock(name: str, dest, source, **kw) -> Path:
     if name not in WRITERS:
         raise ValueError(f"no mock layout for {name!r}; expected one of {sorted(WRITERS)}")
     return WRITERS[name](dest, source, **kw)
+
+
+def write_all(dest, source, names=None) -> dict:
+    """Write every mock layout (or ``names``) under ``dest/<name>``; returns ``{name: folder}``."""
+    return {n: write_mock(n, Path(dest) / n, source) for n in (names or WRITERS)}

@@ -34,13 +34,17 @@ def decode(path: Path, size: int, channels: int, box=None, margin: float = 0.0) 
             im = im.convert("RGB" if channels == 3 else "L")
             if box is not None:
                 im = im.crop(square_box(box, margin))
-            if im.size != (size, size):
-                im = im.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
-            arr = np.asarray(im, dtype=np.uint8)
+            return _to_array(im, size, channels)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file missing: {path}") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise OSError(f"cannot decode image {path}: {e}") from None
+
+
+def _to_array(im: Image.Image, size: int, channels: int) -> np.ndarray:
+    if im.size != (size, size):
+        im = im.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+    arr = np.asarray(im, dtype=np.uint8)
     return arr[..., None] if channels == 1 else arr
 
 
@@ -56,15 +60,31 @@ def square_box(box, margin: float = 0.0) -> tuple[int, int, int, int]:
 
 def from_pixels(pixels: np.ndarray, size: int, channels: int) -> np.ndarray:
     """Resize one (H, W) or (H, W, C) uint8 pixel array (FER2013's pixel strings) like :func:`decode`."""
-    im = Image.fromarray(pixels)
-    im = im.convert("RGB" if channels == 3 else "L")
-    if im.size != (size, size):
-        im = im.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
-    arr = np.asarray(im, dtype=np.uint8)
-    return arr[..., None] if channels == 1 else arr
+    return _to_array(Image.fromarray(pixels).convert("RGB" if channels == 3 else "L"), size, channels)
 
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
+
+
+def crop_margin(dataset) -> float:
+    return float(dataset.manifest.get("image", {}).get("crop_margin", 0.0))
+
+
+def record_loader(dataset, size: int, channels: int):
+    """``load(i)`` → row ``i`` of ``dataset`` as (size, size, channels) uint8: from its pixel array (FER2013), its
+    file cropped to its face box (``x0..y1`` columns, when the row has one), or its file as it is. The one place
+    that decides how a record becomes pixels; the store and the figures both use it."""
+    rec = dataset.records
+    if getattr(dataset, "pixels", None) is not None:
+        pixels = dataset.pixels
+        return lambda i: from_pixels(pixels[i], size, channels)
+    files = [dataset.root / p for p in rec["image"].astype(str)]
+    if not all(c in rec.columns for c in BOX_COLUMNS):
+        return lambda i: decode(files[i], size, channels)
+    boxes = rec[list(BOX_COLUMNS)].to_numpy(np.float64)
+    has = ~np.isnan(boxes).any(1)
+    margin = crop_margin(dataset)
+    return lambda i: decode(files[i], size, channels, tuple(boxes[i]), margin) if has[i] else decode(files[i], size, channels)
 
 
 class ImageStore:
@@ -90,28 +110,16 @@ class ImageStore:
         if not isinstance(size, int) or size < 8:
             raise ValueError(f"size must be an integer >= 8, got {size!r}")
         cache_dir = paths.ensure_writable(Path(cache_dir) if cache_dir else paths.cache_root() / "store", "cache_dir")
-        stem = f"{dataset.name}-{dataset.fingerprint}-{size}px-{channels}c-v{STORE_VERSION}"
+        margin = crop_margin(dataset)
+        crop = f"-m{margin:g}" if margin else ""  # a different face-crop margin is a different store
+        stem = f"{dataset.name}-{dataset.fingerprint}-{size}px-{channels}c{crop}-v{STORE_VERSION}"
         array_path, meta_path = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
         n = len(dataset.records)
         if meta_path.exists() and array_path.exists():
             meta = json.loads(meta_path.read_text())
             if meta.get("n") == n:
                 return cls(np.load(array_path, mmap_mode="r"), array_path)
-        rec = dataset.records
-        margin = float(dataset.manifest.get("image", {}).get("crop_margin", 0.0))
-        if getattr(dataset, "pixels", None) is not None:
-            pixels = dataset.pixels
-            jobs, load = list(range(n)), (lambda i: from_pixels(pixels[i], size, channels))
-        else:
-            files = [dataset.root / p for p in rec["image"].astype(str)]
-            if all(c in rec.columns for c in BOX_COLUMNS):
-                boxes = rec[list(BOX_COLUMNS)].to_numpy(np.float64)
-                has = ~np.isnan(boxes).any(1)
-                jobs = [(f, tuple(b) if h else None) for f, b, h in zip(files, boxes, has)]
-            else:
-                jobs = [(f, None) for f in files]
-            load = (lambda job: decode(job[0], size, channels, job[1], margin) if job[1] is not None
-                    else decode(job[0], size, channels))
+        load = record_loader(dataset, size, channels)
         tmp = array_path.with_suffix(f".tmp{os.getpid()}.npy")
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, channels))
         try:
@@ -120,9 +128,9 @@ class ImageStore:
                                                                    unit="img", enabled=progress) as bar:
                 chunk = 256
                 for start in range(0, n, chunk):
-                    part = jobs[start:start + chunk]
-                    for j, img in enumerate(pool.map(load, part)):
-                        arr[start + j] = img
+                    part = range(start, min(start + chunk, n))
+                    for i, img in zip(part, pool.map(load, part)):
+                        arr[i] = img
                     bar.update(len(part))
             arr.flush()
             del arr

@@ -122,14 +122,7 @@ def _check_image(path: Path) -> tuple[str | None, str | None]:
 def verify(name: str, root, lenient: bool = False, images: bool = True, progress: bool = True, **options) -> Report:
     """Verify a reader's copy of dataset ``name`` at ``root``; see the module docstring. ``options`` go to the adapter."""
     manifest = load_manifest(name)
-    if manifest["kind"] == "synthetic":
-        root = Path(root)
-        if not (root / manifest["layout"]["records"]).exists():
-            raise adapters.DatasetError(f"{name}: {root} has no {manifest['layout']['records']}; point root at a generated "
-                                        "SynthFER folder (e.g. dataset.root)")
-        manifest = {**manifest, "adapter": "table", "layout": {**manifest["layout"], "marker": manifest["layout"]["records"]}}
-    else:
-        root = adapters.resolve_root(manifest, root)
+    root = adapters.resolve_root(manifest, root)  # for SynthFER: a generated folder, e.g. ``dataset.root``
     reading = adapters.read(manifest, root, lenient=lenient, **options)
     records, problems = reading.records, [reading.problems]
     identical, extra = None, []
@@ -204,3 +197,40 @@ def published_table(name: str) -> pd.DataFrame:
         return pd.DataFrame()
     t = pub.pivot_table(index="cls", columns=["source", "split"], values="published", sort=False)
     return t.reindex([c for c in EXPRESSIONS_8 if c in t.index])
+
+
+def published_class_counts(name: str, split: str, source: str | None = None) -> pd.Series:
+    """Per-class counts a paper publishes for one split (``all`` = the whole dataset) of dataset ``name``, in the
+    canonical order and named by the table they come from: the first manifest source with such counts, or the first
+    whose name starts with ``source``."""
+    m = load_manifest(name)
+    for src in m.get("published", []):
+        counts = (src.get("counts") or {}).get(split)
+        if counts and (source is None or src["source"].startswith(source)):
+            names = [c for c in EXPRESSIONS_8 if c in counts]
+            return pd.Series({c: counts[c] for c in names}, name=src["source"])
+    raise KeyError(f"{name}: no published per-class counts for split {split!r}"
+                   + (f" from a source starting {source!r}" if source else ""))
+
+
+def demographics_table(dataset, reference: str = "infer-pp") -> pd.DataFrame:
+    """Expression, age-group and gender marginals of ``dataset`` beside the ones ``reference`` publishes
+    (InFER++ Table 2 a-c): counts and shares, one block per attribute."""
+    from fernb.labels import AGE_GROUPS, EXPRESSIONS, GENDERS
+
+    attrs = {}
+    for src in load_manifest(reference).get("published", []):
+        attrs.update(src.get("attributes") or {})
+    paper = {"expression": published_class_counts(reference, "all"), **{k: pd.Series(v) for k, v in attrs.items()}}
+    rec = dataset.records
+    ours = {"expression": dataset.class_counts(), **{k: rec[k].value_counts() for k in attrs if k in rec.columns}}
+    order = {"expression": list(EXPRESSIONS), "age_group": list(AGE_GROUPS), "gender": list(GENDERS)}
+    parts = []
+    for key, p in paper.items():
+        idx = order.get(key, list(p.index))
+        p = p.reindex(idx)
+        o = ours.get(key, pd.Series(dtype=float)).reindex(idx).fillna(0)
+        part = pd.DataFrame({f"{reference} (paper)": p, "paper %": 100 * p / p.sum(),
+                             f"{dataset.name} (here)": o.astype(int), "here %": 100 * o / o.sum()})
+        parts.append(part.set_index(pd.MultiIndex.from_product([[key], idx])))
+    return pd.concat(parts)

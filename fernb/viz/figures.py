@@ -129,21 +129,15 @@ def class_distribution_figure(counts, title: str = "Class distribution", subtitl
 
 
 def class_examples(dataset, per_class: int = 1, size: int = 96, channels: int = 3) -> list:
-    """The first ``per_class`` images of each class as uint8 arrays, decoded the way the image store decodes them
-    (face boxes cropped, pixel strings converted), without building a store of the whole dataset."""
-    from fernb.data.store import BOX_COLUMNS, decode, from_pixels
+    """The first ``per_class`` images of each class as uint8 arrays, decoded as the image store decodes them (face
+    boxes cropped, pixel strings converted), without building a store of the whole dataset; ``None`` for an empty
+    class."""
+    from fernb.data.store import record_loader
 
-    r = dataset.records
-    boxes = all(c in r.columns for c in BOX_COLUMNS)
+    load = record_loader(dataset, size, channels)
+    labels = dataset.records["label"].to_numpy()
     out = []
     for k in range(dataset.num_classes):
-        rows = np.flatnonzero(r["label"].to_numpy() == k)[:per_class]
-        imgs = []
-        for i in rows:
-            if dataset.pixels is not None:
-                imgs.append(from_pixels(dataset.pixels[i], size, channels))
-            else:
-                box = tuple(r[list(BOX_COLUMNS)].iloc[i]) if boxes else None
-                imgs.append(decode(dataset.root / r["image"].iloc[i], size, channels, box))
-        out.append(imgs[0] if per_class == 1 and imgs else (imgs or None))
+        imgs = [load(i) for i in np.flatnonzero(labels == k)[:per_class]]
+        out.append((imgs[0] if per_class == 1 else imgs) if imgs else None)
     return out

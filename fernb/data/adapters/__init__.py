@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fernb.data.dataset import escapes_root
 from fernb.labels import EXPRESSIONS_8
 
 ADAPTERS = {"rafdb": "rafdb", "fer2013": "fer2013", "affectnet": "affectnet", "expw": "expw", "ckplus": "ckplus",
@@ -89,7 +90,7 @@ class Intake:
 
     def add(self, where: str, image: str, raw_label, split: str, key=None, pixels: np.ndarray | None = None, **extra) -> bool:
         """Record one entry; duplicates (same ``key``, default the image path) are a problem naming both lines."""
-        if pixels is None and (image.startswith("/") or ".." in image.split("/") or ":" in image.split("/")[0]):
+        if pixels is None and escapes_root(image):
             self.problem(where, f"image path {image!r} escapes the dataset root {self.root}", image)
             return False
         label = self.label(raw_label, where, image)
