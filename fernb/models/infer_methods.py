@@ -1,0 +1,203 @@
+"""The methods InFER++ benchmarks in Tables 3 and 4 (besides EfficientFace, in ``shufflenet_fer``), and the MobileViT
+of its cross-dataset study (§III-E). Backbones come from timm; only the method-specific parts are written here.
+
+Every model exposes ``forward_features(x)`` (the embedding that centre, island, DACL and Ad-Corre losses act on) and
+``forward_aux(x)``, a dict with ``logits`` and ``embedding`` plus whatever else its method's loss needs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fernb.models.pretrained import timm_create
+from fernb.models.registry import Published, register
+
+_T4 = "InFER++ Table 4"
+_1000 = "Table 4 counts the 1000-class ImageNet head; params_m_paper_head re-counts ours with that head"
+
+
+class TimmClassifier(nn.Module):
+    """A timm model with its own head resized to the classes; ``forward_features`` is the pooled pre-logits vector."""
+
+    def __init__(self, timm_name: str, num_classes: int, in_chans: int, pretrained=False, drop_rate=0.0):
+        super().__init__()
+        self.net = timm_create(timm_name, pretrained, in_chans, num_classes=num_classes, drop_rate=drop_rate)
+        self.num_features = self.net.num_features
+
+    def forward_features(self, x):
+        return self.net.forward_head(self.net.forward_features(x), pre_logits=True)
+
+    def forward_aux(self, x):
+        f = self.forward_features(x)
+        return {"logits": self.net.get_classifier()(f), "embedding": f}
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@register("savchenko_effnet_b0", 224, min_img_size=32, paper="Savchenko et al. (InFER++ [7]), Tables 3–4",
+          family="infer", pretrained=("imagenet",),
+          published=(Published(_T4, 224, params_m=5.3, macs_m=380, unit="FLOPs (M)", note=_1000, num_classes=1000),))
+def savchenko_effnet_b0(num_classes=7, in_chans=3, img_size=224, pretrained=False, drop_rate=0.2):
+    """EfficientNet-B0 (Savchenko's lightweight FER backbone; he pre-trains it on VGGFace2, we offer ImageNet)."""
+    return TimmClassifier("efficientnet_b0", num_classes, in_chans, pretrained, drop_rate)
+
+
+@register("mobilenetv3_large", 224, min_img_size=32, paper="Howard et al. (InFER++ [57]), Tables 3–4",
+          family="infer", pretrained=("imagenet",),
+          published=(Published(_T4, 224, params_m=5.4, macs_m=225, unit="FLOPs (M)", note=_1000, num_classes=1000),))
+def mobilenetv3_large(num_classes=7, in_chans=3, img_size=224, pretrained=False, drop_rate=0.2):
+    """MobileNetV3-Large 1.0×."""
+    return TimmClassifier("mobilenetv3_large_100", num_classes, in_chans, pretrained, drop_rate)
+
+
+@register("mobilevit_s", 256, min_img_size=32, paper="MobileViT (InFER++ §III-E cross-dataset study)",
+          family="infer", pretrained=("imagenet",))
+def mobilevit_s(num_classes=7, in_chans=3, img_size=256, pretrained=False, drop_rate=0.0):
+    """MobileViT-S, the "lightweight vision transformer" of the RAF-DB ↔ InFER++ study (six classes there)."""
+    return TimmClassifier("mobilevit_s", num_classes, in_chans, pretrained, drop_rate)
+
+
+class SCN(nn.Module):
+    """Self-Cure Network (Wang et al. 2020; InFER++ [53]): ResNet-18 features, a self-attention importance branch
+    (FC + sigmoid → α ∈ (0, 1) per image), logits = α · FC(features). The rank-regularisation and relabelling of SCN
+    act in the training loss and need α, which ``forward_aux`` returns as ``attention``."""
+
+    def __init__(self, num_classes=7, in_chans=3, pretrained=False, drop=0.5):
+        super().__init__()
+        self.backbone = timm_create("resnet18", pretrained, in_chans, num_classes=0)
+        self.num_features = self.backbone.num_features
+        self.drop = nn.Dropout(drop)
+        self.alpha = nn.Sequential(nn.Linear(self.num_features, 1), nn.Sigmoid())
+        self.fc = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x):
+        return self.drop(self.backbone(x))
+
+    def forward_aux(self, x):
+        f = self.forward_features(x)
+        alpha = self.alpha(f)
+        return {"logits": alpha * self.fc(f), "embedding": f, "attention": alpha.squeeze(1)}
+
+    def forward(self, x):
+        return self.forward_aux(x)["logits"]
+
+
+@register("scn", 224, min_img_size=32, paper="SCN (Wang et al. 2020), InFER++ Tables 3–4", family="infer",
+          faithful=True, pretrained=("imagenet",),
+          published=(Published(_T4 + " (AffectNet-8 row)", 224, params_m=11.18, macs_m=1818.56, unit="FLOPs (M)",
+                               note="the RAF-DB row prints 11.8M; 1818.56 is ResNet-18's MAC count at 224"),))
+def scn(num_classes=7, in_chans=3, img_size=224, pretrained=False, drop=0.5):
+    """SCN: ResNet-18 with attention-weighted logits."""
+    return SCN(num_classes, in_chans, pretrained, drop)
+
+
+class DACL(nn.Module):
+    """DACL (Farzaneh & Qi 2021; InFER++ [9]): ResNet-18 with an attention network that turns the last spatial feature
+    map into one weight per embedding dimension for the sparse centre loss.
+
+    Our reading of the attention network: the 512×h×w map, average-pooled to 3×3 and flattened, goes through two
+    FC + BN + ReLU layers (512, 256) to a context vector; one linear layer scores every embedding dimension and a
+    softmax over dimensions (× d) gives the weights, so they average to one. ``forward_aux`` returns them as
+    ``attention`` (shape batch × 512)."""
+
+    def __init__(self, num_classes=7, in_chans=3, pretrained=False):
+        super().__init__()
+        self.backbone = timm_create("resnet18", pretrained, in_chans, num_classes=0, global_pool="")
+        d = self.num_features = self.backbone.num_features
+        self.context = nn.Sequential(nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(d * 9, 512), nn.BatchNorm1d(512),
+                                     nn.ReLU(inplace=True), nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True))
+        self.scores = nn.Linear(256, d)
+        self.fc = nn.Linear(d, num_classes)
+
+    def forward_aux(self, x):
+        fmap = self.backbone(x)
+        f = fmap.mean((2, 3))
+        attention = torch.softmax(self.scores(self.context(fmap)), dim=1) * f.shape[1]
+        return {"logits": self.fc(f), "embedding": f, "attention": attention}
+
+    def forward_features(self, x):
+        return self.backbone(x).mean((2, 3))
+
+    def forward(self, x):
+        return self.fc(self.forward_features(x))
+
+
+@register("dacl", 224, min_img_size=32, paper="DACL (Farzaneh & Qi 2021), InFER++ Table 3", family="infer",
+          pretrained=("imagenet",))
+def dacl(num_classes=7, in_chans=3, img_size=224, pretrained=False):
+    """DACL: ResNet-18 + attention network for the sparse centre loss."""
+    return DACL(num_classes, in_chans, pretrained)
+
+
+class IslandCNN(nn.Module):
+    """The island-loss CNN (Cai et al. 2018; InFER++ [54]) as we read it: three conv stages (64, 128, 256; two 3×3
+    conv + BN + PReLU each, 2×2 max-pool), FC 1024 + PReLU (the feature the island / centre loss acts on), dropout,
+    FC to the classes. Cai et al. use 60×60 crops; we default to 64×64."""
+
+    def __init__(self, num_classes=7, in_chans=3, img_size=64, embed_dim=1024, drop=0.5):
+        super().__init__()
+        layers, c = [], in_chans
+        for w in (64, 128, 256):
+            layers += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.PReLU(w),
+                       nn.Conv2d(w, w, 3, padding=1), nn.BatchNorm2d(w), nn.PReLU(w), nn.MaxPool2d(2)]
+            c = w
+        self.features = nn.Sequential(*layers)
+        side = img_size // 8
+        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(c * side * side, embed_dim), nn.PReLU())
+        self.num_features = embed_dim
+        self.fc = nn.Sequential(nn.Dropout(drop), nn.Linear(embed_dim, num_classes))
+
+    def forward_features(self, x):
+        return self.embed(self.features(x))
+
+    def forward_aux(self, x):
+        f = self.forward_features(x)
+        return {"logits": self.fc(f), "embedding": f}
+
+    def forward(self, x):
+        return self.fc(self.forward_features(x))
+
+
+@register("island_cnn", 64, min_img_size=8, paper="Island loss CNN (Cai et al. 2018), InFER++ Table 3",
+          family="infer", fixed_size=True)
+def island_cnn(num_classes=7, in_chans=3, img_size=64, embed_dim=1024, drop=0.5):
+    """IL-CNN backbone for the island loss."""
+    return IslandCNN(num_classes, in_chans, img_size, embed_dim, drop)
+
+
+class EmbeddingClassifier(nn.Module):
+    """A timm backbone, a linear embedding with BN (what Ad-Corre's feature and mean discriminators compare), and a
+    linear classifier."""
+
+    def __init__(self, timm_name, num_classes, in_chans, pretrained=False, embed_dim=256):
+        super().__init__()
+        self.backbone = timm_create(timm_name, pretrained, in_chans, num_classes=0)
+        self.embed = nn.Sequential(nn.Linear(self.backbone.num_features, embed_dim), nn.BatchNorm1d(embed_dim))
+        self.num_features = embed_dim
+        self.fc = nn.Linear(embed_dim, num_classes)
+
+    def forward_features(self, x):
+        return self.embed(self.backbone(x))
+
+    def forward_aux(self, x):
+        f = self.forward_features(x)
+        return {"logits": self.fc(f), "embedding": f}
+
+    def forward(self, x):
+        return self.fc(self.forward_features(x))
+
+
+@register("adcorre_resnet50", 224, min_img_size=32, paper="Ad-Corre (Fard & Mahoor 2022), InFER++ Table 3",
+          family="infer", pretrained=("imagenet",))
+def adcorre_resnet50(num_classes=7, in_chans=3, img_size=224, pretrained=False, embed_dim=256):
+    """ResNet-50 backbone with a 256-d embedding for the Ad-Corre loss."""
+    return EmbeddingClassifier("resnet50", num_classes, in_chans, pretrained, embed_dim)
+
+
+@register("adcorre_xception", 224, min_img_size=32, paper="Ad-Corre (Fard & Mahoor 2022), InFER++ Table 3",
+          family="infer", pretrained=("imagenet",))
+def adcorre_xception(num_classes=7, in_chans=3, img_size=224, pretrained=False, embed_dim=256):
+    """Xception backbone with a 256-d embedding for the Ad-Corre loss."""
+    return EmbeddingClassifier("legacy_xception", num_classes, in_chans, pretrained, embed_dim)
