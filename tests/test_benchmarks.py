@@ -24,3 +24,9 @@ def test_detection_benchmark_runs():
     pytest.importorskip("facenet_pytorch")
     out = _run("benchmarks/synthfer_detection.py", "--n", "8")
     assert "non-face images: mtcnn fires on" in out
+
+
+def test_latency_benchmark_runs():
+    pytest.importorskip("onnxruntime")
+    out = _run("benchmarks/latency.py", "--models", "btfer_lenet5", "--runs", "3")
+    assert "btfer_lenet5" in out and "torch/ort" in out

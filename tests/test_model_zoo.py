@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fernb.eval.complexity import complexity_table, model_complexity
+from fernb.eval.deploy import LIGHTWEIGHT
 from fernb.models import create, entry, list_models
 
 ZOO = [n for n in list_models() if entry(n).family]
@@ -149,3 +150,33 @@ def test_face_weight_file_loads_by_order_and_shape(tmp_path):
     torch.save(create("btfer_vgg19").features.state_dict(), tmp_path / "vgg19.pt")
     with pytest.raises(ValueError, match="vgg19.pt: tensor .* has shape"):
         create("btfer_vgg16", pretrained=str(tmp_path / "vgg19.pt"))
+
+
+@pytest.mark.parametrize("name", LIGHTWEIGHT)
+def test_onnx_export_matches_pytorch(name, tmp_path):
+    """BTFER §V-A in PyTorch: every lightweight model exports to ONNX and onnxruntime agrees to < 1e-4."""
+    pytest.importorskip("onnxruntime")
+    from fernb.eval.deploy import export_onnx, onnx_parity
+
+    e = entry(name)
+    size = max(e.min_img_size, 64) if not e.fixed_size else e.img_size
+    torch.manual_seed(0)
+    model = create(name, img_size=size).eval()
+    path = export_onnx(model, tmp_path / f"{name}.onnx", size)
+    assert onnx_parity(model, path, size, n=3) < 1e-4
+
+
+@pytest.mark.parametrize("name", ["lfer_ldl", "litexpressionnet"])
+def test_int8_quantisation_shrinks_and_runs(name, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from fernb.eval.deploy import export_onnx, ort_logits, quantize_int8, session
+
+    torch.manual_seed(0)
+    model = create(name, img_size=64).eval()
+    fp32 = export_onnx(model, tmp_path / "m.onnx", 64)
+    cal = np.random.default_rng(0).standard_normal((8, 3, 64, 64)).astype(np.float32)
+    int8 = quantize_int8(fp32, tmp_path / "m.int8.onnx", cal)
+    assert int8.stat().st_size < 0.4 * fp32.stat().st_size
+    assert ort_logits(session(int8), cal[:2]).shape == (2, 7)
+    with pytest.raises(ValueError, match="calibration must be"):
+        quantize_int8(fp32, tmp_path / "x.onnx", cal[0])

@@ -261,6 +261,22 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     return load_run(folder)
 
 
+def split_arrays(cfg: TrainConfig, split: str = "test", data_root=None, limit: int | None = None, seed: int = 0):
+    """(images, labels) of one split exactly as the trainer feeds them to the model (resized, channels, normalised),
+    as float32 numpy arrays; ``limit`` takes a seeded random subset (e.g. calibration images)."""
+    ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=False)
+    labels = ds.records["label"].to_numpy()
+    idx = ds.split(split)
+    if len(idx) == 0:
+        raise ValueError(f"dataset {cfg.dataset!r} has no {split!r} split")
+    if limit is not None and limit < len(idx):
+        idx = np.sort(np.random.default_rng(seed).choice(idx, limit, replace=False))
+    store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
+    loader = BatchLoader(store, idx, labels, 256, in_chans=cfg.in_chans, device=torch.device("cpu"), mean=0.5, std=0.5)
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in loader])
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+
+
 def load_run(folder: Path) -> Run:
     folder = Path(folder)
     cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text())["config"])
