@@ -63,6 +63,23 @@ def test_fit_writes_a_run_and_reuses_it(smoke_raf, tmp_path):
     np.testing.assert_allclose(predict(run.load_model(), loader), run.test_probs, atol=1e-5)
 
 
+def test_split_arrays_reproduce_the_stored_test_predictions_and_runs_are_listed(smoke_raf, tmp_path):
+    from fernb.train import list_runs, split_arrays
+
+    run = fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False)
+    x, y = split_arrays(run.config, "test")
+    assert x.dtype == np.float32 and x.shape == (len(smoke_raf.split("test")), 3, 32, 32)
+    with torch.no_grad():
+        probs = run.load_model()(torch.from_numpy(x)).softmax(1).numpy()
+    np.testing.assert_allclose(probs, run.test_probs, atol=1e-5)  # the arrays are what the trainer evaluated
+    x_cal, _ = split_arrays(run.config, "train", limit=10)
+    assert len(x_cal) == 10
+    with pytest.raises(ValueError, match="no 'val' split"):
+        split_arrays(run.config, "val")
+    runs = list_runs(tmp_path)
+    assert list(runs.model) == ["tiny_cnn"] and runs.accuracy.iloc[0] == run.metrics["accuracy"]
+
+
 def test_checkpoint_of_another_config_is_refused(smoke_raf, tmp_path):
     run = fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False)
     ck = torch.load(run.dir / "checkpoint.pt", weights_only=True)

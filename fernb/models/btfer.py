@@ -179,7 +179,7 @@ def _conv(cin, cout, k=3, stride=1, padding="same", bn=False):
     return layers
 
 
-def _dense_head(dims, drops, num_classes):
+def _dense_head(dims, drops):
     def head(n, c):
         layers, d_in = [], n
         for d, p in zip(dims, drops):
@@ -210,7 +210,7 @@ def _simple_model(name, img_size, *, sizes, min_size, pub, paper, fixed, doc, po
 def _alexnet(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 96, 11, 4), nn.MaxPool2d(2), *_conv(96, 256, 5), nn.MaxPool2d(2),
                           *_conv(256, 384), *_conv(384, 384), *_conv(384, 256), nn.MaxPool2d(2, ceil_mode=True))
-    return trunk, _dense_head((4096, 4096), (0.5, 0.5), None)
+    return trunk, _dense_head((4096, 4096), (0.5, 0.5))
 
 
 @_simple_model("btfer_zfnet", 48, sizes=(48,), min_size=32, pub=_pub(21.5), paper="BTFER Table 2: ZF_NET",
@@ -220,7 +220,7 @@ def _alexnet(in_chans):
 def _zfnet(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 96, 7, 2), nn.MaxPool2d(2), *_conv(96, 256, 5, 2), nn.MaxPool2d(2, ceil_mode=True),
                           *_conv(256, 384), *_conv(384, 384), *_conv(384, 256), nn.MaxPool2d(2, ceil_mode=True))
-    return trunk, _dense_head((4096, 4096), (0.5, 0.5), None)
+    return trunk, _dense_head((4096, 4096), (0.5, 0.5))
 
 
 @_simple_model("btfer_lenet5", 48, sizes=(48,), min_size=28, pub=_pub(0.2), paper="BTFER Table 2: LeNet5 *",
@@ -229,7 +229,7 @@ def _zfnet(in_chans):
 def _lenet5(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 6, 5, padding="valid"), nn.AvgPool2d(2),
                           *_conv(6, 16, 5, padding="valid"), nn.AvgPool2d(2))
-    return trunk, _dense_head((120, 84), (0, 0), None)
+    return trunk, _dense_head((120, 84), (0, 0))
 
 
 @_simple_model("btfer_vggnet", 48, sizes=(48, 224), min_size=32, pub=_pub(15, 12), paper="BTFER Tables 2–3: VGGNet",
@@ -250,7 +250,7 @@ def _vggnet(in_chans):
                    "dropout 0.25, flatten, Dense 512, dropout 0.5 — whose 48×48 size (18.9M) matches the ~18M printed.")
 def _mnist_net(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 32), *_conv(32, 64), nn.MaxPool2d(2), nn.Dropout(0.25))
-    return trunk, _dense_head((512,), (0.5,), None)
+    return trunk, _dense_head((512,), (0.5,))
 
 
 # ---- BTFER's self-designed networks (§III-C) ---------------------------------------------------------------------
@@ -263,7 +263,7 @@ def _seq3(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 32), *_conv(32, 64, padding="valid"), nn.MaxPool2d(2), nn.Dropout(0.25),
                           *_conv(64, 128, padding="valid"), *_conv(128, 128, padding="valid"), nn.MaxPool2d(2),
                           nn.Dropout(0.25), *_conv(128, 512, padding="valid", bn=True), nn.MaxPool2d(2), nn.Dropout(0.25))
-    return trunk, _dense_head((1024,), (0.5,), None)
+    return trunk, _dense_head((1024,), (0.5,))
 
 
 @_simple_model("btfer_seq4conv", 48, sizes=(48,), min_size=48, pub=_pub(3), paper="BTFER §III-C: Sequential 4Conv *",
@@ -276,7 +276,7 @@ def _seq4(in_chans):
                           *_conv(64, 128), *_conv(128, 128), nn.MaxPool2d(2), nn.Dropout(0.25),
                           *_conv(128, 256), nn.MaxPool2d(2), nn.Dropout(0.25), *_conv(256, 256), nn.MaxPool2d(2),
                           nn.Dropout(0.25), *_conv(256, 512, padding="valid", bn=True), nn.Dropout(0.2))
-    return trunk, _dense_head((1024,), (0.5,), None)
+    return trunk, _dense_head((1024,), (0.5,))
 
 
 @_simple_model("btfer_seq_simple", 48, sizes=(48, 224), min_size=32, pub=_pub(2.5, 22),
@@ -288,7 +288,7 @@ def _seq_simple(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 32, padding="valid"), *_conv(32, 64, padding="valid"), nn.MaxPool2d(2),
                           nn.Dropout(0.1), *_conv(64, 128, padding="valid"), nn.MaxPool2d(2), nn.Dropout(0.1),
                           *_conv(128, 256, padding="valid"), nn.MaxPool2d(2), nn.Dropout(0.1))
-    return trunk, _dense_head((512,), (0.2,), None)
+    return trunk, _dense_head((512,), (0.2,))
 
 
 class _Ensemble(nn.Module):

@@ -277,6 +277,23 @@ def split_arrays(cfg: TrainConfig, split: str = "test", data_root=None, limit: i
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
 
 
+def list_runs(runs_root=None):
+    """Every finished run in the results registry as a DataFrame: its configuration, headline metrics and folder.
+    Chapters use it to collect what other chapters trained (e.g. the model-zoo accuracy-MACs scatter)."""
+    import pandas as pd
+
+    root = Path(runs_root) if runs_root else paths.runs_root()
+    rows = []
+    for status in sorted(root.glob("*/status")) if root.exists() else []:
+        if status.read_text().strip() != "done":
+            continue
+        run = load_run(status.parent)
+        m = run.metrics
+        rows.append({**run.config.to_dict(), "accuracy": m.get("accuracy"), "macro_f1": m.get("macro_f1"),
+                     "mean_class_accuracy": m.get("mean_class_accuracy"), "n_test": m.get("n"), "dir": str(run.dir)})
+    return pd.DataFrame(rows)
+
+
 def load_run(folder: Path) -> Run:
     folder = Path(folder)
     cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text())["config"])

@@ -141,3 +141,28 @@ def class_examples(dataset, per_class: int = 1, size: int = 96, channels: int = 
         imgs = [load(i) for i in np.flatnonzero(labels == k)[:per_class]]
         out.append((imgs[0] if per_class == 1 else imgs) if imgs else None)
     return out
+
+
+def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle: str = ""):
+    """Scatter of test accuracy against MACs (log axis), one marker per run, one colour per dataset.
+
+    ``points``: a DataFrame with columns model, macs_m, accuracy, dataset and optionally img_size, params_m, source.
+    Paper figures can be added as rows with ``source`` naming the paper (drawn as open markers): they stay labelled
+    with their own dataset, never mixed with a SynthFER number.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for (dataset, source), g in points.groupby([points["dataset"], points.get("source", "fernb")], sort=False):
+        ours = source == "fernb"
+        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["model"], textposition="top center",
+                        name=f"{dataset} ({'measured here' if ours else source})",
+                        marker=dict(size=11, symbol="circle" if ours else "circle-open", line=dict(width=2)),
+                        customdata=np.stack([g.get("img_size", g["macs_m"] * 0), g.get("params_m", g["macs_m"] * 0)], 1),
+                        hovertemplate="%{text}<br>%{x:,.1f}M MACs at %{customdata[0]}px, %{customdata[1]:.2f}M params"
+                                      "<br>accuracy %{y:.3f}<extra></extra>")
+    fig.update_layout(title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
+                      xaxis=dict(title="MACs (millions, log scale) at the training resolution", type="log"),
+                      yaxis=dict(title="test accuracy"), legend=dict(orientation="h", y=-0.2), height=520,
+                      margin=dict(t=90))
+    return fig
