@@ -69,8 +69,9 @@ catalogue = pd.DataFrame([{"model": n, "family": entry(n).family, "paper": entry
                            "resolutions": " / ".join(map(str, entry(n).img_sizes)), "min input": entry(n).min_img_size,
                            "pretrained": ", ".join(entry(n).pretrained) or "-"}
                           for n in list_models() if entry(n).family]).set_index("model")
-print(f"{len(catalogue)} models; BTFER architectures not built: " +
-      "; ".join(f"{k} ({v})" for k, v in KNOWN_MISSING.items()))
+print(f"{len(catalogue)} models. BTFER architectures not built:")
+for k, v in KNOWN_MISSING.items():
+    print(f"  {k}: {v}")
 catalogue
 
 # %% [markdown]
@@ -163,17 +164,17 @@ results.round(3)
 # and the `full` profile the comparison is the papers' own.
 
 # %% [markdown]
-# The accuracy–MACs picture collects every finished run in the results registry, so models trained by later chapters
-# appear here too once they have run. MACs are at the resolution each run was trained at. Open markers are the
-# papers' own RAF-DB figures at their resolutions (InFER++ Table 4, LFER-LDL Table 1): another dataset, shown beside
-# ours, not compared with it.
+# The accuracy–MACs picture collects every finished run of this dataset and profile in the results registry, so
+# models trained by later chapters appear here too once they have run. MACs are at the resolution each run was trained
+# at. Open markers are the papers' own RAF-DB figures at their resolutions (InFER++ Table 4, LFER-LDL Table 1):
+# another dataset, shown beside ours, not compared with it.
 
 # %%
 done = list_runs()
-done = done[done.dataset == ch.dataset] if len(done) else done
+done = done[(done.dataset == ch.dataset) & (done.profile == ch.profile)] if len(done) else done
 pts = []
 for r in done.itertuples():
-    if r.model in list_models() and entry(r.model).family:
+    if r.model in list_models():
         c = model_complexity(r.model, r.img_size, in_chans=r.in_chans)
         pts.append({"model": r.model, "macs_m": c["macs_m"], "params_m": c["params_m"], "img_size": r.img_size,
                     "accuracy": r.accuracy, "dataset": f"{r.dataset} (SynthFER)", "source": "fernb"})
