@@ -30,3 +30,8 @@ def test_latency_benchmark_runs():
     pytest.importorskip("onnxruntime")
     out = _run("benchmarks/latency.py", "--models", "btfer_lenet5", "--runs", "3")
     assert "btfer_lenet5" in out and "torch/ort" in out
+
+
+def test_annotation_benchmark_runs():
+    out = _run("benchmarks/annotation.py", "--images", "300", "--no-peer")
+    assert "fernb GLAD" in out and "alpha corr" in out
