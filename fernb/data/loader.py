@@ -69,7 +69,8 @@ class BatchAugment:
 
 
 class BatchLoader:
-    """Iterate ``(images, labels)`` batches over rows ``indices`` of ``store``.
+    """Iterate ``(images, labels)`` batches over rows ``indices`` of ``store`` (``(images, labels, rows)`` with
+    ``with_index=True``).
 
     ``images`` is float32 NCHW normalised with ``mean``/``std`` (per channel or scalar), on ``device``; ``labels`` is
     int64.  ``in_chans=3`` on a one-channel store repeats the channel (grayscale datasets into RGB models).
@@ -77,8 +78,9 @@ class BatchLoader:
 
     def __init__(self, store, indices, labels, batch_size: int = 64, shuffle: bool = False,
                  augment: BatchAugment | None = None, out_size: int | None = None, in_chans: int | None = None,
-                 mean=0.5, std=0.5, device="cpu", drop_last: bool = False, seed: int = 0, prefetch: int = 2):
-        self.store = store
+                 mean=0.5, std=0.5, device="cpu", drop_last: bool = False, seed: int = 0, prefetch: int = 2,
+                 with_index: bool = False):
+        self.store, self.with_index = store, with_index
         self.indices = np.asarray(indices, dtype=np.int64)
         labels = np.asarray(labels)
         if labels.ndim != 1 and labels.ndim != 2:
@@ -160,6 +162,8 @@ class BatchLoader:
             out = out.repeat(1, 1, 1, self.in_chans)
         # NHWC viewed as NCHW is the channels_last layout: no copy, and what convolutions prefer
         y = self.labels[idx].to(self.device, non_blocking=True)
+        if self.with_index:  # per-sample state in a loss (ELR's target memory) needs the store rows
+            return out.permute(0, 3, 1, 2), y, torch.from_numpy(idx).to(self.device)
         return out.permute(0, 3, 1, 2), y
 
     def _normalise(self, x: torch.Tensor, jit, out: torch.Tensor) -> torch.Tensor:

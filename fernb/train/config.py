@@ -39,6 +39,8 @@ class TrainConfig:
     seed: int = 0
     max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
     model_kwargs: dict = field(default_factory=dict)
+    loss: str = "ce"  # ce | sce | elr | elr_sce (fernb.train.losses)
+    loss_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from fernb.models.registry import entry
@@ -62,6 +64,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.val_share < 0.5:
             raise ValueError(f"TrainConfig.val_share must be in [0, 0.5), got {self.val_share!r}")
+        from fernb.train.losses import LOSSES
+
+        if self.loss not in LOSSES:
+            raise ValueError(f"TrainConfig.loss={self.loss!r}; expected one of {LOSSES}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
 
     @classmethod
@@ -81,6 +87,11 @@ class TrainConfig:
         return d
 
     def key(self) -> str:
-        """Stable hash of the configuration: the name of its run folder."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Stable hash of the configuration: the name of its run folder. Options added later are left out of the
+        hash while they hold their defaults, so runs stored before they existed keep their keys."""
+        d = self.to_dict()
+        for name, default in (("loss", "ce"), ("loss_kwargs", {})):
+            if d.get(name) == default:
+                d.pop(name)
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -29,6 +29,7 @@ from fernb.eval.metrics import classification_report
 from fernb.models import create
 from fernb.progress import progress_bar
 from fernb.train.config import TrainConfig
+from fernb.train.losses import build_loss
 from fernb.train.weighting import class_weights
 
 
@@ -134,20 +135,44 @@ def run_dir(cfg: TrainConfig, data_fingerprint: str, runs_root: Path | None = No
     return Path(runs_root or paths.runs_root()) / f"{cfg.dataset}-{cfg.model}-{h}"
 
 
+def _check_labels(labels, n: int, num_classes: int = 7) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels= must hold one label per record ({n}), got shape {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels= must be integer class ids, got dtype {labels.dtype}")
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        raise ValueError(f"labels= at record {bad[0]} is {labels[bad[0]]}; expected 0..{num_classes - 1}")
+    return labels.astype(np.int64)
+
+
 def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True,
-        stop_after_epoch: int | None = None) -> Run:
+        stop_after_epoch: int | None = None, labels=None) -> Run:
     """Train ``cfg`` (or return its stored run).  ``stop_after_epoch`` ends the process's work early, as a crash
-    would, leaving a resumable run (used to test resume)."""
+    would, leaving a resumable run (used to test resume).
+
+    ``labels`` replaces the dataset's published labels (one per record), e.g. labels re-aggregated from the crowd's
+    votes (InFER++ Alg. 2 trains on the EM labels). They are part of the run's key and are stored in the run folder;
+    the test metrics are computed against them.
+    """
     cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
     dev = resolve_device(device)
     ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=progress)
-    folder = run_dir(cfg, ds.fingerprint, runs_root)
+    fingerprint = ds.fingerprint
+    if labels is not None:
+        labels = _check_labels(labels, len(ds.records))
+        fingerprint += ":labels=" + hashlib.sha256(labels.tobytes()).hexdigest()[:12]
+    folder = run_dir(cfg, fingerprint, runs_root)
     paths.ensure_writable(folder, "runs_root")
     if (folder / "status").exists() and (folder / "status").read_text().strip() == "done":
         return load_run(folder)
     (folder / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "dataset_fingerprint": ds.fingerprint}, indent=1))
 
-    labels = ds.records["label"].to_numpy()
+    if labels is None:
+        labels = ds.records["label"].to_numpy()
+    else:
+        np.save(folder / "labels.npy", labels)
     train_idx, val_idx = _stratified_val(labels, ds.split("train"), cfg.val_share, cfg.seed)
     test_idx = ds.split("test")
     if len(train_idx) == 0 or len(test_idx) == 0:
@@ -171,8 +196,9 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     weights = class_weights(np.bincount(labels[train_idx], minlength=7), cfg.class_weighting)
-    loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(weights, dtype=torch.float32, device=dev),
-                                  label_smoothing=cfg.label_smoothing)
+    loss_fn = build_loss(cfg.loss, len(store), 7, weight=weights, label_smoothing=cfg.label_smoothing,
+                         **cfg.loss_kwargs).to(dev)
+    train_loader.with_index = loss_fn.needs_rows
 
     start, history, best = 0, [], (-1.0, None)
     ckpt_path = folder / "checkpoint.pt"
@@ -185,6 +211,8 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         if sched is not None:
             sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
+        if "loss" in ck:  # per-sample loss state (ELR's targets)
+            loss_fn.load_state_dict(ck["loss"])
         _set_rng_state(ck["rng"])
         start, history = ck["epoch"] + 1, ck["history"]
         best = (ck["best_score"], None)
@@ -199,13 +227,13 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         bar = progress_bar(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", enabled=progress, leave=False)
         tot_loss, tot_correct, tot_n, t0, wait = 0.0, 0, 0, time.perf_counter(), 0.0
         t_wait = time.perf_counter()
-        for i, (x, y) in enumerate(train_loader):
+        for i, (x, y, *rows) in enumerate(train_loader):
             if i >= n_batches:
                 break
             wait += time.perf_counter() - t_wait
             with torch.autocast(dev.type, enabled=amp):
                 logits = model(x)
-                loss = loss_fn(logits.float(), y)
+                loss = loss_fn(logits.float(), y, rows[0] if rows else None)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -233,7 +261,7 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         # the checkpoint is the truth; history.jsonl is written after it and rewritten from it on resume
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                       "scheduler": sched.state_dict() if sched is not None else None, "scaler": scaler.state_dict(),
-                      "rng": _rng_state(), "epoch": epoch, "history": history, "best_score": best[0],
+                      "rng": _rng_state(), "loss": loss_fn.state_dict(), "epoch": epoch, "history": history, "best_score": best[0],
                       "config_key": cfg.key()}, ckpt_path)
         with open(folder / "history.jsonl", "a") as f:
             f.write(json.dumps(rec) + "\n")
