@@ -100,3 +100,37 @@ def test_drop_unreliable_arguments(simulated):
         drop_unreliable(votes, alphas, keep=1)
     with pytest.raises(ValueError, match="alphas has 3 entries"):
         drop_unreliable(votes, alphas[:3], keep=1)
+
+
+def test_ranking_helpers():
+    from fernb.annotate import expert_labels, label_losses, precision_recall_at_k, top_k
+
+    assert top_k(np.array([0.1, 0.9, 0.5, 0.9]), 3).tolist() == [1, 3, 2]
+    with pytest.raises(ValueError, match="budget k=5"):
+        top_k(np.zeros(4), 5)
+    wrong = np.array([True, False, True, True, False])
+    assert precision_recall_at_k(np.array([0, 1]), wrong) == (0.5, pytest.approx(1 / 3))
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 7, 2000)
+    experts = expert_labels(rng, truth, np.full(2000, 0.9))
+    assert (experts == truth).mean() > 0.95  # a reliable panel on clear faces
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 7))
+    losses = label_losses(model, np.zeros((5, 3, 2, 2), np.float32), np.array([0, 1, 2, 3, 4]))
+    np.testing.assert_allclose(losses, -torch.log_softmax(model[1].bias.detach(), 0)[:5].numpy(), rtol=1e-5)
+
+
+def test_dataset_votes_reads_synthfer(smoke_raf, tmp_path):
+    from fernb.annotate import dataset_votes
+
+    v, alpha = dataset_votes(smoke_raf)
+    assert v.n_images == len(smoke_raf.records) and len(alpha) == v.n_annotators
+    # the vote vectors agree with the published votes_* columns of records.csv
+    cols = [c for c in smoke_raf.records.columns if c.startswith("votes_")]
+    np.testing.assert_array_equal(v.counts, smoke_raf.records[cols].to_numpy())
+
+    class Fake:
+        root, records = tmp_path, smoke_raf.records
+    with pytest.raises(FileNotFoundError, match="ships no per-annotator votes"):
+        dataset_votes(Fake)

@@ -1,6 +1,8 @@
 """Crowd-label aggregation and cleaning (InFER++ §III-B/C): majority vote, Dawid–Skene, GLAD-style EM (Alg. 1),
-and dropping unreliable annotators. ELR ranking (Alg. 2) and the expert re-annotation loop are still to come."""
+dropping unreliable annotators, and Alg. 2's loss ranking with expert re-annotation."""
 
-from fernb.annotate.aggregators import GLAD, DawidSkene, MajorityVote, Votes, as_votes, drop_unreliable
+from fernb.annotate.aggregators import GLAD, DawidSkene, MajorityVote, Votes, as_votes, dataset_votes, drop_unreliable
+from fernb.annotate.ranking import expert_labels, label_losses, precision_recall_at_k, top_k
 
-__all__ = ["GLAD", "DawidSkene", "MajorityVote", "Votes", "as_votes", "drop_unreliable"]
+__all__ = ["GLAD", "DawidSkene", "MajorityVote", "Votes", "as_votes", "dataset_votes", "drop_unreliable", "expert_labels",
+           "label_losses", "precision_recall_at_k", "top_k"]

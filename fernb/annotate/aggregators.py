@@ -273,3 +273,25 @@ def drop_unreliable(votes, alphas, threshold: float | None = None, keep: int | N
                          f"votes (first: {int(np.argmax(left == 0))}); keep more annotators")
     out = Votes(v.image[mask], v.annotator[mask], v.label[mask], v.n_images, v.n_annotators, v.n_classes)
     return out, dropped
+
+
+def dataset_votes(dataset):
+    """The per-annotator votes of a dataset that ships them (SynthFER's ``votes.csv``), as validated ``Votes`` whose
+    image ids are the dataset's record positions, and the simulated reliabilities when ``annotators.csv`` exists."""
+    import pandas as pd
+
+    path = dataset.root / "votes.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: this dataset ships no per-annotator votes (SynthFER domains do; InFER++'s "
+                                "public release has only per-class vote counts)")
+    table = pd.read_csv(path)
+    position = pd.Series(np.arange(len(dataset.records)), index=dataset.records["image"].to_numpy())
+    missing = ~table["image"].isin(position.index)
+    if missing.any():
+        raise ValueError(f"{path}: line {int(np.argmax(missing.to_numpy())) + 2} votes for {table['image'][missing].iloc[0]!r}, "
+                         "which is not in the records")
+    v = as_votes((position[table["image"]].to_numpy(), table["annotator"].to_numpy(), table["label"].to_numpy()),
+                 n_images=len(dataset.records))
+    ann = dataset.root / "annotators.csv"
+    alpha = pd.read_csv(ann).sort_values("annotator")["alpha"].to_numpy() if ann.exists() else None
+    return v, alpha

@@ -201,3 +201,12 @@ def adcorre_resnet50(num_classes=7, in_chans=3, img_size=224, pretrained=False, 
 def adcorre_xception(num_classes=7, in_chans=3, img_size=224, pretrained=False, embed_dim=256):
     """Xception backbone with a 256-d embedding for the Ad-Corre loss."""
     return EmbeddingClassifier("legacy_xception", num_classes, in_chans, pretrained, embed_dim)
+
+
+@register("resnet18", 224, min_img_size=32, paper="InFER++ Alg. 2 (ResNet-18 trained with ELR to rank label noise)",
+          family="infer", pretrained=("imagenet",),
+          published=(Published("ResNet-18 (He et al. 2016)", 224, params_m=11.69, macs_m=1814, unit="MACs",
+                               note="1000-class ImageNet head", num_classes=1000),))
+def resnet18(num_classes=7, in_chans=3, img_size=224, pretrained=False, drop_rate=0.0):
+    """Plain ResNet-18 (timm), the network of InFER++ Alg. 2."""
+    return TimmClassifier("resnet18", num_classes, in_chans, pretrained, drop_rate)
