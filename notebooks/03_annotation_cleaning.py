@@ -41,8 +41,8 @@ from IPython.display import display
 from PIL import Image
 
 import fernb.chapter
-from fernb.annotate import (GLAD, DawidSkene, MajorityVote, dataset_votes, drop_unreliable, expert_labels,
-                            label_losses, precision_recall_at_k, top_k)
+from fernb.annotate import (GLAD, DawidSkene, MajorityVote, assessment_funnel, dataset_votes, drop_unreliable,
+                            expert_labels, label_losses, precision_recall_at_k, top_k)
 from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
 from fernb.train import TrainConfig, fit, split_arrays
@@ -54,6 +54,24 @@ votes, true_alpha = dataset_votes(ds)
 truth = ds.records["true_label"].to_numpy()
 print(f"{ch.dataset}: {votes.n_images} images, {len(votes.image)} votes from {votes.n_annotators} annotators "
       f"({len(votes.image) / votes.n_images:.0f} per image)")
+
+# %% [markdown]
+# ## The annotator funnel (§III-B)
+#
+# Fifty trained candidates labelled an assessment set of 1,500 images with known answers, and the best thirty were
+# kept. Simulated with SynthFER's annotator mixture, the assessment keeps the careful annotators and turns the
+# near-random ones away:
+
+# %%
+funnel = assessment_funnel(np.random.default_rng(ch.seed))
+print(f"kept {int(funnel.kept.sum())} of {len(funnel)}; assessment accuracy of the kept: "
+      f"{funnel.accuracy[funnel.kept].min():.3f}-{funnel.accuracy[funnel.kept].max():.3f}, "
+      f"of the rejected: {funnel.accuracy[~funnel.kept].min():.3f}-{funnel.accuracy[~funnel.kept].max():.3f}")
+fig = go.Figure([go.Scatter(x=g.alpha, y=g.accuracy, mode="markers", name="kept" if k else "rejected")
+                 for k, g in funnel.groupby("kept")])
+fig.update_layout(title="Assessment accuracy against simulated reliability α (50 candidates, SynthFER)",
+                  xaxis_title="simulated α", yaxis_title="accuracy on 1,500 assessment images", height=380)
+fig
 
 # %% [markdown]
 # ## Three aggregators on the same votes

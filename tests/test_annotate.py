@@ -134,3 +134,14 @@ def test_dataset_votes_reads_synthfer(smoke_raf, tmp_path):
         root, records = tmp_path, smoke_raf.records
     with pytest.raises(FileNotFoundError, match="ships no per-annotator votes"):
         dataset_votes(Fake)
+
+
+def test_assessment_funnel_keeps_the_reliable():
+    from fernb.annotate import assessment_funnel
+
+    f = assessment_funnel(np.random.default_rng(0))
+    assert f.kept.sum() == 30 and len(f) == 50
+    assert f.alpha[f.kept].mean() > f.alpha[~f.kept].mean()
+    assert f.accuracy[f.kept].min() >= f.accuracy[~f.kept].max()
+    with pytest.raises(ValueError, match="n_keep=60"):
+        assessment_funnel(np.random.default_rng(0), n_keep=60)

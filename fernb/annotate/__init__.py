@@ -2,7 +2,7 @@
 dropping unreliable annotators, and Alg. 2's loss ranking with expert re-annotation."""
 
 from fernb.annotate.aggregators import GLAD, DawidSkene, MajorityVote, Votes, as_votes, dataset_votes, drop_unreliable
-from fernb.annotate.ranking import expert_labels, label_losses, precision_recall_at_k, top_k
+from fernb.annotate.ranking import assessment_funnel, expert_labels, label_losses, precision_recall_at_k, top_k
 
-__all__ = ["GLAD", "DawidSkene", "MajorityVote", "Votes", "as_votes", "dataset_votes", "drop_unreliable", "expert_labels",
+__all__ = ["assessment_funnel", "GLAD", "DawidSkene", "MajorityVote", "Votes", "as_votes", "dataset_votes", "drop_unreliable", "expert_labels",
            "label_losses", "precision_recall_at_k", "top_k"]

@@ -58,3 +58,24 @@ def expert_labels(rng: np.random.Generator, true_label: np.ndarray, clarity: np.
     counts = crowd.vote_counts(img, vote, len(true_label))
     noise = rng.random(counts.shape) * (counts == counts.max(1, keepdims=True))
     return noise.argmax(1)
+
+
+def assessment_funnel(rng: np.random.Generator, n_candidates: int = 50, n_keep: int = 30, n_items: int = 1500):
+    """InFER++ §III-B: trained candidates label an assessment set with known answers; the most accurate are kept.
+
+    Candidates' reliabilities come from SynthFER's annotator mixture (careful, sloppy, near-random); every candidate
+    labels all ``n_items`` assessment images (their difficulty drawn as SynthFER's). Returns one row per candidate:
+    ``alpha`` (simulated), ``accuracy`` on the assessment, ``kept``.
+    """
+    import pandas as pd
+
+    if not 1 <= n_keep <= n_candidates:
+        raise ValueError(f"n_keep={n_keep} must be between 1 and n_candidates={n_candidates}")
+    alpha = crowd.sample_annotators(rng, n_candidates)
+    truth = rng.integers(0, 7, n_items)
+    beta = crowd.inverse_difficulty(rng.beta(2.0, 1.2, n_items))
+    img, ann, vote = crowd.simulate_votes(rng, truth, beta, alpha, n_candidates)
+    accuracy = np.bincount(ann, weights=(vote == truth[img]), minlength=n_candidates) / n_items
+    kept = np.zeros(n_candidates, bool)
+    kept[np.argsort(-accuracy, kind="stable")[:n_keep]] = True
+    return pd.DataFrame({"candidate": np.arange(n_candidates), "alpha": alpha, "accuracy": accuracy, "kept": kept})
