@@ -194,11 +194,37 @@ fig.update_layout(barmode="stack", height=420, yaxis_title="crowd votes",
 fig
 
 # %% [markdown]
-# ## A peer: crowd-kit
+# ## Peers: cleanlab and crowd-kit
 #
-# crowd-kit's GLAD and Dawid–Skene on the same votes, when it is installed (`pip install "fernb[peers]"`); the
-# speed comparison at InFER++ scale is `benchmarks/annotation.py`.
+# cleanlab's `find_label_issues` needs out-of-sample predicted probabilities. The network of Algorithm 2 never trained
+# on the test split, so on those images both methods see the same out-of-sample predictions: Algorithm 2 ranks them by
+# cross-entropy; cleanlab flags images with its confident-learning filter and ranks them by normalised margin (ranking
+# by self-confidence would be the cross-entropy order itself). Same budget share; cleanlab may flag fewer images.
 
+# %%
+try:
+    from cleanlab.filter import find_label_issues
+except ImportError:
+    print("cleanlab is not installed: pip install 'fernb[peers]' to compare")
+else:
+    import torch
+
+    test_rows = ds.split("test")
+    x_test = split_arrays(cfg, "test", ch.data_root)[0]
+    with torch.no_grad():
+        probs = run.load_model()(torch.from_numpy(x_test)).softmax(1).numpy()
+    k_test = int(round(len(test_rows) * 6754 / 35789))
+    flagged = find_label_issues(em_labels[test_rows], probs, return_indices_ranked_by="normalized_margin")[:k_test]
+    ours = top_k(losses[test_rows], k_test)
+    wrong_test = wrong[test_rows]
+    display(pd.DataFrame({"Alg. 2 (CE loss)": precision_recall_at_k(ours, wrong_test),
+                          "cleanlab find_label_issues": precision_recall_at_k(flagged, wrong_test)},
+                         index=["precision@k", "recall"]).T.assign(flagged=[len(ours), len(flagged)]).round(3))
+
+# %% [markdown]
+# crowd-kit's GLAD and Dawid–Skene on the same votes, when it is installed; the speed comparison at InFER++ scale is
+# `benchmarks/annotation.py`.
+#
 # %%
 try:
     from crowdkit.aggregation import GLAD as CKGLAD, DawidSkene as CKDS

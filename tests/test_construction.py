@@ -38,7 +38,8 @@ def test_build_writes_an_infer_pp_copy_the_adapter_reads(fernb_home, tmp_path):
     det, dd = report["detection"], report["dedup"]
     assert det["scraped"] == 280 + 90 + 24 and det["precision"] > 0.95 and det["recall"] > 0.9
     assert dd["pairs_resolved"] >= 0.6 * dd["planted_pairs"] and dd["wrongly_removed"] <= 3
-    assert verify("infer-pp", tmp_path, progress=False).ok
+    rep = verify("infer-pp", tmp_path, progress=False)  # counts differ from the 35,789 published: only layout is checked
+    assert rep.problems.empty and not rep.extra_files and rep.identical.empty and len(rep.records) == report["final_images"]
     ds = load_dataset("infer-pp", data_root=tmp_path, progress=False)
     assert len(ds.records) == report["final_images"]
     assert set(ds.records["split"]) == {"train", "test"}
