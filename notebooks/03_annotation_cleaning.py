@@ -42,10 +42,10 @@ from PIL import Image
 
 import fernb.chapter
 from fernb.annotate import (GLAD, DawidSkene, MajorityVote, assessment_funnel, dataset_votes, drop_unreliable,
-                            expert_labels, label_losses, precision_recall_at_k, top_k)
+                            expert_labels, precision_recall_at_k, score_records, top_k)
 from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
-from fernb.train import TrainConfig, fit, split_arrays
+from fernb.train import TrainConfig, fit
 from fernb.viz import sample_grid
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-infer", "synth-raf"])
@@ -136,10 +136,7 @@ cfg = TrainConfig(model=ch.pick(smoke="tiny_cnn", quick="small_cnn", full="resne
                   loss="elr_sce", loss_kwargs={"lam": 3.0, "beta": 0.7},
                   max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None))
 run = fit(cfg, data_root=ch.data_root, device=ch.device, labels=em_labels, progress=False)
-images = np.concatenate([split_arrays(cfg, s, ch.data_root)[0] for s in ("train", "test")])
-order_rows = np.concatenate([ds.split("train"), ds.split("test")])
-losses = np.empty(len(ds.records))
-losses[order_rows] = label_losses(run.load_model(), images, em_labels[order_rows])
+losses, probs = score_records(run, em_labels, ch.data_root)  # every image's CE loss and class probabilities
 
 k = int(round(len(ds.records) * 6754 / 35789))
 wrong = em_labels != truth
@@ -207,14 +204,10 @@ try:
 except ImportError:
     print("cleanlab is not installed: pip install 'fernb[peers]' to compare")
 else:
-    import torch
-
     test_rows = ds.split("test")
-    x_test = split_arrays(cfg, "test", ch.data_root)[0]
-    with torch.no_grad():
-        probs = run.load_model()(torch.from_numpy(x_test)).softmax(1).numpy()
     k_test = int(round(len(test_rows) * 6754 / 35789))
-    flagged = find_label_issues(em_labels[test_rows], probs, return_indices_ranked_by="normalized_margin")[:k_test]
+    flagged = find_label_issues(em_labels[test_rows], probs[test_rows],
+                                return_indices_ranked_by="normalized_margin")[:k_test]
     ours = top_k(losses[test_rows], k_test)
     wrong_test = wrong[test_rows]
     display(pd.DataFrame({"Alg. 2 (CE loss)": precision_recall_at_k(ours, wrong_test),

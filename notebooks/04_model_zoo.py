@@ -44,9 +44,9 @@ from IPython.display import Markdown, display
 
 import fernb.chapter
 from fernb import paths
-from fernb.eval.complexity import complexity_table, model_complexity
+from fernb.eval.complexity import accuracy_cost_points, complexity_table
 from fernb.eval.deploy import deploy_report, export_onnx, onnx_parity, ort_latency, torch_latency
-from fernb.models import create, entry, list_models
+from fernb.models import catalogue, create, entry, list_models
 from fernb.models.btfer import KNOWN_MISSING
 from fernb.train import TrainConfig, fit, list_runs
 from fernb.viz import accuracy_macs_figure
@@ -65,14 +65,11 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 # torchvision cache, `file` a local VGGFace/VGGFace2 weight file). The default never needs weights.
 
 # %%
-catalogue = pd.DataFrame([{"model": n, "family": entry(n).family, "paper": entry(n).paper,
-                           "resolutions": " / ".join(map(str, entry(n).img_sizes)), "min input": entry(n).min_img_size,
-                           "pretrained": ", ".join(entry(n).pretrained) or "-"}
-                          for n in list_models() if entry(n).family]).set_index("model")
-print(f"{len(catalogue)} models. BTFER architectures not built:")
+zoo = catalogue()
+print(f"{len(zoo)} models. BTFER architectures not built:")
 for k, v in KNOWN_MISSING.items():
     print(f"  {k}: {v}")
-catalogue
+zoo
 
 # %% [markdown]
 # ## Size and cost beside the papers
@@ -172,18 +169,8 @@ results.round(3)
 # %%
 done = list_runs()
 done = done[(done.dataset == ch.dataset) & (done.profile == ch.profile)] if len(done) else done
-pts = []
-for r in done.itertuples():
-    if r.model in list_models():
-        c = model_complexity(r.model, r.img_size, in_chans=r.in_chans)
-        pts.append({"model": r.model, "macs_m": c["macs_m"], "params_m": c["params_m"], "img_size": r.img_size,
-                    "accuracy": r.accuracy, "dataset": f"{r.dataset} (SynthFER)", "source": "fernb"})
-paper = [("litexpressionnet", 126, 4.6, 0.8634), ("efficientface", 154.18, 1.28, 0.8836),
-         ("savchenko_effnet_b0", 380, 5.3, 0.8612), ("mobilenetv3_large", 225, 5.4, 0.7812), ("scn", 1818.56, 11.8, 0.8703),
-         ("lfer_ldl", 147.3, 1.26, 0.8715)]
-pts += [{"model": m, "macs_m": mac, "params_m": p, "img_size": entry(m).img_size, "accuracy": a, "dataset": "RAF-DB",
-         "source": "paper (InFER++ Table 4; LFER-LDL Table 1)"} for m, mac, p, a in paper]
-accuracy_macs_figure(pd.DataFrame(pts), title="Test accuracy against MACs",
+pts = accuracy_cost_points(done, papers_dataset="RAF-DB")
+accuracy_macs_figure(pts, title="Test accuracy against MACs",
                      subtitle=f"filled: measured here on {ch.dataset} (synthetic), profile {ch.profile}; "
                               "open: the papers' RAF-DB figures")
 

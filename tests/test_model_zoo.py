@@ -181,3 +181,17 @@ def test_int8_quantisation_shrinks_and_runs(name, tmp_path):
     assert ort_logits(session(int8), cal[:2]).shape == (2, 7)
     with pytest.raises(ValueError, match="calibration must be"):
         quantize_int8(fp32, tmp_path / "x.onnx", cal[0])
+
+
+def test_accuracy_cost_points_keep_papers_and_runs_apart():
+    import pandas as pd
+
+    from fernb.eval.complexity import accuracy_cost_points
+
+    runs = pd.DataFrame([{"model": "lfer_ldl", "img_size": 64, "in_chans": 3, "accuracy": 0.3, "dataset": "synth-raf"}])
+    pts = accuracy_cost_points(runs)
+    ours = pts[pts.source == "fernb"].iloc[0]
+    assert ours.dataset == "synth-raf (SynthFER)" and ours.macs_m == pytest.approx(model_complexity("lfer_ldl", 64)["macs_m"])
+    paper = pts[pts.source == "paper"].set_index("model")
+    assert set(paper.dataset) == {"RAF-DB"} and paper.loc["lfer_ldl", "accuracy"] == 0.8715
+    assert "AffectNet-8" in set(accuracy_cost_points(None, papers_dataset=None).dataset)

@@ -28,8 +28,9 @@ class Votes:
     @property
     def counts(self) -> np.ndarray:
         """(n_images, n_classes) vote counts: InFER++'s 7-dimensional vote vectors (§III-B)."""
-        return np.bincount(self.image * self.n_classes + self.label,
-                           minlength=self.n_images * self.n_classes).reshape(self.n_images, self.n_classes)
+        from fernb.data.synth.crowd import vote_counts
+
+        return vote_counts(self.image, self.label, self.n_images, self.n_classes)
 
 
 def as_votes(votes, n_classes: int = 7, n_images: int | None = None, n_annotators: int | None = None) -> Votes:
@@ -86,7 +87,7 @@ def as_votes(votes, n_classes: int = 7, n_images: int | None = None, n_annotator
     return Votes(image, annotator, label, n_images, n_annotators, n_classes)
 
 
-def _labels_from(proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def labels_from(proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """argmax with ties broken at random (seeded), not towards the lowest class index."""
     top = proba >= proba.max(1, keepdims=True) - 1e-12
     noise = rng.random(proba.shape) * top
@@ -103,7 +104,7 @@ class MajorityVote:
         v = as_votes(votes, self.n_classes)
         counts = v.counts
         self.proba_ = counts / counts.sum(1, keepdims=True)
-        self.labels_ = _labels_from(self.proba_, np.random.default_rng(self.seed))
+        self.labels_ = labels_from(self.proba_, np.random.default_rng(self.seed))
         self.n_ties_ = int(((self.proba_ >= self.proba_.max(1, keepdims=True) - 1e-12).sum(1) > 1).sum())
         return self
 
@@ -123,7 +124,7 @@ class DawidSkene:
     def fit(self, votes):
         v = as_votes(votes, self.n_classes)
         k, a_idx = v.n_classes, v.annotator * v.n_classes + v.label
-        post = MajorityVote(k, self.seed).fit(votes).proba_
+        post = MajorityVote(k, self.seed).fit(v).proba_
         if len(np.unique(v.annotator)) == 1:
             self.proba_, self.labels_, self.n_iter_, self.log_likelihood_ = post, post.argmax(1), 0, 0.0
             self.priors_ = post.mean(0)
@@ -149,7 +150,7 @@ class DawidSkene:
                 break
             prev = ll
         self.confusions_, self.priors_, self.proba_ = conf, priors, post
-        self.labels_ = _labels_from(post, np.random.default_rng(self.seed))
+        self.labels_ = labels_from(post, np.random.default_rng(self.seed))
         self.n_iter_, self.log_likelihood_ = it, ll
         return self
 
@@ -223,7 +224,7 @@ class GLAD:
 
     def fit(self, votes):
         v = as_votes(votes, self.n_classes)
-        mv = MajorityVote(v.n_classes, self.seed).fit(votes)
+        mv = MajorityVote(v.n_classes, self.seed).fit(v)
         post = np.eye(v.n_classes)[mv.labels_]
         alpha = np.ones(v.n_annotators)
         if self.beta_init == "entropy":
@@ -242,7 +243,7 @@ class GLAD:
                 break
             prev = ll
         self.alphas_, self.betas_, self.priors_, self.proba_ = alpha, np.exp(log_beta), priors, post
-        self.labels_ = _labels_from(post, np.random.default_rng(self.seed))
+        self.labels_ = labels_from(post, np.random.default_rng(self.seed))
         self.n_iter_, self.log_likelihood_ = it, ll
         return self
 

@@ -19,14 +19,33 @@ def label_losses(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
     labels = np.asarray(labels)
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    logits = _logits(model, images, batch_size)
+    return F.cross_entropy(logits, torch.from_numpy(labels).long(), reduction="none").numpy()
+
+
+def _logits(model: torch.nn.Module, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
     model = model.eval()
-    out = []
     with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            logits = model(torch.from_numpy(images[i:i + batch_size]))
-            out.append(F.cross_entropy(logits.float(), torch.from_numpy(labels[i:i + batch_size]).long(),
-                                       reduction="none").numpy())
-    return np.concatenate(out)
+        return torch.cat([model(torch.from_numpy(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]).float()
+
+
+def score_records(run, labels: np.ndarray, data_root=None) -> tuple[np.ndarray, np.ndarray]:
+    """Alg. 2, lines 4–7 over every record of a run's dataset (train and test): each image's cross-entropy against
+    ``labels`` and the model's class probabilities, in record order. The test split's are out-of-sample."""
+    from fernb.data import load_dataset
+    from fernb.train import split_arrays
+
+    cfg = run.config
+    ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=False)
+    labels = np.asarray(labels)
+    model = run.load_model()
+    losses, probs = np.empty(len(ds.records)), np.empty((len(ds.records), 7))
+    for split in ("train", "test"):
+        rows = ds.split(split)
+        logits = _logits(model, split_arrays(cfg, split, data_root)[0])
+        losses[rows] = F.cross_entropy(logits, torch.from_numpy(labels[rows]).long(), reduction="none").numpy()
+        probs[rows] = logits.softmax(1).numpy()
+    return losses, probs
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -54,10 +73,10 @@ def expert_labels(rng: np.random.Generator, true_label: np.ndarray, clarity: np.
     """
     beta = crowd.inverse_difficulty(np.asarray(clarity))
     alpha = np.full(n_experts, expert_alpha, dtype=np.float32)
+    from fernb.annotate.aggregators import labels_from
+
     img, _, vote = crowd.simulate_votes(rng, np.asarray(true_label), beta, alpha, n_experts)
-    counts = crowd.vote_counts(img, vote, len(true_label))
-    noise = rng.random(counts.shape) * (counts == counts.max(1, keepdims=True))
-    return noise.argmax(1)
+    return labels_from(crowd.vote_counts(img, vote, len(true_label)).astype(float), rng)
 
 
 def assessment_funnel(rng: np.random.Generator, n_candidates: int = 50, n_keep: int = 30, n_items: int = 1500):

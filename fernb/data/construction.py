@@ -80,7 +80,7 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
     ``language``, ``kind`` (face | nonface | duplicate), ``source`` (the face record a face or duplicate comes
     from, else -1).
     """
-    from fernb.data.synth.nonfaces import nonface_images
+    from fernb.data.synth.nonfaces import nonface_image
     from fernb.progress import progress_bar
 
     n_face, n_non, n_dup = sizes or SIZES[profile]
@@ -93,15 +93,15 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
     rows = []
     src = rng.permutation(len(rec))[:n_face]
     dup_src = rng.choice(src, n_dup, replace=False)
-    nonfaces = nonface_images(n_non, seed=seed, size=128)
     items = [("face", int(i)) for i in src] + [("duplicate", int(i)) for i in dup_src] + [("nonface", j) for j in range(n_non)]
     order = rng.permutation(len(items))
     with progress_bar(total=len(items), desc="simulated scrape", unit="img", enabled=progress) as bar:
         for pos, k in enumerate(order):
             kind, i = items[k]
             if kind == "nonface":
-                arr, expr, age, gender = nonfaces[i], rng.choice(QUERY_EXPRESSIONS), rng.choice(list(SEGMENTS["age"])), rng.choice(["male", "female"])
-                source = -1
+                arr, source = nonface_image(i, seed, 128), -1
+                expr, age = rng.choice(QUERY_EXPRESSIONS), rng.choice(list(SEGMENTS["age"]))
+                gender = rng.choice(["male", "female"])
             else:
                 r = rec.iloc[i]
                 with Image.open(faces.root / r["image"]) as im:
@@ -122,45 +122,35 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
 
 
 def signatures(crops: list[np.ndarray], side: int = 32) -> np.ndarray:
-    """Each face crop as a zero-mean, unit-norm ``side×side`` grayscale vector: the inner product of two signatures is
+    """Each grayscale image as a zero-mean, unit-norm ``side×side`` grayscale vector: the inner product of two signatures is
     their normalised cross-correlation, robust to the brightness and contrast changes of a re-encode."""
-    x = np.stack([np.asarray(Image.fromarray(c).convert("L").resize((side, side), Image.BILINEAR), np.float32).ravel()
-                  for c in crops])
+    x = np.stack([np.asarray(Image.fromarray(c).resize((side, side), Image.BILINEAR), np.float32).ravel() for c in crops])
     x -= x.mean(1, keepdims=True)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
 
 
 def near_duplicate_groups(sig: np.ndarray, min_corr: float, chunk: int = 1024) -> np.ndarray:
-    """Group id per image: an image whose correlation with an earlier one reaches ``min_corr`` joins its group.
+    """Group id per image (the index of the group's first image): images whose correlation reaches ``min_corr`` are
+    linked, and groups are the connected components of those links.
 
     The correlations come from a matrix product, ``chunk`` rows at a time (a 50k-image scrape needs about 200 MB),
     with no Python loop over pairs."""
     import torch
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     n = len(sig)
     x = torch.from_numpy(np.ascontiguousarray(sig, dtype=np.float32))
-    parent = np.arange(n)
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    rows, cols = [], []
     for s in range(0, n, chunk):
-        rows, cols = torch.nonzero(x[s:s + chunk] @ x.T >= min_corr, as_tuple=True)
-        for a, b in zip((rows + s).tolist(), cols.tolist()):
-            if a < b:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)])
-
-
-def _square(box, w, h, margin=0.2):
-    x0, y0, x1, y1 = box
-    cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (1 + margin)
-    return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
+        r, c = torch.nonzero(x[s:s + chunk] @ x.T >= min_corr, as_tuple=True)
+        rows.append(r.numpy() + s)
+        cols.append(c.numpy())
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    _, component = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    first = np.full(component.max() + 1, n)
+    np.minimum.at(first, component, np.arange(n))
+    return first[component]
 
 
 def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mtcnn", size: int = 256,
@@ -168,6 +158,7 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
     """Run the whole §III-A pipeline into ``out`` (an ``infer-pp`` layout) and return what each stage measured."""
     from fernb.data.adapters import stratified_split
     from fernb.data.faces import FaceDetector
+    from fernb.data.store import decode
     from fernb.progress import progress_bar
 
     out = Path(out)
@@ -175,14 +166,8 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
     if report_path.exists() and (out / "records.csv").exists():
         return json.loads(report_path.read_text())
     scrape = simulate_scrape(faces, out, profile, seed, progress=progress)
-    det = FaceDetector(detector)
-    boxes = []
     with progress_bar(total=len(scrape), desc=f"face filter ({detector})", unit="img", enabled=progress) as bar:
-        for s in range(0, len(scrape), 32):
-            ims = [np.asarray(Image.open(out / f).convert("RGB")) for f in scrape["file"].iloc[s:s + 32]]
-            for bx, sc in det.detect(ims):
-                boxes.append(bx[int(np.argmax(sc))].tolist() if len(bx) else None)
-            bar.update(len(ims))
+        boxes = FaceDetector(detector).best_boxes([out / f for f in scrape["file"]], 32, bar)
     scrape["has_face"] = [b is not None for b in boxes]
     is_face = scrape["kind"] != "nonface"
     tp = int((scrape.has_face & is_face).sum())
@@ -190,10 +175,8 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
                  "recall": tp / max(1, int(is_face.sum()))}
     kept = scrape[scrape.has_face].reset_index(drop=True)
     kept_boxes = [b for b in boxes if b is not None]
-    views = []
-    for f in kept["file"]:  # the whole image: a re-upload keeps its background, hair and clothes; a look-alike does not
-        with Image.open(out / f) as im:
-            views.append(np.asarray(im.convert("L").resize((64, 64), Image.BILINEAR)))
+    # the whole image: a re-upload keeps its background, hair and clothes; a look-alike does not
+    views = [decode(out / f, 64, 1)[..., 0] for f in kept["file"]]
     groups = near_duplicate_groups(signatures(views), min_corr)
     first = groups == np.arange(len(groups))
     removed = ~first
@@ -211,11 +194,8 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
     rec = faces.records
     rows = []
     for n, (r, box) in enumerate(zip(final.itertuples(), final_boxes)):
-        with Image.open(out / r.file) as im:
-            im = im.convert("L")
-            crop = im.crop(tuple(int(round(v)) for v in _square(box, *im.size))).resize((size, size), Image.BILINEAR)
-        name = f"images/{n:06d}.jpg"
-        crop.save(out / name, "JPEG", quality=92)
+        name = f"images/{n:06d}.jpg"  # §III-F: the face with a 20% margin, 256×256, grayscale
+        Image.fromarray(decode(out / r.file, size, 1, box, margin=0.2)[..., 0]).save(out / name, "JPEG", quality=92)
         row = {"image": name, "query": r.query, "kind": r.kind}
         if r.source >= 0:
             src = rec.iloc[int(r.source)]

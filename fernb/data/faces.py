@@ -66,6 +66,21 @@ class FaceDetector:
     def has_face(self, images) -> np.ndarray:
         return np.array([len(b) > 0 for b, _ in self.detect(images)])
 
+    def best_boxes(self, files, batch: int = 16, bar=None) -> list:
+        """The most confident face box ([x0, y0, x1, y1]) in each image file, or None where there is none."""
+        from PIL import Image
+
+        out = []
+        for start in range(0, len(files), batch):
+            ims = []
+            for f in files[start:start + batch]:
+                with Image.open(f) as im:
+                    ims.append(np.asarray(im.convert("RGB")))
+            out += [bx[int(np.argmax(sc))].tolist() if len(bx) else None for bx, sc in self.detect(ims)]
+            if bar is not None:
+                bar.update(len(ims))
+        return out
+
 
 def detect_face_boxes(dataset, backend: str = "mtcnn", lenient: bool = False, progress: bool = True,
                       batch: int = 16, cache_dir=None):
@@ -80,7 +95,6 @@ def detect_face_boxes(dataset, backend: str = "mtcnn", lenient: bool = False, pr
     from pathlib import Path
 
     import pandas as pd
-    from PIL import Image
 
     from fernb import paths
     from fernb.progress import progress_bar
@@ -91,18 +105,10 @@ def detect_face_boxes(dataset, backend: str = "mtcnn", lenient: bool = False, pr
     if path.exists():
         boxes = json.loads(path.read_text())
     else:
-        det = FaceDetector(backend)
-        boxes = {}
+        names = rec["image"].tolist()
         with progress_bar(total=len(rec), desc=f"detect faces ({backend})", unit="img", enabled=progress) as bar:
-            for start in range(0, len(rec), batch):
-                part = rec["image"].iloc[start:start + batch].tolist()
-                ims = []
-                for p in part:
-                    with Image.open(dataset.root / p) as im:
-                        ims.append(np.asarray(im.convert("RGB")))
-                for p, (bx, sc) in zip(part, det.detect(ims)):
-                    boxes[p] = bx[int(np.argmax(sc))].tolist() if len(bx) else None
-                bar.update(len(part))
+            found = FaceDetector(backend).best_boxes([dataset.root / p for p in names], batch, bar)
+        boxes = dict(zip(names, found))
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(boxes))
         os.replace(tmp, path)

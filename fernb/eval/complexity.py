@@ -77,3 +77,25 @@ def complexity_table(names=None, num_classes: int = 7, all_sizes: bool = True) -
                     "source": p.source if p else "", "note": p.note if p else "", "faithful": e.faithful,
                 })
     return pd.DataFrame(rows)
+
+
+def accuracy_cost_points(runs: pd.DataFrame | None = None, papers_dataset: str | None = "RAF-DB") -> pd.DataFrame:
+    """Points for an accuracy–MACs figure: one per finished run (``fernb.train.list_runs()``, MACs at the run's
+    training resolution, labelled with its dataset) and one per accuracy a paper prints beside its model's size
+    (``Published.accuracy``, on ``papers_dataset``; ``None`` keeps every dataset)."""
+    from fernb.models import list_models
+    from fernb.models.registry import entry
+
+    pts = []
+    for r in (runs.itertuples() if runs is not None and len(runs) else []):
+        if r.model in list_models():
+            c = model_complexity(r.model, r.img_size, in_chans=r.in_chans)
+            kind = " (SynthFER)" if r.dataset.startswith("synth-") else ""
+            pts.append({"model": r.model, "macs_m": c["macs_m"], "params_m": c["params_m"], "img_size": r.img_size,
+                        "accuracy": r.accuracy, "dataset": r.dataset + kind, "source": "fernb"})
+    for name in list_models():
+        for p in entry(name).published:
+            if p.accuracy is not None and papers_dataset in (None, p.dataset):
+                pts.append({"model": name, "macs_m": p.macs_m, "params_m": p.params_m, "img_size": p.img_size,
+                            "accuracy": p.accuracy, "dataset": p.dataset, "source": "paper"})
+    return pd.DataFrame(pts)

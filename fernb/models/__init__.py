@@ -5,7 +5,7 @@ torchvision rather than being rewritten. ``list_models()`` names them all; each 
 paper section it implements, the resolutions the paper uses and the complexity figures the paper prints.
 """
 
-from fernb.models.registry import create, entry, list_models, register
+from fernb.models.registry import catalogue, create, entry, list_models, register
 
 # importing a family module registers its models
 from fernb.models import simple  # noqa: E402,F401
@@ -15,4 +15,4 @@ from fernb.models import shufflenet_fer  # noqa: E402,F401
 from fernb.models import infer_methods  # noqa: E402,F401
 from fernb.models import btfer  # noqa: E402,F401
 
-__all__ = ["create", "entry", "list_models", "register"]
+__all__ = ["catalogue", "create", "entry", "list_models", "register"]

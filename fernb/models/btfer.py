@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fernb.models.layers import BTFERHead, Classifier
+from fernb.models.layers import BTFERHead, Classifier, EmbeddingNet
 from fernb.models.pretrained import load_file_in_order, timm_create, torchvision_create
 from fernb.models.registry import Published, register
 
@@ -81,20 +81,18 @@ def _vgg_trunk(depth, pretrained, in_chans):
 
 
 def _adapt_first_conv(module: nn.Module, in_chans: int):
-    """Grayscale input for a 3-channel trunk: sum the first conv's RGB weights (what timm does for in_chans=1)."""
-    for name, m in module.named_modules():
-        if isinstance(m, nn.Conv2d):
-            new = nn.Conv2d(in_chans, m.out_channels, m.kernel_size, m.stride, m.padding, bias=m.bias is not None)
-            with torch.no_grad():
-                new.weight.copy_(m.weight.sum(1, keepdim=True).expand_as(new.weight) / in_chans * 1.0)
-                if m.bias is not None:
-                    new.bias.copy_(m.bias)
-            parent = module
-            *path, last = name.split(".")
-            for p in path:
-                parent = getattr(parent, p)
-            setattr(parent, last, new)
-            return
+    """Grayscale input for a 3-channel torchvision trunk: replace the first conv, its weights adapted the way timm
+    adapts them for ``in_chans`` (``adapt_input_conv``)."""
+    from timm.models._manipulate import adapt_input_conv
+
+    name, conv = next((n, m) for n, m in module.named_modules() if isinstance(m, nn.Conv2d))
+    new = nn.Conv2d(in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+    with torch.no_grad():
+        new.weight.copy_(adapt_input_conv(in_chans, conv.weight))
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    parent = module.get_submodule(name.rpartition(".")[0]) if "." in name else module
+    setattr(parent, name.rpartition(".")[2], new)
 
 
 # ---- public architectures -------------------------------------------------------------------------------------
@@ -322,16 +320,13 @@ def btfer_ensemble(num_classes=7, in_chans=3, img_size=48):
     return _Ensemble(num_classes, in_chans)
 
 
-class _TwoBranch(nn.Module):
+class _TwoBranch(EmbeddingNet):
     def __init__(self, a, b, head):
         super().__init__()
         self.a, self.b, self.head = a, b, head
 
     def forward_features(self, x):
         return torch.cat([self.a(x), self.b(x)], 1)
-
-    def forward(self, x):
-        return self.head(self.forward_features(x))
 
 
 @register("btfer_modular", 48, img_sizes=(48, 224), min_img_size=8, paper="BTFER §III-C: Modular", family="btfer",
@@ -351,7 +346,7 @@ def btfer_modular(num_classes=7, in_chans=3, img_size=48):
     return _TwoBranch(branch(3), branch(7), nn.Linear(512, num_classes))
 
 
-class _SMMB(nn.Module):
+class _SMMB(EmbeddingNet):
     def __init__(self, num_classes, in_chans, img_size, heads=4):
         super().__init__()
         s = img_size - 6  # three valid 3×3 convs
@@ -373,9 +368,6 @@ class _SMMB(nn.Module):
         t = self.emo_conv(h).flatten(2).transpose(1, 2)  # (B, tokens, 256)
         t = self.norm(t + self.attn(t, t, t, need_weights=False)[0])
         return torch.cat([self.face(h), self.emo_dense(t).flatten(1)], 1)
-
-    def forward(self, x):
-        return self.head(self.forward_features(x))
 
 
 @register("btfer_smmb", 48, min_img_size=20, paper="BTFER §III-C: SMMB", family="btfer", published=_pub(5.5),

@@ -6,13 +6,6 @@ import torch
 from torch import nn
 
 
-def conv_bn(cin, cout, k=3, stride=1, groups=1, act: type[nn.Module] | None = nn.ReLU, bias=False):
-    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=bias), nn.BatchNorm2d(cout)]
-    if act is not None:
-        layers.append(act(inplace=True) if act in (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Mish) else act())
-    return nn.Sequential(*layers)
-
-
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation (Hu et al. 2018): global average pool, FC reduce, ReLU, FC expand, sigmoid, rescale.
 
@@ -69,7 +62,20 @@ class BTFERHead(nn.Sequential):
                          nn.Linear(hidden[0], hidden[1]), nn.ReLU(inplace=True), nn.Linear(hidden[1], num_classes))
 
 
-class Classifier(nn.Module):
+class EmbeddingNet(nn.Module):
+    """Base of the networks written here: a subclass defines ``forward_features(x)`` (the pooled embedding) and
+    ``self.head`` (embedding → logits). ``forward_aux`` gives what the metric-learning losses need (centre, island,
+    DACL, Ad-Corre act on the embedding); methods whose loss needs more (SCN's α) extend it."""
+
+    def forward(self, x):
+        return self.head(self.forward_features(x))
+
+    def forward_aux(self, x):
+        f = self.forward_features(x)
+        return {"logits": self.head(f), "embedding": f}
+
+
+class Classifier(EmbeddingNet):
     """A feature extractor, a pooling step (``"avg"`` global average, ``"flatten"``, or ``None`` when the features are
     already a vector) and a head. ``forward_features`` gives the pooled embedding the metric-learning losses use."""
 
@@ -93,6 +99,3 @@ class Classifier(nn.Module):
 
     def forward_features(self, x):
         return self.pool(self.features(x))
-
-    def forward(self, x):
-        return self.head(self.forward_features(x))

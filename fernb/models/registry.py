@@ -30,6 +30,8 @@ class Published:
     unit: str = ""
     note: str = ""
     num_classes: int | None = None  # the head the paper's count includes (1000 for ImageNet heads); None: the task's
+    accuracy: float | None = None  # the test accuracy printed in the same row, on ``dataset``
+    dataset: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ def register(name: str, img_size: int, *, img_sizes=None, min_img_size: int = 8,
 
 def list_models(pattern: str = "*", family: str | None = None) -> list[str]:
     return sorted(n for n, e in _REGISTRY.items() if fnmatch.fnmatch(n, pattern) and (family is None or e.family == family))
+
+
+def catalogue():
+    """One row per paper model: family, the paper section, its resolutions, the smallest input, pretrained sources."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": e.name, "family": e.family, "paper": e.paper,
+                          "resolutions": " / ".join(map(str, e.img_sizes)), "min input": e.min_img_size,
+                          "pretrained": ", ".join(e.pretrained) or "-"}
+                         for e in sorted(_REGISTRY.values(), key=lambda e: e.name) if e.family]).set_index("model")
 
 
 def entry(name: str) -> ModelEntry:

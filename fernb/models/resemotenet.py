@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from fernb.models.layers import SqueezeExcite
+from fernb.models.layers import EmbeddingNet, SqueezeExcite
 from fernb.models.registry import Published, register
 
 
@@ -51,7 +51,7 @@ class ResidualBlock(nn.Module):
         return (h + self.shortcut(x)).relu()
 
 
-class ResEmoteNet(nn.Module):
+class ResEmoteNet(EmbeddingNet):
     def __init__(self, num_classes=7, in_chans=3, convs=(64, 128, 256), se=True, res_in=(256, 512, 1024),
                  drop=(0.2, 0.5)):
         super().__init__()
@@ -68,7 +68,7 @@ class ResEmoteNet(nn.Module):
         self.res = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = c
-        self.classifier = nn.Sequential(
+        self.head = nn.Sequential(
             nn.Linear(c, 1024), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
             nn.Linear(1024, 512), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
             nn.Linear(512, 256), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
@@ -76,9 +76,6 @@ class ResEmoteNet(nn.Module):
 
     def forward_features(self, x):
         return self.pool(self.res(self.se(self.cnn(x)))).flatten(1)
-
-    def forward(self, x):
-        return self.classifier(self.forward_features(x))
 
 
 # name -> (convs, se, residual inputs, what Table IV says was removed)

@@ -180,9 +180,12 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=progress)
     aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, flip=cfg.aug_flip, brightness=cfg.aug_brightness,
                        contrast=cfg.aug_contrast)
+    weights = class_weights(np.bincount(labels[train_idx], minlength=7), cfg.class_weighting)
+    loss_fn = build_loss(cfg.loss, len(store), 7, weight=weights, label_smoothing=cfg.label_smoothing,
+                         **cfg.loss_kwargs).to(dev)
     common = dict(in_chans=cfg.in_chans, device=dev, mean=0.5, std=0.5)
     train_loader = BatchLoader(store, train_idx, labels, cfg.batch_size, shuffle=True, augment=aug, seed=cfg.seed,
-                               drop_last=len(train_idx) > cfg.batch_size, **common)
+                               drop_last=len(train_idx) > cfg.batch_size, with_index=loss_fn.needs_rows, **common)
     eval_loader = lambda idx: BatchLoader(store, idx, labels, max(cfg.batch_size, 256), **common)  # noqa: E731
 
     torch.manual_seed(cfg.seed)
@@ -195,10 +198,6 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     sched = _scheduler(cfg, opt)
     amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    weights = class_weights(np.bincount(labels[train_idx], minlength=7), cfg.class_weighting)
-    loss_fn = build_loss(cfg.loss, len(store), 7, weight=weights, label_smoothing=cfg.label_smoothing,
-                         **cfg.loss_kwargs).to(dev)
-    train_loader.with_index = loss_fn.needs_rows
 
     start, history, best = 0, [], (-1.0, None)
     ckpt_path = folder / "checkpoint.pt"

@@ -72,6 +72,11 @@ def render_nonface(rng: np.random.Generator, kind: str, size: int = 128) -> np.n
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
+def nonface_image(i: int, seed: int = 0, size: int = 128) -> np.ndarray:
+    """The ``i``-th non-face image of the sequence :func:`nonface_images` draws (one at a time, for large pools)."""
+    return render_nonface(np.random.default_rng([seed, 7, i]), KINDS[i % len(KINDS)], size)
+
+
 def nonface_images(n: int, seed: int = 0, size: int = 128) -> list[np.ndarray]:
     """``n`` non-face images cycling through :data:`KINDS`, deterministic in ``seed``."""
-    return [render_nonface(np.random.default_rng([seed, 7, i]), KINDS[i % len(KINDS)], size) for i in range(n)]
+    return [nonface_image(i, seed, size) for i in range(n)]
