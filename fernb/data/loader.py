@@ -79,7 +79,7 @@ class BatchLoader:
     def __init__(self, store, indices, labels, batch_size: int = 64, shuffle: bool = False,
                  augment: BatchAugment | None = None, out_size: int | None = None, in_chans: int | None = None,
                  mean=0.5, std=0.5, device="cpu", drop_last: bool = False, seed: int = 0, prefetch: int = 2,
-                 with_index: bool = False):
+                 with_index: bool = False, sample_weights=None, shard: tuple = (0, 1)):
         self.store, self.with_index = store, with_index
         self.indices = np.asarray(indices, dtype=np.int64)
         labels = np.asarray(labels)
@@ -115,6 +115,18 @@ class BatchLoader:
         else:
             self.mean, self.std = mean.reshape(1, 1, 1, 3).to(self.device), std.reshape(1, 1, 1, 3).to(self.device)
         self.seed, self.epoch, self.prefetch = seed, 0, prefetch
+        if sample_weights is not None:
+            sample_weights = torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
+            if sample_weights.shape != (len(self.indices),) or not bool(torch.isfinite(sample_weights).all()) \
+                    or bool((sample_weights < 0).any()) or float(sample_weights.sum()) <= 0:
+                raise ValueError(f"sample_weights must be {len(self.indices)} non-negative finite numbers with a positive sum")
+            if not shuffle:
+                raise ValueError("sample_weights draw a random epoch; they need shuffle=True")
+        self.sample_weights = sample_weights
+        rank, world = shard
+        if not 0 <= rank < world:
+            raise ValueError(f"shard=(rank, world) needs 0 <= rank < world, got {shard}")
+        self.shard = (rank, world)
 
     def set_epoch(self, epoch: int):
         """Select the shuffle order and augmentation draws of ``epoch`` (deterministic given the seed)."""
@@ -135,9 +147,16 @@ class BatchLoader:
         order = self.indices
         if self.shuffle:
             gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = order[torch.randperm(len(order), generator=gen).numpy()]
+            if self.sample_weights is not None:  # balanced sampling: an epoch of draws with replacement
+                order = order[torch.multinomial(self.sample_weights, len(order), True, generator=gen).numpy()]
+            else:
+                order = order[torch.randperm(len(order), generator=gen).numpy()]
+        rank, world = self.shard
         for k in range(len(self)):
-            yield np.sort(order[k * self.batch_size:(k + 1) * self.batch_size]), self._batch_seed(k)
+            idx = np.sort(order[k * self.batch_size:(k + 1) * self.batch_size])
+            if world > 1:  # data parallel: every process sees the same batches and takes its contiguous part
+                idx = np.array_split(idx, world)[rank]
+            yield idx, (self._batch_seed(k) * world + rank) % (2**63)
 
     CHUNK = 32  # images processed together: their uint8 intermediates stay in cache (measured ~20 % faster than whole batches)
 

@@ -10,6 +10,14 @@ from dataclasses import dataclass, field
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "cosine", "step", "plateau")
+SAMPLERS = ("shuffle", "balanced")
+MONITORS = ("val_acc", "val_loss")
+
+# options added after runs were first stored: left out of the key while they hold these defaults, so stored runs
+# keep their folders
+LATER_DEFAULTS = {"loss": "ce", "loss_kwargs": {}, "sam_rho": 0.0, "early_stop_patience": 0, "monitor": "val_acc",
+                  "lr_step_size": 0, "lr_gamma": 0.1, "plateau_patience": 3, "min_lr": 0.0, "freeze_epochs": 0,
+                  "sampler": "shuffle", "fold": None}
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,16 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=dict)
     loss: str = "ce"  # ce | sce | elr | elr_sce (fernb.train.losses)
     loss_kwargs: dict = field(default_factory=dict)
+    sam_rho: float = 0.0  # > 0 wraps the optimiser in SAM with this radius (Foret et al. 2021)
+    early_stop_patience: int = 0  # stop a stage after this many epochs without a better validation score; 0 = never
+    monitor: str = "val_acc"  # val_acc | val_loss: the validation score for model selection, plateau and early stop
+    lr_step_size: int = 0  # step schedule: epochs between decays (0 = a third of the stage)
+    lr_gamma: float = 0.1  # step and plateau schedules: the decay factor
+    plateau_patience: int = 3  # plateau schedule: epochs without improvement before a decay
+    min_lr: float = 0.0  # plateau schedule: the floor (BTFER: 1e-10)
+    freeze_epochs: int = 0  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained
+    sampler: str = "shuffle"  # shuffle | balanced (class-balanced sampling with replacement)
+    fold: int | None = None  # cross-validated datasets (CK+): this fold is the test split
 
     def __post_init__(self):
         from fernb.models.registry import entry
@@ -68,6 +86,26 @@ class TrainConfig:
 
         if self.loss not in LOSSES:
             raise ValueError(f"TrainConfig.loss={self.loss!r}; expected one of {LOSSES}")
+        for name in ("early_stop_patience", "lr_step_size", "plateau_patience", "freeze_epochs"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"TrainConfig.{name} must be a non-negative integer, got {v!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"TrainConfig.sampler={self.sampler!r}; expected one of {SAMPLERS}")
+        if self.monitor not in MONITORS:
+            raise ValueError(f"TrainConfig.monitor={self.monitor!r}; expected one of {MONITORS}")
+        if not (isinstance(self.sam_rho, (int, float)) and self.sam_rho >= 0):
+            raise ValueError(f"TrainConfig.sam_rho must be >= 0 (0 = no SAM), got {self.sam_rho!r}")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"TrainConfig.lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
+        if self.early_stop_patience and self.val_share == 0:
+            raise ValueError("TrainConfig.early_stop_patience needs a validation split to watch: set val_share > 0")
+        if self.monitor == "val_loss" and self.val_share == 0:
+            raise ValueError("TrainConfig.monitor='val_loss' needs a validation split: set val_share > 0")
+        if self.fold is not None and (not isinstance(self.fold, int) or isinstance(self.fold, bool)):
+            raise ValueError(f"TrainConfig.fold must be an integer fold id or None, got {self.fold!r}")
+        if self.loss in ("kl_teacher",) and "teacher" not in self.loss_kwargs:
+            raise ValueError("loss='kl_teacher' needs loss_kwargs={'teacher': <path to the teacher's .npy distributions>}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
 
     @classmethod
@@ -90,7 +128,7 @@ class TrainConfig:
         """Stable hash of the configuration: the name of its run folder. Options added later are left out of the
         hash while they hold their defaults, so runs stored before they existed keep their keys."""
         d = self.to_dict()
-        for name, default in (("loss", "ce"), ("loss_kwargs", {})):
+        for name, default in LATER_DEFAULTS.items():
             if d.get(name) == default:
                 d.pop(name)
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
