@@ -22,3 +22,11 @@ def smoke_raf(fernb_home):
     from fernb.data import load_dataset
 
     return load_dataset("synth-raf", profile="smoke", progress=False)
+
+
+@pytest.fixture(scope="session")
+def mocks(smoke_raf, tmp_path_factory):
+    """A small copy of every real dataset's published layout, made from SynthFER images."""
+    from fernb.data.mock import write_all
+
+    return write_all(tmp_path_factory.mktemp("mocks"), smoke_raf)

@@ -11,17 +11,12 @@ from PIL import Image
 
 from fernb.data import load_dataset, load_manifest
 from fernb.data.adapters import DatasetError, stratified_split
-from fernb.data.mock import write_all, write_mock
+from fernb.data.mock import write_mock
 from fernb.data.store import ImageStore
 from fernb.data.verify import verify
 from fernb.labels import EXPRESSIONS_8
 
 REAL = ["rafdb", "fer2013", "affectnet-7", "affectnet-8", "expw", "infer-pp", "btfer"]
-
-
-@pytest.fixture(scope="session")
-def mocks(smoke_raf, tmp_path_factory):
-    return write_all(tmp_path_factory.mktemp("mocks"), smoke_raf)
 
 
 def fresh(mocks, name, tmp_path):

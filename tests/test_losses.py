@@ -64,3 +64,116 @@ def test_elr_run_resumes_to_identical_weights_and_labels_override(smoke_raf, tmp
     assert other.dir != whole.dir and np.array_equal(np.load(other.dir / "labels.npy"), flipped)
     with pytest.raises(ValueError, match="labels= at record 0 is 9"):
         fit(cfg, runs_root=tmp_path / "a", progress=False, labels=np.full(len(flipped), 9))
+
+
+# ---- the papers' other objectives, each against a hand computation ------------------------------------------------
+
+from fernb.train.losses import (SCN, AdCorre, CenterLoss, Combo, IslandLoss, SparseCenterLoss, TeacherKL,  # noqa: E402
+                                combo_loss, load_teacher)
+
+
+def test_combo_loss_by_hand():
+    logits = torch.tensor([[1.0, 0.0], [0.0, 2.0], [0.5, 0.5]])
+    y = torch.tensor([0, 1, 1])
+    p = torch.softmax(logits, 1).numpy()
+    t = np.eye(2)[y.numpy()]
+    a, b, eps = 0.5, 0.2, 1.0
+    mbce = -np.mean(b * t * np.log(p) + (1 - b) * (1 - t) * np.log(1 - p))
+    dice = np.mean([(2 * (p[:, k] * t[:, k]).sum() + eps) / (p[:, k].sum() + t[:, k].sum() + eps) for k in range(2)])
+    assert float(combo_loss(logits, y, a, b, eps)) == pytest.approx(a * mbce + (1 - a) * (1 - dice), rel=1e-5)
+    # soft targets give the same value as their one-hot rows
+    assert float(combo_loss(logits, torch.from_numpy(t))) == pytest.approx(float(combo_loss(logits, y)), rel=1e-6)
+    with pytest.raises(ValueError, match="alpha and beta"):
+        Combo(alpha=1.5)
+
+
+def test_teacher_kl_by_hand(tmp_path):
+    d = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [1 / 3, 1 / 3, 1 / 3]], np.float32)
+    loss = TeacherKL(d, n_samples=3, num_classes=3, lam=2.0, temperature=2.0, base="ce")
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    y, rows = torch.tensor([0, 2]), torch.tensor([0, 1])
+    q = torch.softmax(logits / 2, 1).numpy()
+    kl = np.mean([(d[r] * np.log(d[r] / q[i])).sum() for i, r in enumerate([0, 1])])
+    ce = float(torch.nn.functional.cross_entropy(logits, y))
+    assert float(loss(logits, y, rows)) == pytest.approx(ce + 2.0 * 4 * kl, rel=1e-5)
+    np.save(tmp_path / "t.npy", d)
+    assert load_teacher(tmp_path / "t.npy", 3, 3).shape == (3, 3)
+    with pytest.raises(ValueError, match=r"shape \(3, 3\); expected \(4, 3\)"):
+        load_teacher(tmp_path / "t.npy", 4, 3)
+    np.save(tmp_path / "bad.npy", d * 2)
+    with pytest.raises(ValueError, match="row 0 is not a probability distribution"):
+        load_teacher(tmp_path / "bad.npy", 3, 3)
+    with pytest.raises(ValueError, match="do not exist"):
+        load_teacher(tmp_path / "none.npy", 3, 3)
+
+
+def test_scn_rank_regularisation_and_relabelling_by_hand():
+    loss = SCN(n_samples=10, high_ratio=0.5, margin=0.15, gamma=0.5, relabel_margin=0.2, relabel_epoch=1)
+    alpha = torch.tensor([0.9, 0.5, 0.52, 0.8])  # high group {0, 3}: mean .85; low {1, 2}: mean .51
+    logits = torch.tensor([[3.0, 0.0], [0.0, 4.0], [0.0, 0.1], [1.0, 0.0]])
+    y, rows = torch.tensor([0, 0, 0, 0]), torch.tensor([5, 6, 7, 8])
+    out = {"logits": logits, "attention": alpha}
+    wce = float(torch.nn.functional.cross_entropy(logits, y))
+    rr = max(0.0, 0.15 - (0.85 - 0.51))  # = 0: the groups are already 0.34 apart
+    loss.set_epoch(0)
+    assert float(loss(out, y, rows)) == pytest.approx(0.5 * rr + 0.5 * wce, rel=1e-5)
+    assert (loss.relabels == -1).all()  # no relabelling before relabel_epoch
+    close = {"logits": logits, "attention": torch.tensor([0.6, 0.5, 0.52, 0.55])}  # groups 0.575 vs 0.51
+    assert float(loss(close, y, rows)) == pytest.approx(0.5 * (0.15 - 0.065) + 0.5 * wce, rel=1e-4)
+    loss.set_epoch(1)
+    loss(out, y, rows)
+    # low group: sample 1 (p1 ≈ .98 vs its label's .02: relabelled to 1); sample 2 (margin .05 < .2: kept)
+    assert loss.relabels.tolist() == [-1] * 6 + [1] + [-1] * 3
+    assert loss.effective_targets(y, rows).tolist() == [0, 1, 0, 0]
+
+
+def test_center_island_and_sparse_center_by_hand():
+    emb = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    logits = torch.zeros(3, 2)
+    y = torch.tensor([0, 1, 0])
+    out = {"logits": logits, "embedding": emb, "attention": torch.tensor([[2.0, 0.0], [1.0, 1.0], [0.0, 2.0]])}
+    ce = float(np.log(2))
+    c = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    center = CenterLoss(2, 2, lam=0.5)
+    center.centers.data.copy_(c)
+    lc = 0.5 * np.mean([1.0, 1.0, 0.0])  # ‖x_i − c_{y_i}‖²: 1, 1, 0
+    assert center(out, y).item() == pytest.approx(ce + 0.5 * lc, rel=1e-6)
+    island = IslandLoss(2, 2, lam=0.5, lam1=10.0)
+    island.centers.data.copy_(c)
+    cos = 1 / np.sqrt(2)  # between (1, 1) and (0, 1)
+    assert island(out, y).item() == pytest.approx(ce + 0.5 * (lc + 10 * 2 * (cos + 1)), rel=1e-6)
+    sparse = SparseCenterLoss(2, 2, lam=0.5)
+    sparse.centers.data.copy_(c)
+    # Σ_j a_ij (x_ij − c_j)²: [2·0 + 0·1, 1·0 + 1·1, 0·0 + 2·0] = [0, 1, 0]
+    assert sparse(out, y).item() == pytest.approx(ce + 0.5 * 0.5 * np.mean([0, 1, 0]), rel=1e-6)
+    with pytest.raises(ValueError, match="one attention weight per embedding dimension"):
+        sparse({**out, "attention": torch.ones(3, 5)}, y)
+
+
+def test_adcorre_components_by_hand():
+    emb = torch.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 6.5], [3.0, 1.0, 2.0], [1.0, 3.0, 2.0]])
+    y = torch.tensor([0, 0, 1, 2])
+    e = emb.numpy()
+    rho = np.corrcoef(e)
+    same = (y.numpy()[:, None] == y.numpy()[None]).astype(float)
+    off = ~np.eye(4, dtype=bool)
+    fd = (same * (1 - rho) + (1 - same) * np.clip(rho, 0, None))[off].mean()
+    assert float(AdCorre.feature_discriminator(emb, y)) == pytest.approx(fd, rel=1e-5)
+    means = np.stack([e[:2].mean(0), e[2], e[3]])
+    rm = np.corrcoef(means)
+    md = np.clip(rm[~np.eye(3, dtype=bool)], 0, None).mean()
+    assert float(AdCorre.mean_discriminator(emb, y)) == pytest.approx(md, rel=1e-5)
+    loss = AdCorre(lam_fd=0.5, lam_md=2.0)
+    out = {"logits": torch.zeros(4, 3), "embedding": emb}
+    assert float(loss(out, y)) == pytest.approx(np.log(3) + 0.5 * fd + 2.0 * md, rel=1e-5)
+    assert float(AdCorre.mean_discriminator(emb, torch.zeros(4, dtype=torch.long))) == 0  # one class: no pairs
+
+
+def test_build_loss_rejects_unknown_keywords_and_missing_widths():
+    with pytest.raises(ValueError, match=r"loss_kwargs for 'combo'.*accepted: \['alpha', 'beta', 'eps'\]"):
+        build_loss("combo", 10, 7, gamma=2)
+    with pytest.raises(ValueError, match="needs the model's embedding width"):
+        build_loss("island", 10, 7)
+    assert isinstance(build_loss("island", 10, 7, embed_dim=4), IslandLoss)
+    with pytest.raises(ValueError, match="needs loss_kwargs=\\{'teacher'"):
+        TrainConfig(loss="kl_teacher")

@@ -53,7 +53,11 @@ class BatchAugment:
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Crop/flip a (B, H, W, C) uint8 batch into (B, out, out, C): one ``index_select`` over whole pixels."""
         b, h, w, c = x.shape
-        rows, cols = self.crop_indices(b, h, w, gen, x.device)
+        return self.gather(x, *self.crop_indices(b, h, w, gen, x.device))
+
+    def gather(self, x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """Apply crop indices drawn by :meth:`crop_indices` to a (B, H, W, C) batch."""
+        b, h, w, c = x.shape
         row_base = torch.arange(b, device=x.device)[:, None] * (h * w) + rows * w  # (B, out)
         flat = row_base[:, :, None] + cols[:, None, :]  # (B, out, out) pixel indices
         o = self.out_size
@@ -151,27 +155,39 @@ class BatchLoader:
                 order = order[torch.multinomial(self.sample_weights, len(order), True, generator=gen).numpy()]
             else:
                 order = order[torch.randperm(len(order), generator=gen).numpy()]
-        rank, world = self.shard
         for k in range(len(self)):
-            idx = np.sort(order[k * self.batch_size:(k + 1) * self.batch_size])
-            if world > 1:  # data parallel: every process sees the same batches and takes its contiguous part
-                idx = np.array_split(idx, world)[rank]
-            yield idx, (self._batch_seed(k) * world + rank) % (2**63)
+            yield np.sort(order[k * self.batch_size:(k + 1) * self.batch_size]), self._batch_seed(k)
 
     CHUNK = 32  # images processed together: their uint8 intermediates stay in cache (measured ~20 % faster than whole batches)
 
     def _make(self, idx, seed: int):
+        """Batch ``idx`` with its augmentation drawn from ``seed``. Under data parallelism (``shard``) every process
+        draws the whole batch's augmentation and makes only its contiguous part, so the processes together see
+        exactly the images one process would."""
         gen = torch.Generator().manual_seed(seed)
+        b_full = len(idx)
+        rank, world = self.shard
+        part = slice(None)
+        if world > 1:
+            bounds = np.cumsum([0] + [len(a) for a in np.array_split(np.arange(b_full), world)])
+            part = slice(int(bounds[rank]), int(bounds[rank + 1]))
+        h, w = self.store.shape[1:3]
+        jit = crops = None
+        if self.augment is not None:
+            jit = self.augment.jitter_params(b_full, gen)
+            crops = self.augment.crop_indices(b_full, h, w, gen, torch.device("cpu"))
+            jit = None if jit is None else (jit[0][part], jit[1][part])
+            crops = (crops[0][part], crops[1][part])
+        idx = idx[part]
         images = torch.from_numpy(self.store.images[idx])  # one gather from the memory map: (B, H, W, C) uint8
         if self.device.type == "cuda":
             images = images.pin_memory().to(self.device, non_blocking=True)
         b, c = len(idx), images.shape[-1]
-        jit = self.augment.jitter_params(b, gen) if self.augment is not None else None
         out = torch.empty((b, self.out_size, self.out_size, c), dtype=torch.float32, device=images.device)
         for s in range(0, b, self.CHUNK):
             x = images[s:s + self.CHUNK]
-            if self.augment is not None:
-                x = self.augment(x, gen)
+            if crops is not None:
+                x = self.augment.gather(x, crops[0][s:s + self.CHUNK].to(x.device), crops[1][s:s + self.CHUNK].to(x.device))
             elif x.shape[1] != self.out_size:  # evaluation at another resolution than the store's
                 x = torch.nn.functional.interpolate(x.permute(0, 3, 1, 2).float(), size=(self.out_size, self.out_size),
                                                     mode="bilinear", antialias=True, align_corners=False)

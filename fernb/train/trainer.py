@@ -251,9 +251,10 @@ def _build_scheduler(cfg: TrainConfig, opt, stage_len: int):
 
 
 def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True,
-        stop_after_epoch: int | None = None, labels=None) -> Run:
+        stop_after_epoch: int | None = None, labels=None, dataset_options: dict | None = None) -> Run:
     """Train ``cfg`` (or return its stored run).  ``stop_after_epoch`` ends the process's work early, as a crash
-    would, leaving a resumable run (used to test resume).
+    would, leaving a resumable run (used to test resume). ``dataset_options`` go to :func:`fernb.data.load_dataset`
+    (``lenient``, ``detector``, ``variant`` …); what they change in the records changes the run's key.
 
     ``labels`` replaces the dataset's published labels (one per record), e.g. labels re-aggregated from the crowd's
     votes (InFER++ Alg. 2 trains on the EM labels). They are part of the run's key and are stored in the run folder;
@@ -276,7 +277,8 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         torch.cuda.set_device(dev)
     if rank != 0:
         _barrier(world)  # process 0 generates SynthFER and builds the image store first
-    ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=progress and rank == 0)
+    ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=progress and rank == 0,
+                      **(dataset_options or {}))
     if cfg.fold is not None:
         ds = ds.with_fold(cfg.fold)
     num_classes = ds.num_classes
