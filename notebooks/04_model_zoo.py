@@ -103,7 +103,7 @@ show.set_index(["model", "img_size"])
 faithful = table[table.faithful].set_index("model")
 for name, row in faithful.iterrows():
     macs = f", MACs ratio {row.macs_ratio:.2f}" if row.macs_ratio == row.macs_ratio else ""
-    print(f"{name:18s} params ratio {row.params_ratio:.2f}{macs}  (within ±10%: "
+    print(f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  (within ±10%: "
           f"{0.9 <= row.params_ratio <= 1.1 and (macs == '' or 0.9 <= row.macs_ratio <= 1.1)})")
 
 # %% [markdown]

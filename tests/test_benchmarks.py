@@ -35,3 +35,9 @@ def test_latency_benchmark_runs():
 def test_annotation_benchmark_runs():
     out = _run("benchmarks/annotation.py", "--images", "300", "--no-peer")
     assert "fernb GLAD" in out and "alpha corr" in out
+
+
+def test_train_benchmark_runs(smoke_raf):
+    out = _run("benchmarks/train.py", "--profile", "smoke", "--models", "tiny_cnn:32", "--batches", "2",
+               "--batch-size", "8", "--workers", "0")
+    assert "tiny_cnn" in out and "ratio" in out

@@ -46,6 +46,7 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
         "mean_class_accuracy": float(balanced),
         "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
         "ece": expected_calibration_error(probs, y),
+        "log_loss": float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean()) if len(y) else float("nan"),
         "per_class_accuracy": {EXPRESSIONS[k] if k < len(EXPRESSIONS) else str(k): (None if np.isnan(v) else float(v))
                                for k, v in enumerate(per_class)},
         "confusion_matrix": cm.tolist(),

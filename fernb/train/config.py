@@ -17,7 +17,7 @@ MONITORS = ("val_acc", "val_loss")
 # keep their folders
 LATER_DEFAULTS = {"loss": "ce", "loss_kwargs": {}, "sam_rho": 0.0, "early_stop_patience": 0, "monitor": "val_acc",
                   "lr_step_size": 0, "lr_gamma": 0.1, "plateau_patience": 3, "min_lr": 0.0, "freeze_epochs": 0,
-                  "sampler": "shuffle", "fold": None}
+                  "sampler": "shuffle", "fold": None, "aug_ratio": [0.9, 1.1]}
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,11 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weighting: str = "none"  # none | simple | conservative (BTFER §III-E)
     aug_scale: tuple = (0.8, 1.0)
+    aug_ratio: tuple = (0.9, 1.1)  # aspect-ratio range of the random crop; (1, 1) with aug_scale (1, 1) = no crop
     aug_flip: float = 0.5
     aug_brightness: float = 0.1
     aug_contrast: float = 0.1
-    val_share: float = 0.1  # stratified share of the training split held out for model selection
+    val_share: float = 0.1  # stratified share of the training split held out for model selection (datasets without a val split)
     seed: int = 0
     max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
     model_kwargs: dict = field(default_factory=dict)
@@ -107,6 +108,7 @@ class TrainConfig:
         if self.loss in ("kl_teacher",) and "teacher" not in self.loss_kwargs:
             raise ValueError("loss='kl_teacher' needs loss_kwargs={'teacher': <path to the teacher's .npy distributions>}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
+        object.__setattr__(self, "aug_ratio", tuple(self.aug_ratio))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -122,6 +124,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["aug_scale"] = list(self.aug_scale)
+        d["aug_ratio"] = list(self.aug_ratio)
         return d
 
     def key(self) -> str:

@@ -296,7 +296,10 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         labels = ds.records["label"].to_numpy()
     elif rank == 0:
         np.save(folder / "labels.npy", labels)
-    train_idx, val_idx = _stratified_val(labels, ds.split("train"), cfg.val_share, cfg.seed)
+    if len(ds.split("val")):  # the dataset's own validation split (FER2013's PublicTest, the leakage protocols)
+        train_idx, val_idx = ds.split("train"), ds.split("val")
+    else:
+        train_idx, val_idx = _stratified_val(labels, ds.split("train"), cfg.val_share, cfg.seed)
     test_idx = ds.split("test")
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise ValueError(f"dataset {cfg.dataset!r} needs non-empty train and test splits (train={len(train_idx)}, test={len(test_idx)})")
@@ -325,7 +328,8 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
                          f"{sorted(probe) if probe is not None else 'no forward_aux'} (use the model the method defines, e.g. "
                          f"{'scn' if cfg.loss == 'scn' else 'dacl'})")
 
-    aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, flip=cfg.aug_flip, brightness=cfg.aug_brightness,
+    aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, ratio=cfg.aug_ratio, flip=cfg.aug_flip,
+                       brightness=cfg.aug_brightness,
                        contrast=cfg.aug_contrast)
     sample_weights = None
     if cfg.sampler == "balanced":  # every class equally likely per draw
@@ -489,6 +493,7 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
         metrics["accuracy_vs_true_label"] = float((probs.argmax(1) == rec["true_label"].to_numpy()).mean())
     metrics["train_seconds"] = float(sum(h["seconds"] for h in history))
     metrics["epochs_run"] = len(history)
+    metrics["n_train"], metrics["n_val"] = int(len(train_idx)), int(len(val_idx))
     metrics["device"] = str(dev)
     metrics["world_size"] = world
     np.save(folder / "test_probs.npy", probs.astype(np.float32))

@@ -11,7 +11,7 @@ import numpy as np
 
 from fernb.data.adapters import DatasetError, Intake, stratified_split
 
-KEEP = ("age_group", "gender", "true_label", "subject")
+KEEP = ("age_group", "gender", "true_label", "subject", "source")
 
 
 def read(intake: Intake) -> None:
