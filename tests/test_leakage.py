@@ -39,7 +39,7 @@ def test_nearest_search_matches_brute_force():
 def test_protocols_split_photographs_as_described(smoke_raf, tmp_path):
     out = {p: write_protocol(smoke_raf, p, tmp_path / p, copies=2, progress=False) for p in ("clean", "leaky")}
     ds = {p: load_dataset("records", data_root=out[p], progress=False) for p in out}
-    rec = {p: ds[p].records for p in ds}
+    rec = {p: ds[p].records.astype({"source": int}) for p in ds}
     by = {p: {s: set(r.loc[r.split == s, "source"]) for s in ("train", "val", "test")} for p, r in rec.items()}
     clean = by["clean"]
     assert not (clean["train"] & clean["test"]) and not (clean["train"] & clean["val"])
@@ -77,6 +77,9 @@ def test_leakage_audit_summary(smoke_raf, tmp_path):
     assert list(s.index) == ["clean", "leaky"] and s.loc["clean", "train images"] == s.loc["leaky", "train images"]
     run = audit.runs["clean"]
     assert run.metrics["n_val"] == s.loc["clean", "val images"]  # the trainer used the protocol's own validation split
-    assert set(audit.by_sibling().index) <= {False, True} and 0 < audit.detection().iloc[0]["ROC AUC"] <= 1
+    paired = audit.paired()
+    assert paired["images"].sum() > 0 and set(paired.index) <= {False, True} and 0 < audit.detection().iloc[0]["ROC AUC"] <= 1
+    noise = audit.by_label_noise()
+    assert noise[("images", "clean")].sum() == s.loc["clean", "test images"]
     with pytest.raises(ValueError, match="leave 'dataset' out"):
         leakage_audit(smoke_raf, dict(dataset="synth-raf"), runs_root=tmp_path, progress=False)

@@ -40,13 +40,50 @@ class Audit:
         return {"test accuracy": float(s.loc["leaky", "test accuracy"] - s.loc["clean", "test accuracy"]),
                 "best val accuracy": float(s.loc["leaky", "best val accuracy"] - s.loc["clean", "best val accuracy"])}
 
-    def by_sibling(self) -> pd.DataFrame:
-        """Leaky-protocol test accuracy of images whose photograph has a copy in training, and of those without."""
-        dup = self.duplicates["leaky"]
-        run = self.runs["leaky"]
-        correct = run.test_probs.argmax(1) == self.datasets["leaky"].records["label"].to_numpy()[dup["row"]]
-        g = pd.DataFrame({"copy in train": dup["sibling_in_reference"], "correct": correct})
-        return g.groupby("copy in train")["correct"].agg(["mean", "size"]).rename(columns={"mean": "accuracy", "size": "images"})
+    def paired(self) -> pd.DataFrame:
+        """Both models on the same images: the leaky test images whose photograph is in the dataset's own test split,
+        which the clean model never saw in any form. Grouped by whether the leaky training set holds a copy of the
+        photograph, so the difference between the models isolates what seeing a copy is worth."""
+        from fernb.data.loader import BatchLoader
+        from fernb.data.store import ImageStore
+        from fernb.train.trainer import predict
+
+        leaky, dup = self.datasets["leaky"], self.duplicates["leaky"]
+        clean_test = set(self.datasets["clean"].records.loc[self.datasets["clean"].records["split"] == "test", "source"])
+        rows = dup["row"].to_numpy()
+        keep = np.array([s in clean_test for s in leaky.records["source"].to_numpy()[rows]])
+        rows, sibling = rows[keep], dup["sibling_in_reference"].to_numpy()[keep]
+        y = leaky.records["label"].to_numpy()
+        out = {}
+        for p in PROTOCOLS:
+            cfg = self.runs[p].config
+            store = ImageStore.build(leaky, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
+            loader = BatchLoader(store, rows, y, 256, in_chans=cfg.in_chans, mean=0.5, std=0.5)
+            out[p] = predict(self.runs[p].load_model(), loader).argmax(1) == y[rows]
+        g = pd.DataFrame({"copy in leaky train": sibling, "clean model": out["clean"], "leaky model": out["leaky"]})
+        res = g.groupby("copy in leaky train").agg(images=("clean model", "size"), **{
+            "clean model accuracy": ("clean model", "mean"), "leaky model accuracy": ("leaky model", "mean")})
+        res["difference"] = res["leaky model accuracy"] - res["clean model accuracy"]
+        return res
+
+    def by_label_noise(self) -> pd.DataFrame | None:
+        """Test accuracy of each protocol on images whose (crowd) label matches the true expression and on those whose
+        label is wrong, where the records know the truth (SynthFER's ``true_label``); ``None`` otherwise. A label
+        that the face does not support can only be predicted by remembering a copy."""
+        rows = []
+        for p in PROTOCOLS:
+            ds, dup = self.datasets[p], self.duplicates[p]
+            if "true_label" not in ds.records.columns:
+                return None
+            rec = ds.records.iloc[dup["row"].to_numpy()]
+            y = rec["label"].to_numpy().astype(int)
+            noisy = y != rec["true_label"].to_numpy().astype(int)
+            correct = self.runs[p].test_probs.argmax(1) == y
+            for name, mask in (("label = true expression", ~noisy), ("label ≠ true expression", noisy)):
+                rows.append({"protocol": p, "test images": name, "images": int(mask.sum()),
+                             "accuracy against the label": float(correct[mask].mean()) if mask.any() else np.nan})
+        return pd.DataFrame(rows).pivot(index="test images", columns="protocol",
+                                        values=["images", "accuracy against the label"])
 
     def detection(self) -> pd.DataFrame:
         """How well each fingerprint tells test images with a copy in training from those without (clean test images
