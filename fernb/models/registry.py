@@ -122,6 +122,25 @@ def _check_kwargs(e: ModelEntry, kwargs: dict):
                          f"it takes {', '.join(allowed) or 'none beyond num_classes, in_chans, img_size'}")
 
 
+def validate(name: str, num_classes: int | None = 7, in_chans: int = 3, img_size: int | None = None, **kwargs):
+    """Check a model request without building anything (``num_classes=None`` skips the class check): the entry and
+    the resolved input size, or a ValueError naming the parameter and what the model accepts."""
+    e = entry(name)
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        if e.num_classes is not None and num_classes not in e.num_classes:
+            raise ValueError(f"model {name!r} supports num_classes in {e.num_classes}, got {num_classes}")
+    if in_chans not in e.in_chans:
+        raise ValueError(f"model {name!r} takes in_chans in {e.in_chans}, got {in_chans!r}")
+    img_size = e.img_size if img_size is None else img_size
+    if isinstance(img_size, bool) or not isinstance(img_size, int) or img_size < e.min_img_size:
+        raise ValueError(f"model {name!r} needs img_size >= {e.min_img_size} (its paper uses "
+                         f"{' and '.join(map(str, e.img_sizes))}), got {img_size!r}")
+    _check_kwargs(e, {k: v for k, v in kwargs.items() if k != "pretrained"})
+    return e, img_size
+
+
 def create(name: str, num_classes: int = 7, in_chans: int = 3, img_size: int | None = None, pretrained=False,
            **kwargs) -> torch.nn.Module:
     """Build a registered model; every argument is checked against what the model supports before anything is built.
@@ -129,18 +148,7 @@ def create(name: str, num_classes: int = 7, in_chans: int = 3, img_size: int | N
     ``pretrained``: ``False`` (default, never needs weights), ``True``/``"imagenet"`` (timm/torchvision ImageNet
     weights from the local cache or the network), or a path to a local weight file (VGGFace / VGGFace2 backbones).
     """
-    e = entry(name)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if e.num_classes is not None and num_classes not in e.num_classes:
-        raise ValueError(f"model {name!r} supports num_classes in {e.num_classes}, got {num_classes}")
-    if in_chans not in e.in_chans:
-        raise ValueError(f"model {name!r} takes in_chans in {e.in_chans}, got {in_chans!r}")
-    img_size = e.img_size if img_size is None else img_size
-    if isinstance(img_size, bool) or not isinstance(img_size, int) or img_size < e.min_img_size:
-        raise ValueError(f"model {name!r} needs img_size >= {e.min_img_size} (its paper uses "
-                         f"{' and '.join(map(str, e.img_sizes))}), got {img_size!r}")
-    _check_kwargs(e, kwargs)
+    e, img_size = validate(name, num_classes, in_chans, img_size, **kwargs)
     if pretrained:
         from fernb.models.pretrained import check_request
 

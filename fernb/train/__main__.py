@@ -17,7 +17,12 @@ def main(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-    text = a.config if a.config.lstrip().startswith("{") else Path(a.config).read_text()
+    if a.config.lstrip().startswith("{"):
+        text = a.config
+    elif Path(a.config).is_file():
+        text = Path(a.config).read_text()
+    else:
+        sys.exit(f"{a.config}: no such configuration file (give a JSON file or an inline JSON object)")
     try:
         cfg = json.loads(text)
     except json.JSONDecodeError as e:

@@ -62,7 +62,7 @@ class TrainConfig:
     fold: int | None = None  # cross-validated datasets (CK+): this fold is the test split
 
     def __post_init__(self):
-        from fernb.models.registry import entry
+        from fernb.models.registry import entry, validate
         from fernb.profiles import check_profile
 
         check_profile(self.profile)
@@ -109,6 +109,12 @@ class TrainConfig:
             raise ValueError("loss='kl_teacher' needs loss_kwargs={'teacher': <path to the teacher's .npy distributions>}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
         object.__setattr__(self, "aug_ratio", tuple(self.aug_ratio))
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError(f"TrainConfig.model_kwargs must be a dict, got {self.model_kwargs!r}")
+        try:  # the model takes this input and these keywords: checked here, before any data is read
+            validate(self.model, None, self.in_chans, self.img_size, **self.model_kwargs)
+        except ValueError as e:
+            raise ValueError(f"TrainConfig: {e}") from None
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
