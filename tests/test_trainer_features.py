@@ -183,11 +183,12 @@ def test_bad_configurations_fail_before_training(smoke_raf, tmp_path):
     assert not list(tmp_path.glob("*/checkpoint.pt"))  # nothing trained
 
 
-def test_ddp_two_processes_match_one(smoke_raf, tmp_path):
-    """torchrun with two gloo processes trains the same weights as one process (a model without BatchNorm or
-    dropout, no augmentation, so the only difference is who computes which half of each batch)."""
+@pytest.mark.parametrize("loss", ["ce", "center"])
+def test_ddp_two_processes_match_one(smoke_raf, tmp_path, loss):
+    """torchrun with two gloo processes trains the same weights (and class centres) as one process: a model without
+    BatchNorm or dropout, so the only difference is who computes which half of each augmented batch."""
     cfg = dict(model="btfer_lenet5", dataset="synth-raf", profile="smoke", img_size=48, batch_size=32, epochs=2,
-               optimizer="sgd", lr=0.05, aug_scale=[1.0, 1.0], aug_flip=0.0, aug_brightness=0.0, aug_contrast=0.0)
+               optimizer="sgd", lr=0.05, loss=loss)
     single = fit(cfg, runs_root=tmp_path / "one", progress=False)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
@@ -200,3 +201,16 @@ def test_ddp_two_processes_match_one(smoke_raf, tmp_path):
     b = torch.load(next((tmp_path / "two").glob("*/model.pt")), weights_only=True)
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+    if loss == "center":
+        ca = torch.load(single.dir / "checkpoint.pt", weights_only=True)["loss"]["centers"]
+        cb = torch.load(next((tmp_path / "two").glob("*/checkpoint.pt")), weights_only=True)["loss"]["centers"]
+        torch.testing.assert_close(ca, cb, rtol=1e-4, atol=1e-5)
+
+
+def test_ddp_refuses_per_sample_memories(smoke_raf, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    cfg = {**TINY, "loss": "elr_sce"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29534",
+           "-m", "fernb.train", json.dumps(cfg), "--runs-root", str(tmp_path), "--device", "cpu", "--quiet"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode != 0 and "per-sample memory that data-parallel processes do not share" in out.stdout + out.stderr

@@ -25,6 +25,7 @@ from torch import nn
 
 class Objective(nn.Module):
     needs_rows = False
+    per_sample_state = False  # a memory indexed by sample that each step updates (ELR's targets, SCN's relabels)
     needs_aux = False
     aux_keys: tuple = ()  # entries of forward_aux's dict beyond the logits this objective reads
     update_state = True
@@ -91,6 +92,7 @@ class ELR(Objective):
     """
 
     needs_rows = True
+    per_sample_state = True
 
     def __init__(self, n_samples: int, num_classes: int = 7, beta: float = 0.7, lam: float = 3.0, base: str = "sce",
                  sce_alpha: float = 0.1, sce_beta: float = 1.0, weight=None):
@@ -210,6 +212,7 @@ class SCN(Objective):
     """
 
     needs_rows = True
+    per_sample_state = True
     needs_aux = True
     aux_keys = ("attention",)
 

@@ -160,12 +160,13 @@ def _barrier(world):
 
 
 class _Forward(nn.Module):
-    """What the objective consumes: the logits, or ``forward_aux``'s dict. A module, so DDP wraps the call that the
-    gradient flows through."""
+    """What the objective consumes: the logits, or ``forward_aux``'s dict. A module holding the model and the
+    objective, so DDP wraps the call the gradient flows through and averages the objective's parameters (class
+    centres) too."""
 
-    def __init__(self, model, aux: bool):
+    def __init__(self, model, loss_fn, aux: bool):
         super().__init__()
-        self.model, self.aux = model, aux
+        self.model, self.loss_fn, self.aux = model, loss_fn, aux
 
     def forward(self, x):
         return self.model.forward_aux(x) if self.aux else self.model(x)
@@ -328,6 +329,9 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
                          f"{sorted(probe) if probe is not None else 'no forward_aux'} (use the model the method defines, e.g. "
                          f"{'scn' if cfg.loss == 'scn' else 'dacl'})")
 
+    if world > 1 and getattr(loss_fn, "per_sample_state", False):
+        raise ValueError(f"loss={cfg.loss!r} keeps a per-sample memory that data-parallel processes do not share; "
+                         f"train it in one process (without torchrun)")
     aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, ratio=cfg.aug_ratio, flip=cfg.aug_flip,
                        brightness=cfg.aug_brightness,
                        contrast=cfg.aug_contrast)
@@ -353,9 +357,10 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     def setup_stage():
         if cfg.freeze_epochs:
             _freeze_backbone(model, state["stage"] == 1)
-        net = _Forward(model, loss_fn.needs_aux)
-        if world > 1:
-            net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+        net = _Forward(model, loss_fn, loss_fn.needs_aux)
+        if world > 1:  # BatchNorm statistics stay per process and are taken from process 0 for every evaluation
+            net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None,
+                                                            broadcast_buffers=False)
         opt = _build_optimizer(cfg, model, loss_fn, sam)
         return net, opt, _build_scheduler(cfg, opt, stage_len())
 
