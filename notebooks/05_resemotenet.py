@@ -24,7 +24,7 @@
 # copies of one photograph can then sit in the training and the test split at once.
 #
 # This chapter:
-# 1. trains ResEmoteNet with the protocol of §III-C and puts the result beside Table III, naming the dataset;
+# 1. trains ResEmoteNet with the protocol of §III-B and puts the result beside Table III, naming the dataset;
 # 2. runs the component ablation of Table IV (C1–C6) with the same protocol;
 # 3. audits the leak: the same photographs, network and recipe, split before augmenting (clean) and after
 #    (leaky). It measures how much the leak inflates validation and test accuracy, and how well perceptual
@@ -77,7 +77,7 @@ print(f"resemotenet @64: {size['params_m']:.2f} M parameters, {size['macs_m']:.0
 # %% [markdown]
 # ## Table III: the published protocol
 #
-# §III-C fixes the recipe for all four datasets:
+# §III-B fixes the recipe for all four datasets:
 # * batch size 16 and 80 epochs;
 # * class-weighted cross-entropy, with rarer classes weighted up (we use BTFER's `max/n_c` weights);
 # * SGD at learning rate 1e-3, cut by ×0.1 when performance plateaus;

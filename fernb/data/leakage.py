@@ -1,7 +1,8 @@
 """Split leakage: perceptual hashes, near-duplicates across splits, and the two protocols of the ResEmoteNet audit.
 
-ResEmoteNet's released training code augments the dataset before splitting it, so augmented copies of one photograph
-land in training, validation and test alike (DESIGN.md; ResEmoteNet §III-C names only the augmentation). This module
+ResEmoteNet's datasets were enlarged with augmented copies (rotations, contrast changes, jitter) before they were split
+(issues #36 and #47 of the authors' repository; the paper's §III-B names only horizontal flips), so copies of one
+photograph can land in training, validation and test alike. This module
 writes both protocols from the same photographs as record-table datasets (``records`` manifest) the trainer reads:
 
 - ``clean``: the official train/test split first; validation is a share of the training *photographs*; only training

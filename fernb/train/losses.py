@@ -45,7 +45,7 @@ def _weight_buffer(module, weight):
 
 
 class CrossEntropy(Objective):
-    """Cross-entropy with optional class weights and label smoothing (the trainer's default; ResEmoteNet §III-C uses
+    """Cross-entropy with optional class weights and label smoothing (the trainer's default; ResEmoteNet §III-B uses
     class-weighted CE)."""
 
     def __init__(self, weight=None, label_smoothing: float = 0.0):
