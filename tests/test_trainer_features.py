@@ -214,3 +214,22 @@ def test_ddp_refuses_per_sample_memories(smoke_raf, tmp_path):
            "-m", "fernb.train", json.dumps(cfg), "--runs-root", str(tmp_path), "--device", "cpu", "--quiet"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode != 0 and "per-sample memory that data-parallel processes do not share" in out.stdout + out.stderr
+
+
+def test_plateau_schedule_and_val_loss_monitor(smoke_raf, tmp_path):
+    run = fit({**TINY, "epochs": 3, "lr": 1e-12, "scheduler": "plateau", "plateau_patience": 0, "lr_gamma": 0.5,
+               "monitor": "val_loss", "min_lr": 2e-13}, runs_root=tmp_path, progress=False)
+    lrs = [h["lr"] for h in run.history]
+    # the lr is recorded before the epoch's scheduler step; a stalled val loss halves it, down to min_lr
+    assert lrs[:2] == pytest.approx([1e-12, 1e-12]) and lrs[2] == pytest.approx(5e-13)
+    assert all("val_loss" in h for h in run.history)
+
+
+def test_cli_reports_bad_config_files(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "fernb.train", str(tmp_path / "missing.json")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode != 0 and "no such configuration file" in out.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model": "tiny_cnn",\n "epochs": }')
+    out = subprocess.run([sys.executable, "-m", "fernb.train", str(bad)], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "bad.json: line 2: not JSON" in out.stderr
