@@ -51,6 +51,7 @@ from IPython.display import Markdown, display
 import fernb.chapter
 from fernb.data import load_dataset
 from fernb.data.leakage import cross_split_duplicates
+from fernb.data.store import ImageStore
 from fernb.eval.complexity import model_complexity
 from fernb.eval.leakage import leakage_audit
 from fernb.models.resemotenet import TABLE_III, TABLE_III_NOTE, TABLE_IV
@@ -109,7 +110,7 @@ table3 = pd.DataFrame([{"dataset": k, "paper (Table III, %)": v,
 if ch.dataset not in PAPER_NAMES:
     table3.loc[len(table3)] = {"dataset": f"{ch.dataset} ({'synthetic' if ch.synthetic else 'real'})",
                                "paper (Table III, %)": None, "measured here (%)": ours}
-display(table3.set_index("dataset"))
+display(table3.set_index("dataset").fillna("—"))
 print(f"ours: accuracy {ours} % on {ch.dataset}, profile {ch.profile}; macro-F1 {m['macro_f1']:.3f}; ECE {m['ece']:.3f}; "
       f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s on {m['device']}. Note: {TABLE_III_NOTE}.")
 if "accuracy_by_gender" in m:
@@ -143,12 +144,12 @@ for name in TABLE_IV:
         row[f"measured accuracy ({ch.dataset}, %)"] = round(100 * r.metrics["accuracy"], 2)
         row["measured test loss"] = round(r.metrics["log_loss"], 3)
     rows.append(row)
-pd.DataFrame(rows).set_index("config")
+pd.DataFrame(rows).set_index("config").fillna("—")
 
 # %% [markdown]
 # ## The leakage audit
 #
-# The released code augments first and splits second. We write both protocols from the same photographs
+# The authors augmented first and split second. We write both protocols from the same photographs
 # (`fernb.data.leakage.write_protocol`). Each photograph is used as its original plus one augmented copy: flip, up
 # to 10° of rotation, 5 % shift, 0.95–1.1 zoom, and ±15 % brightness and contrast.
 #
@@ -237,12 +238,11 @@ noise.round(3) if noise is not None else print("the dataset has no true labels t
 
 # %%
 print(f"threshold (exceeded by 1 % of clean test images): {audit.threshold:.4f}")
-audit.detection().round(3)
+audit.detection().round(3).fillna("—")
 
 # %%
 dup = audit.duplicates["leaky"].sort_values("similarity", ascending=False)
 leaky = audit.datasets["leaky"]
-from fernb.data.store import ImageStore  # noqa: E402
 
 store = ImageStore.build(leaky, 96, 3, progress=False)
 pairs = dup.head(4)

@@ -82,8 +82,9 @@ class Audit:
             for name, mask in (("label = true expression", ~noisy), ("label ≠ true expression", noisy)):
                 rows.append({"protocol": p, "test images": name, "images": int(mask.sum()),
                              "accuracy against the label": float(correct[mask].mean()) if mask.any() else np.nan})
-        return pd.DataFrame(rows).pivot(index="test images", columns="protocol",
-                                        values=["images", "accuracy against the label"])
+        table = pd.DataFrame(rows).pivot(index="test images", columns="protocol",
+                                         values=["images", "accuracy against the label"])
+        return table.astype({("images", p): int for p in PROTOCOLS})
 
     def detection(self) -> pd.DataFrame:
         """How well each fingerprint tells test images with a copy in training from those without (clean test images
