@@ -209,10 +209,12 @@ if set(paired.index) == {False, True}:
     gain = paired.loc[True, "difference"] - paired.loc[False, "difference"]
     display(Markdown(
         f"On the same images the leaky model is {100 * paired.loc[True, 'difference']:+.1f} points better where it saw "
-        f"a copy and {100 * paired.loc[False, 'difference']:+.1f} points where it did not. The part of the gap that also "
-        f"appears without a copy is the difference between two training runs, not leakage. What the copies bought "
-        f"is the remainder, **{100 * gain:+.1f} points** ({int(paired['images'].sum())} images; one pair of runs, so "
-        f"a few points either way are within run-to-run variation)."))
+        f"a copy and {100 * paired.loc[False, 'difference']:+.1f} points where it did not. The gap without a copy does "
+        f"not come from remembering these images. It comes from two other sources: the leaky training set spreads "
+        f"its images over more distinct photographs ({summary.loc['leaky', 'train photographs']} against "
+        f"{summary.loc['clean', 'train photographs']}, test photographs included), and two training runs differ "
+        f"anyway. What the copies bought is the remainder, **{100 * gain:+.1f} points** "
+        f"({int(paired['images'].sum())} images, one pair of runs)."))
 
 # %% [markdown]
 # What can a copy teach that the face itself does not? SynthFER knows the true expression behind each crowd label,

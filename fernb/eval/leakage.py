@@ -27,7 +27,9 @@ class Audit:
         for p in PROTOCOLS:
             run, dup, ds = self.runs[p], self.duplicates[p], self.datasets[p]
             counts = ds.records["split"].value_counts()
-            rows.append({"protocol": p, "train images": int(counts.get("train", 0)), "val images": int(counts.get("val", 0)),
+            train_sources = ds.records.loc[ds.records["split"] == "train", "source"]
+            rows.append({"protocol": p, "train images": int(counts.get("train", 0)),
+                         "train photographs": int(train_sources.nunique()), "val images": int(counts.get("val", 0)),
                          "test images": int(counts.get("test", 0)),
                          "best val accuracy": max(h.get("val_acc", np.nan) for h in run.history),
                          "test accuracy": run.metrics["accuracy"], "test macro-F1": run.metrics["macro_f1"],
