@@ -368,7 +368,15 @@ class AdCorre(Objective):
                 + self.lam_fd * self.feature_discriminator(emb, target) + self.lam_md * self.mean_discriminator(emb, target))
 
 
-LOSSES = ("ce", "sce", "elr", "elr_sce", "combo", "kl_teacher", "scn", "center", "island", "sparse_center", "adcorre")
+OBJECTIVES = {"ce": CrossEntropy, "sce": SymmetricCrossEntropy, "elr": ELR, "elr_sce": ELR, "combo": Combo,
+              "kl_teacher": TeacherKL, "scn": SCN, "center": CenterLoss, "island": IslandLoss,
+              "sparse_center": SparseCenterLoss, "adcorre": AdCorre}
+LOSSES = tuple(OBJECTIVES)
+
+
+def needs_aux(name: str) -> bool:
+    """Whether objective ``name`` reads ``forward_aux``'s dict (the embedding, attention) rather than the logits."""
+    return OBJECTIVES[name].needs_aux
 
 
 def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_smoothing: float = 0.0,
@@ -377,30 +385,24 @@ def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_s
     sizes the class centres of the centre-based losses. Unknown keyword arguments fail here, naming the accepted ones."""
     import inspect
 
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
+    cls = OBJECTIVES[name]
+    if issubclass(cls, CenterLoss) and not embed_dim:
+        raise ValueError(f"loss {name!r} needs the model's embedding width (embed_dim) to size its class centres")
     makers = {
         "ce": lambda: CrossEntropy(weight, label_smoothing, **kw),
-        "sce": lambda: SymmetricCrossEntropy(weight=weight, **kw),
         "elr": lambda: ELR(n_samples, num_classes, base="ce", weight=weight, **kw),
         "elr_sce": lambda: ELR(n_samples, num_classes, base="sce", weight=weight, **kw),
         "combo": lambda: Combo(**kw),
         "kl_teacher": lambda: TeacherKL(n_samples=n_samples, num_classes=num_classes, weight=weight, **kw),
         "scn": lambda: SCN(n_samples, weight=weight, **kw),
-        "center": lambda: CenterLoss(num_classes, embed_dim, weight=weight, **kw),
-        "island": lambda: IslandLoss(num_classes, embed_dim, weight=weight, **kw),
-        "sparse_center": lambda: SparseCenterLoss(num_classes, embed_dim, weight=weight, **kw),
-        "adcorre": lambda: AdCorre(weight=weight, **kw),
     }
-    if name not in makers:
-        raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
-    if name in ("center", "island", "sparse_center") and not embed_dim:
-        raise ValueError(f"loss {name!r} needs the model's embedding width (embed_dim) to size its class centres")
+    centres = lambda: cls(num_classes, embed_dim, weight=weight, **kw)  # noqa: E731
     try:
-        return makers[name]()
+        return makers.get(name, centres if issubclass(cls, CenterLoss) else lambda: cls(weight=weight, **kw))()
     except TypeError as e:
         if "unexpected keyword" not in str(e):
             raise
-        cls = {"ce": CrossEntropy, "sce": SymmetricCrossEntropy, "elr": ELR, "elr_sce": ELR, "combo": Combo,
-               "kl_teacher": TeacherKL, "scn": SCN, "center": CenterLoss, "island": IslandLoss,
-               "sparse_center": SparseCenterLoss, "adcorre": AdCorre}[name]
         ok = [p for p in inspect.signature(cls).parameters if p not in ("self", "n_samples", "num_classes", "embed_dim", "weight", "base_kw")]
         raise ValueError(f"loss_kwargs for {name!r}: {e}; accepted: {ok}") from None

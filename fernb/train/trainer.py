@@ -29,7 +29,7 @@ from fernb.eval.metrics import classification_report
 from fernb.models import create
 from fernb.progress import progress_bar
 from fernb.train.config import TrainConfig
-from fernb.train.losses import build_loss
+from fernb.train.losses import build_loss, needs_aux
 from fernb.train.weighting import class_weights
 
 
@@ -199,7 +199,7 @@ def _frozen_bn_eval(model: nn.Module):
 def _check_aux(model, cfg, dev):
     """Probe ``forward_aux`` once on two blank images: the objective's inputs exist (a clear error before training
     rather than a KeyError inside it) and the embedding's width sizes the class centres."""
-    if not loss_fn_needs_aux(cfg.loss):
+    if not needs_aux(cfg.loss):
         return None
     if not hasattr(model, "forward_aux"):
         raise ValueError(f"loss={cfg.loss!r} needs the model's embedding (forward_aux); model {cfg.model!r} has none. "
@@ -210,10 +210,6 @@ def _check_aux(model, cfg, dev):
         out = model.forward_aux(torch.zeros(2, cfg.in_chans, cfg.img_size, cfg.img_size, device=dev))
     model.train(was)
     return out
-
-
-def loss_fn_needs_aux(name: str) -> bool:
-    return name in ("scn", "center", "island", "sparse_center", "adcorre")
 
 
 def _loss_data_fingerprint(cfg: TrainConfig) -> str:
@@ -508,15 +504,20 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     return load_run(folder)
 
 
+def eval_loader(cfg: TrainConfig, ds, rows, batch_size: int = 256, device="cpu") -> BatchLoader:
+    """Records ``rows`` of ``ds`` exactly as the trainer evaluates them for ``cfg`` (resolution, channels,
+    normalisation), in order and without augmentation."""
+    store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
+    return BatchLoader(store, rows, ds.records["label"].to_numpy(), batch_size, in_chans=cfg.in_chans,
+                       device=torch.device(device), mean=0.5, std=0.5)
+
+
 def teacher_distributions(run: "Run", path, data_root=None) -> Path:
     """A trained run's predicted distribution for every record of its dataset, in record order, saved as ``path``
     (.npy): the label distributions ``loss="kl_teacher"`` learns from (LFER-LDL §1.3)."""
     cfg = run.config
     ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=False)
-    store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
-    loader = BatchLoader(store, np.arange(len(ds.records)), ds.records["label"].to_numpy(), 256, in_chans=cfg.in_chans,
-                         mean=0.5, std=0.5)
-    probs = predict(run.load_model(), loader)
+    probs = predict(run.load_model(), eval_loader(cfg, ds, np.arange(len(ds.records))))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, (probs / probs.sum(1, keepdims=True)).astype(np.float32))
@@ -527,15 +528,12 @@ def split_arrays(cfg: TrainConfig, split: str = "test", data_root=None, limit: i
     """(images, labels) of one split exactly as the trainer feeds them to the model (resized, channels, normalised),
     as float32 numpy arrays; ``limit`` takes a seeded random subset (e.g. calibration images)."""
     ds = load_dataset(cfg.dataset, data_root, profile=cfg.profile, seed=cfg.data_seed, progress=False)
-    labels = ds.records["label"].to_numpy()
     idx = ds.split(split)
     if len(idx) == 0:
         raise ValueError(f"dataset {cfg.dataset!r} has no {split!r} split")
     if limit is not None and limit < len(idx):
         idx = np.sort(np.random.default_rng(seed).choice(idx, limit, replace=False))
-    store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
-    loader = BatchLoader(store, idx, labels, 256, in_chans=cfg.in_chans, device=torch.device("cpu"), mean=0.5, std=0.5)
-    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in loader])
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in eval_loader(cfg, ds, idx)])
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
 
 
