@@ -54,7 +54,7 @@ from fernb.data.leakage import cross_split_duplicates
 from fernb.data.store import ImageStore
 from fernb.eval.complexity import model_complexity
 from fernb.eval.leakage import leakage_audit
-from fernb.models.resemotenet import TABLE_III, TABLE_III_NOTE, TABLE_IV
+from fernb.models.resemotenet import TABLE_III, TABLE_III_DATASETS, TABLE_III_NOTE, TABLE_IV
 from fernb.train import TrainConfig, fit
 from fernb.viz import confusion_matrix_figure, sample_grid
 
@@ -102,12 +102,11 @@ m = run.metrics
 pd.DataFrame(run.history)[["epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds", "data_wait_share"]]
 
 # %%
-PAPER_NAMES = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet-7": "AffectNet-7", "expw": "ExpW"}
 ours = round(100 * m["accuracy"], 2)
 table3 = pd.DataFrame([{"dataset": k, "paper (Table III, %)": v,
-                        "measured here (%)": ours if PAPER_NAMES.get(ch.dataset) == k else None}
+                        "measured here (%)": ours if TABLE_III_DATASETS.get(ch.dataset) == k else None}
                        for k, v in TABLE_III.items()])
-if ch.dataset not in PAPER_NAMES:
+if ch.dataset not in TABLE_III_DATASETS:
     table3.loc[len(table3)] = {"dataset": f"{ch.dataset} ({'synthetic' if ch.synthetic else 'real'})",
                                "paper (Table III, %)": None, "measured here (%)": ours}
 display(table3.set_index("dataset").fillna("—"))

@@ -23,16 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.fft
 import torch
 
 PROTOCOLS = ("clean", "leaky")
-
-
-def _dct_matrix(n: int) -> np.ndarray:
-    k = np.arange(n)
-    m = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * np.sqrt(2 / n)
-    m[0] /= np.sqrt(2)
-    return m
 
 
 def phash(images: np.ndarray, hash_size: int = 8, resample: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -46,8 +40,7 @@ def phash(images: np.ndarray, hash_size: int = 8, resample: int = 32) -> tuple[n
         x = x.float().mean(-1)
     x = x.float()[:, None]
     x = torch.nn.functional.interpolate(x, size=(resample, resample), mode="area")[:, 0].numpy()
-    d = _dct_matrix(resample)
-    coef = (d @ x @ d.T)[:, :hash_size, :hash_size]
+    coef = scipy.fft.dctn(x, type=2, axes=(1, 2), norm="ortho")[:, :hash_size, :hash_size]
     sign = np.where(np.arange(hash_size) % 2 == 1, -1.0, 1.0)[None, None, :]
     weights = (1 << np.arange(hash_size * hash_size, dtype=np.uint64)).astype(np.uint64)
 

@@ -10,6 +10,13 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_m
 from fernb.labels import EXPRESSIONS
 
 
+def mean_nll(probs: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood of the labels under predicted probabilities (log loss), floored at 1e-12."""
+    if len(y) == 0:
+        return float("nan")
+    return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean())
+
+
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     """ECE with equal-width confidence bins (Guo et al., 2017)."""
     conf = probs.max(1)
@@ -46,7 +53,7 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
         "mean_class_accuracy": float(balanced),
         "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
         "ece": expected_calibration_error(probs, y),
-        "log_loss": float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean()) if len(y) else float("nan"),
+        "log_loss": mean_nll(probs, y),
         "per_class_accuracy": {EXPRESSIONS[k] if k < len(EXPRESSIONS) else str(k): (None if np.isnan(v) else float(v))
                                for k, v in enumerate(per_class)},
         "confusion_matrix": cm.tolist(),

@@ -112,9 +112,10 @@ for _cfg, (_convs, _se, _res, _removed) in ABLATIONS.items():
 
 
 # The paper's results, carried over with their source; chapters print ours beside them with the dataset named.
-TABLE_III = {  # ResEmoteNet Table III, test accuracy (%) of the proposed network
+TABLE_III = {  # ResEmoteNet Table III, test accuracy (%) of the proposed network, by the paper's dataset name
     "FER2013": 79.79, "RAF-DB": 94.76, "AffectNet-7": 72.93, "ExpW": 75.67,
 }
+TABLE_III_DATASETS = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet-7": "AffectNet-7", "expw": "ExpW"}  # fernb name -> paper's
 TABLE_III_NOTE = "the abstract prints 72.39 for AffectNet-7; Table III and §IV-A print 72.93"
 TABLE_IV = {  # ResEmoteNet Table IV (RAF-DB): config -> (removed components, accuracy %, "loss %")
     "resemotenet": ("— (C1, the full network)", 94.76, 3.73),

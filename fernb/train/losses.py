@@ -14,7 +14,6 @@ memories move once per step.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,6 @@ class Objective(nn.Module):
     needs_aux = False
     aux_keys: tuple = ()  # entries of forward_aux's dict beyond the logits this objective reads
     update_state = True
-    data_fingerprint = ""  # hash of external data the objective reads (teacher distributions); part of the run key
 
     def set_epoch(self, epoch: int):
         """Called by the trainer at the start of every epoch (SCN starts relabelling at a given epoch)."""
@@ -171,7 +169,7 @@ class TeacherKL(Objective):
 
     with ``d_i`` the teacher's distribution for sample i (the true distribution, as LFER-LDL takes it) and ``L_base``
     the combo loss (LFER-LDL) or cross-entropy. ``teacher`` is an .npy of (records, classes), made by
-    :func:`fernb.train.teacher_distributions` from a trained run; its content hash joins the run's key."""
+    :func:`fernb.train.teacher_distributions` from a trained run; the trainer adds its content hash to the run's key."""
 
     needs_rows = True
 
@@ -186,7 +184,6 @@ class TeacherKL(Objective):
             d = load_teacher(teacher, n_samples, num_classes)
         else:
             d = np.asarray(teacher, np.float32)
-        self.data_fingerprint = "teacher=" + hashlib.sha256(np.ascontiguousarray(d).tobytes()).hexdigest()[:12]
         self.register_buffer("teacher", torch.from_numpy(d))
         self.lam, self.temperature, self.base_name = lam, temperature, base
         self.base = Combo(**base_kw) if base == "combo" else CrossEntropy(weight, **base_kw)
@@ -285,8 +282,9 @@ class IslandLoss(CenterLoss):
 
     The pairwise term pushes the class centres apart (cosine towards −1); λ₁ = 10 as in the paper."""
 
-    def __init__(self, num_classes: int, embed_dim: int, lam: float = 0.01, lam1: float = 10.0, **kw):
-        super().__init__(num_classes, embed_dim, lam, **kw)
+    def __init__(self, num_classes: int, embed_dim: int, lam: float = 0.01, lam1: float = 10.0,
+                 center_lr_scale: float = 1.0, weight=None):
+        super().__init__(num_classes, embed_dim, lam, center_lr_scale, weight)
         self.lam1 = lam1
 
     def island_term(self):
@@ -381,8 +379,9 @@ def needs_aux(name: str) -> bool:
 
 def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_smoothing: float = 0.0,
                embed_dim: int | None = None, **kw) -> Objective:
-    """The objective a ``TrainConfig`` names (``loss``, ``loss_kwargs``). ``embed_dim`` (the model's embedding width)
-    sizes the class centres of the centre-based losses. Unknown keyword arguments fail here, naming the accepted ones."""
+    """The objective a ``TrainConfig`` names (``loss``, ``loss_kwargs``). The trainer's context (dataset size, class
+    count, class weights, label smoothing, the model's embedding width) goes to each objective that takes it; unknown
+    ``loss_kwargs`` fail here, naming the accepted ones."""
     import inspect
 
     if name not in OBJECTIVES:
@@ -390,19 +389,14 @@ def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_s
     cls = OBJECTIVES[name]
     if issubclass(cls, CenterLoss) and not embed_dim:
         raise ValueError(f"loss {name!r} needs the model's embedding width (embed_dim) to size its class centres")
-    makers = {
-        "ce": lambda: CrossEntropy(weight, label_smoothing, **kw),
-        "elr": lambda: ELR(n_samples, num_classes, base="ce", weight=weight, **kw),
-        "elr_sce": lambda: ELR(n_samples, num_classes, base="sce", weight=weight, **kw),
-        "combo": lambda: Combo(**kw),
-        "kl_teacher": lambda: TeacherKL(n_samples=n_samples, num_classes=num_classes, weight=weight, **kw),
-        "scn": lambda: SCN(n_samples, weight=weight, **kw),
-    }
-    centres = lambda: cls(num_classes, embed_dim, weight=weight, **kw)  # noqa: E731
-    try:
-        return makers.get(name, centres if issubclass(cls, CenterLoss) else lambda: cls(weight=weight, **kw))()
-    except TypeError as e:
-        if "unexpected keyword" not in str(e):
-            raise
-        ok = [p for p in inspect.signature(cls).parameters if p not in ("self", "n_samples", "num_classes", "embed_dim", "weight", "base_kw")]
-        raise ValueError(f"loss_kwargs for {name!r}: {e}; accepted: {ok}") from None
+    params = inspect.signature(cls).parameters
+    context = {"n_samples": n_samples, "num_classes": num_classes, "weight": weight,
+               "label_smoothing": label_smoothing, "embed_dim": embed_dim}
+    args = {k: v for k, v in context.items() if k in params}
+    if cls is ELR:
+        args["base"] = "ce" if name == "elr" else "sce"
+    bad = [k for k in kw if k not in params or k in args]
+    if bad and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        ok = [p for p in params if p not in context and p != "base"]
+        raise ValueError(f"loss_kwargs for {name!r}: unknown {bad}; accepted: {ok}")
+    return cls(**args, **kw)

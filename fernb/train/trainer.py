@@ -25,7 +25,7 @@ from fernb import paths
 from fernb.data import load_dataset
 from fernb.data.loader import BatchAugment, BatchLoader
 from fernb.data.store import ImageStore
-from fernb.eval.metrics import classification_report
+from fernb.eval.metrics import classification_report, mean_nll
 from fernb.models import create
 from fernb.progress import progress_bar
 from fernb.train.config import TrainConfig
@@ -338,7 +338,7 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     train_loader = BatchLoader(store, train_idx, labels, cfg.batch_size, shuffle=True, augment=aug, seed=cfg.seed,
                                drop_last=len(train_idx) > cfg.batch_size, with_index=loss_fn.needs_rows,
                                sample_weights=sample_weights, shard=(rank, world), **common)
-    eval_loader = lambda idx: BatchLoader(store, idx, labels, max(cfg.batch_size, 256), **common)  # noqa: E731
+    on = lambda idx: BatchLoader(store, idx, labels, max(cfg.batch_size, 256), **common)  # noqa: E731  (store built once)
 
     sam = cfg.sam_rho > 0
     amp = dev.type == "cuda"
@@ -446,9 +446,9 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
             for b in model.buffers():
                 torch.distributed.broadcast(b, 0)
         if len(val_idx):
-            vp = predict(model, eval_loader(val_idx), amp)
+            vp = predict(model, on(val_idx), amp)
             rec["val_acc"] = float((vp.argmax(1) == labels[val_idx]).mean())
-            rec["val_loss"] = float(-np.log(np.clip(vp[np.arange(len(val_idx)), labels[val_idx]], 1e-12, None)).mean())
+            rec["val_loss"] = mean_nll(vp, labels[val_idx])
         score = -rec["val_loss"] if cfg.monitor == "val_loss" else rec.get("val_acc", -rec["train_loss"])
         if sched is not None:
             sched.step(score) if cfg.scheduler == "plateau" else sched.step()
@@ -486,7 +486,7 @@ def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, 
     if len(val_idx) and (folder / "best.pt").exists():
         model.load_state_dict(torch.load(folder / "best.pt", map_location=dev, weights_only=True))
     _atomic_save(model.state_dict(), folder / "model.pt")
-    probs = predict(model, eval_loader(test_idx), amp)
+    probs = predict(model, on(test_idx), amp)
     rec = ds.records.iloc[test_idx]
     groups = {c: rec[c].to_numpy() for c in ("age_group", "gender") if c in rec}
     metrics = classification_report(labels[test_idx], probs, groups, num_classes=num_classes)
