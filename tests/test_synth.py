@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import io
 
@@ -9,8 +10,9 @@ from PIL import Image
 from fernb.data import load_dataset
 from fernb.data.manifest import load_manifest
 from fernb.data.synth import crowd
-from fernb.data.synth.facs import ACTION_UNITS, PROTOTYPES, prototype_matrix
-from fernb.data.synth.generate import SynthConfig, generate, render_one, sample_attributes
+from fernb.data.synth.facs import ACTION_UNITS, PROTOTYPES, au_vector, prototype_matrix, style_matrix
+from fernb.data.synth.generate import SynthConfig, _face_spec, generate, render_one, sample_attributes
+from fernb.data.synth.render import render
 from fernb.labels import EXPRESSIONS
 
 
@@ -56,11 +58,62 @@ def test_a_finished_folder_for_another_config_is_refused(tmp_path):
 
 def test_prototypes_are_the_facs_sets_of_the_issue():
     m = prototype_matrix()
-    assert PROTOTYPES["happiness"] == (6, 12) and PROTOTYPES["surprise"] == (1, 2, 5, 26)
+    assert PROTOTYPES["happiness"] == (6, 12, 25) and PROTOTYPES["surprise"] == (1, 2, 5, 25, 26, 27)
+    assert {20, 4} <= set(PROTOTYPES["fear"]) and {9, 10} <= set(PROTOTYPES["disgust"])
+    assert {23, 24} <= set(PROTOTYPES["anger"]) and PROTOTYPES["sadness"] == (1, 4, 15)
     for k, name in enumerate(EXPRESSIONS):
         on = {ACTION_UNITS[j] for j in np.flatnonzero(m[k])}
         assert on == set(PROTOTYPES[name])
     assert m[EXPRESSIONS.index("neutral")].sum() == 0
+
+
+def test_bad_action_units_and_styles_are_named():
+    with pytest.raises(ValueError, match="unknown action unit 11"):
+        au_vector({11: 0.5})
+    with pytest.raises(ValueError, match="AU12 amplitude 1.5 is outside"):
+        au_vector({12: 1.5})
+    with pytest.raises(ValueError, match="AU26 amplitude -0.1 is outside"):
+        au_vector({26: -0.1})
+    with pytest.raises(ValueError, match="unknown expression 'joy'"):
+        style_matrix("custom", {("joy", 12): 0.8})
+    with pytest.raises(ValueError, match="unknown action unit 43"):
+        style_matrix("custom", {("sadness", 43): 0.8})
+    with pytest.raises(ValueError, match="gain -1"):
+        style_matrix("custom", {("sadness", 15): -1})
+    with pytest.raises(ValueError, match="unknown SynthFER domain"):
+        style_matrix("synth-affectnet")
+    spec = _spec(au_vector({12: 1.0}))
+    with pytest.raises(ValueError, match="AU1 amplitude 2.0 is outside"):
+        dataclasses.replace(spec, aus=np.r_[2.0, np.zeros(len(ACTION_UNITS) - 1)])
+    with pytest.raises(ValueError, match="must hold 17 activations"):
+        dataclasses.replace(spec, aus=np.zeros(13))
+
+
+def _spec(aus):
+    """One synth-raf identity, unoccluded, sharp and upright, showing ``aus``."""
+    cfg = SynthConfig("synth-raf", 20)
+    row = sample_attributes(cfg).iloc[0].to_dict()
+    spec = _face_spec(cfg, row, load_manifest("synth-raf")["generator"], np.random.default_rng(0))
+    return dataclasses.replace(spec, aus=aus, occluders=(), blur=0.0, noise=0.0, roll=0.0)
+
+
+def _lower_face_change(aus, size=64):
+    """Mean absolute grey-level change of the lower face between neutral and ``aus``, same identity and pixels."""
+    base, moved = (render(_spec(v), np.random.default_rng(1), size).mean(2) for v in (np.zeros(len(ACTION_UNITS)), aus))
+    h = size // 2
+    return float(np.abs(moved[h:int(size * 0.85)] - base[h:int(size * 0.85)]).mean())
+
+
+def test_full_intensity_action_units_are_legible_at_small_sizes():
+    # a smile, an open jaw and a lip stretch each move the lower face visibly at 48 px, and more at full intensity
+    for au in (12, 26, 20):
+        weak, strong = _lower_face_change(au_vector({au: 0.3}), 48), _lower_face_change(au_vector({au: 1.0}), 48)
+        assert strong > 1.5 and strong > weak, (au, weak, strong)
+    # the prototypes differ from each other where they should: fear (AU20) and surprise (AU27) mouths differ
+    m = prototype_matrix()
+    fear, surprise = (m[EXPRESSIONS.index(e)] for e in ("fear", "surprise"))
+    a, b = (render(_spec(v), np.random.default_rng(1), 64).astype(float) for v in (fear, surprise))
+    assert np.abs(a - b)[40:56].mean() > 3
 
 
 @pytest.mark.parametrize("domain", ["synth-raf", "synth-infer"])
@@ -160,6 +213,10 @@ def test_mtcnn_finds_synthfer_faces_and_rejects_non_faces():
         gen = load_manifest(domain)["generator"]
         rows = df.to_dict("records")
         ims = [np.asarray(Image.open(io.BytesIO(render_one(cfg, i, rows[i], gen)))) for i in range(60)]
-        rates.append(det.has_face(ims).mean())
+        found = det.detect(ims)
+        rates.append(np.mean([len(bx) > 0 for bx, _ in found]))
+        # the face fills a detector's crop: its box spans about half the frame or more (v1 faces: about a third)
+        sides = [max(bx[0, 2] - bx[0, 0], bx[0, 3] - bx[0, 1]) for bx, _ in found if len(bx)]
+        assert np.median(sides) > 0.45 * cfg.size, np.median(sides)
     assert min(rates) >= 0.85, rates  # benchmarks/synthfer_detection.py measures on larger samples (>= 90 %)
     assert det.has_face(nonface_images(40)).mean() <= 0.1

@@ -1,17 +1,20 @@
 """FACS action-unit prototypes of the seven basic expressions and their per-domain display style.
 
-Prototypes follow the EMFACS-style codes the foundation issue prescribes (Ekman & Friesen; the same AU sets
-InFER++ §I and ResEmoteNet §I describe informally):
+Prototypes follow EMFACS (Ekman & Friesen, 1978; Ekman, Friesen & Hager, 2002), the AU sets InFER++ §I and
+ResEmoteNet §I describe informally, with the lip and jaw actions a full-intensity face shows (AU25 lips part,
+AU26 jaw drop / AU27 mouth stretch; AU10 with AU9 in disgust; AU24 with AU23 in anger):
 
-======== =====================
-anger    AU4+5+7+23
-disgust  AU9+15+16
-fear     AU1+2+4+5+7+20+26
-happy    AU6+12
-neutral  (none)
-sadness  AU1+4+15
-surprise AU1+2+5+26
-======== =====================
+========= ===============================
+anger     AU4+5+7+23+24
+disgust   AU9+10+15+16+25
+fear      AU1+2+4+5+7+20+25+26
+happiness AU6+12+25
+neutral   (none)
+sadness   AU1+4+15
+surprise  AU1+2+5+25+26+27
+========= ===============================
+
+Every activation is in [0, 1]: 0 is absent, 1 the most a real face shows (FACS intensity E).
 """
 
 from __future__ import annotations
@@ -20,20 +23,45 @@ import numpy as np
 
 from fernb.labels import EXPRESSIONS
 
-ACTION_UNITS = (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 26)
+ACTION_UNITS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 15, 16, 20, 23, 24, 25, 26, 27)
 """The action units the renderer animates, in the column order of every AU vector."""
 
 AU_INDEX = {au: i for i, au in enumerate(ACTION_UNITS)}
 
+AU_NAMES = {
+    1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser", 6: "cheek raiser",
+    7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser", 12: "lip corner puller",
+    15: "lip corner depressor", 16: "lower lip depressor", 20: "lip stretcher", 23: "lip tightener",
+    24: "lip pressor", 25: "lips part", 26: "jaw drop", 27: "mouth stretch",
+}
+"""FACS names of the animated action units (Ekman, Friesen & Hager, 2002)."""
+
 PROTOTYPES = {
-    "anger": (4, 5, 7, 23),
-    "disgust": (9, 15, 16),
-    "fear": (1, 2, 4, 5, 7, 20, 26),
-    "happiness": (6, 12),
+    "anger": (4, 5, 7, 23, 24),
+    "disgust": (9, 10, 15, 16, 25),
+    "fear": (1, 2, 4, 5, 7, 20, 25, 26),
+    "happiness": (6, 12, 25),
     "neutral": (),
     "sadness": (1, 4, 15),
-    "surprise": (1, 2, 5, 26),
+    "surprise": (1, 2, 5, 25, 26, 27),
 }
+
+
+def check_au(au, amplitude: float | None = None) -> int:
+    """``au`` as an animated action unit, with an error naming it (and a bad amplitude) otherwise."""
+    if au not in AU_INDEX:
+        raise ValueError(f"unknown action unit {au!r}; SynthFER animates AU{', AU'.join(map(str, ACTION_UNITS))}")
+    if amplitude is not None and not (np.isfinite(amplitude) and 0.0 <= amplitude <= 1.0):
+        raise ValueError(f"AU{au} amplitude {amplitude!r} is outside [0, 1]")
+    return int(au)
+
+
+def au_vector(activations: dict) -> np.ndarray:
+    """An AU vector (``ACTION_UNITS`` order) from ``{au: amplitude}``, e.g. ``{12: 1.0, 6: 0.8, 25: 0.7}``."""
+    v = np.zeros(len(ACTION_UNITS), dtype=np.float32)
+    for au, amp in activations.items():
+        v[AU_INDEX[check_au(au, amp)]] = amp
+    return v
 
 
 def prototype_matrix() -> np.ndarray:
@@ -47,27 +75,36 @@ def prototype_matrix() -> np.ndarray:
 
 # Display style: a multiplicative gain per (expression, AU) that differs between the two domains, so that the same
 # label looks measurably different across them (the cross-dataset shift of InFER++ §III-D, Fig. 5).  synth-raf shows
-# the textbook prototypes; synth-infer shows subtler smiles, anger carried by the lips more than the brows, fear and
-# surprise with less jaw drop, and disgust with a stronger nose wrinkle.  These are modelling choices of SynthFER, not
-# claims about real populations.
+# the textbook prototypes; synth-infer shows closed-lip, subtler smiles with more cheek, anger carried by the lips more
+# than the brows, fear and surprise with less jaw drop, and disgust with a stronger nose wrinkle.  These are modelling
+# choices of SynthFER, not claims about real populations.
 DOMAIN_STYLE = {
     "synth-raf": {},
     "synth-infer": {
-        ("happiness", 12): 0.7, ("happiness", 6): 1.2,
-        ("anger", 4): 0.6, ("anger", 23): 1.4, ("anger", 5): 0.5,
-        ("fear", 26): 0.55, ("fear", 20): 1.3,
-        ("surprise", 26): 0.6, ("surprise", 5): 1.25,
+        ("happiness", 12): 0.85, ("happiness", 6): 1.2, ("happiness", 25): 0.6,
+        ("anger", 4): 0.8, ("anger", 23): 1.4, ("anger", 24): 1.3, ("anger", 5): 0.5,
+        ("fear", 26): 0.6, ("fear", 20): 1.3,
+        ("surprise", 26): 0.75, ("surprise", 27): 0.4, ("surprise", 5): 1.25,
         ("disgust", 9): 1.4, ("disgust", 16): 0.7,
         ("sadness", 15): 1.3, ("sadness", 1): 0.8,
     },
 }
 
 
-def style_matrix(domain: str) -> np.ndarray:
-    """(7, n_AU) gains applied to the prototype matrix for a domain."""
-    if domain not in DOMAIN_STYLE:
-        raise ValueError(f"unknown SynthFER domain {domain!r}; expected one of {sorted(DOMAIN_STYLE)}")
+def style_matrix(domain: str, style: dict | None = None) -> np.ndarray:
+    """(7, n_AU) gains applied to the prototype matrix for a domain (or for an explicit ``style`` mapping
+    ``{(expression, au): gain}``), with errors naming an unknown domain, expression, AU or a negative gain."""
+    if style is None:
+        if domain not in DOMAIN_STYLE:
+            raise ValueError(f"unknown SynthFER domain {domain!r}; expected one of {sorted(DOMAIN_STYLE)}")
+        style = DOMAIN_STYLE[domain]
     g = np.ones((len(EXPRESSIONS), len(ACTION_UNITS)), dtype=np.float32)
-    for (name, au), gain in DOMAIN_STYLE[domain].items():
+    for (name, au), gain in style.items():
+        if name not in EXPRESSIONS:
+            raise ValueError(f"display style of {domain!r} names unknown expression {name!r}; "
+                             f"expected one of {', '.join(EXPRESSIONS)}")
+        check_au(au)
+        if not (np.isfinite(gain) and gain >= 0):
+            raise ValueError(f"display style of {domain!r}: gain {gain!r} for ({name!r}, AU{au}) must be >= 0")
         g[EXPRESSIONS.index(name), AU_INDEX[au]] = gain
     return g

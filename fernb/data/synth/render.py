@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
-from fernb.data.synth.facs import AU_INDEX
+from fernb.data.synth.facs import ACTION_UNITS, AU_INDEX
 
 SKIN_TONES = np.array(
     [  # light → deep; RGB
@@ -63,9 +63,26 @@ class FaceSpec:
     grayscale: bool = False
     clutter_seed: int = 0
 
+    def __post_init__(self):
+        aus = np.asarray(self.aus, dtype=np.float32)
+        if aus.shape != (len(ACTION_UNITS),):
+            raise ValueError(f"FaceSpec.aus must hold {len(ACTION_UNITS)} activations (AU{', AU'.join(map(str, ACTION_UNITS))}), "
+                             f"got shape {aus.shape}")
+        bad = np.flatnonzero(~((aus >= 0) & (aus <= 1)))
+        if len(bad):
+            j = int(bad[0])
+            raise ValueError(f"AU{ACTION_UNITS[j]} amplitude {float(aus[j])!r} is outside [0, 1]")
+        self.aus = aus
+
 
 def _au(spec: FaceSpec, au: int) -> float:
-    return float(spec.aus[AU_INDEX[au]])
+    """How far AU ``au`` moves the face, as a share of its full (FACS intensity E) displacement.
+
+    FACS intensities A (trace) to E (maximum) are not equal steps: B to D, the range most expressions are shown at,
+    span most of the visible change (Ekman, Friesen & Hager 2002, ch. 2).  A concave response maps an activation
+    to displacement accordingly, after a dead zone that keeps the resting tone of a neutral face at rest."""
+    x = float(spec.aus[AU_INDEX[au]])
+    return max(0.0, (x - 0.03) / 0.97) ** 0.7
 
 
 def _quad(p0, p1, p2, n=12):
@@ -113,247 +130,351 @@ def _background(size: int, rng: np.random.Generator) -> Image.Image:
     return img.resize((size, size), Image.BILINEAR)
 
 
-def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndarray:
-    """Draw ``spec`` and return an (size, size, 3) uint8 RGB array (after blur, noise and JPEG round-trip)."""
-    S = size * 2
-    img = _background(S, rng)
-    d = ImageDraw.Draw(img)
+@dataclass
+class _Geo:
+    """Where the face sits on the (2x) canvas: half-width a, half-height b, centre, feature anchors."""
 
+    S: int
+    a: float
+    b: float
+    cx: float
+    cy: float
+    fx: float
+    fy: float
+    yaw: float
+    line_w: int
+    eye_y: float
+    brow_y: float
+    nx: float
+    tip_y: float
+
+
+def _geometry(spec: FaceSpec, S: int) -> _Geo:
     a = spec.face_w * S
-    jaw_drop = _au(spec, 26)
-    b = a * spec.face_ratio * (1 + 0.07 * jaw_drop)
+    jaw = min(1.0, _au(spec, 26) + 0.7 * _au(spec, 27))
+    b = a * spec.face_ratio * (1 + 0.08 * jaw)  # the jaw drop lengthens the face (FACS AU26/27)
     cx, cy = spec.cx * S, spec.cy * S
-    yaw = spec.yaw
-    skin = spec.skin
-    age = spec.age_group
-    hair = GREY_HAIR * 0.7 + spec.hair * 0.3 if age == 4 else spec.hair
-    turban = "turban" in spec.occluders
+    fx = cx + spec.yaw * 0.18 * a  # features slide with the yaw
+    fy = cy + spec.pitch * 0.08 * b
+    au9, au10 = _au(spec, 9), _au(spec, 10)
+    return _Geo(S=S, a=a, b=b, cx=cx, cy=cy, fx=fx, fy=fy, yaw=spec.yaw, line_w=max(2, int(S / 100)),
+                eye_y=fy - 0.1 * b, brow_y=fy - 0.33 * b, nx=fx + spec.yaw * 0.12 * a,
+                tip_y=fy + 0.3 * b - 0.04 * b * au9 - 0.015 * b * au10)
 
-    # Shoulders and neck.
+
+def _soft(sd: ImageDraw.ImageDraw, pts, depth: float, width: float):
+    """A soft stroke on the shading layer: ``depth`` > 0 darkens (a fold or furrow), < 0 lightens (a bulge)."""
+    if abs(depth) >= 1:
+        sd.line(pts, fill=int(np.clip(128 - depth, 0, 255)), width=max(1, int(width)), joint="curve")
+
+
+def _body(d: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec, hair, rng: np.random.Generator):
+    """Shoulders, neck, hair behind the head and ears."""
+    a, b, cx, cy = g.a, g.b, g.cx, g.cy
     shirt = _col(rng.uniform(20, 230, size=3))
-    d.ellipse([cx - 2.3 * a, cy + 1.45 * b, cx + 2.3 * a, cy + 3.4 * b], fill=shirt)
-    d.rectangle([cx - 0.45 * a, cy + 0.55 * b, cx + 0.45 * a, cy + 1.6 * b], fill=_col(skin, 0.82))
-
-    # Hair behind the head.
-    if not turban and spec.hair_style != 2:
+    d.ellipse([cx - 2.2 * a, cy + 1.12 * b, cx + 2.2 * a, cy + 3.0 * b], fill=shirt)
+    d.rectangle([cx - 0.45 * a, cy + 0.5 * b, cx + 0.45 * a, cy + 1.5 * b], fill=_col(spec.skin, 0.78))
+    if "turban" not in spec.occluders and spec.hair_style != 2:
         if spec.hair_style == 1:
-            d.polygon(_ellipse_poly(cx, cy + 0.25 * b, 1.28 * a, 1.35 * b, power=2.6), fill=_col(hair))
+            d.polygon(_ellipse_poly(cx, cy + 0.2 * b, 1.25 * a, 1.32 * b, power=2.6), fill=_col(hair))
         else:
-            d.ellipse([cx - 1.12 * a, cy - 1.18 * b, cx + 1.12 * a, cy + 0.4 * b], fill=_col(hair))
+            d.ellipse([cx - 1.1 * a, cy - 1.16 * b, cx + 1.1 * a, cy + 0.35 * b], fill=_col(hair))
         if spec.hair_style == 3:
-            d.ellipse([cx - 0.45 * a, cy - 1.55 * b, cx + 0.45 * a, cy - 0.85 * b], fill=_col(hair))
-
-    # Ears.
+            d.ellipse([cx - 0.45 * a, cy - 1.5 * b, cx + 0.45 * a, cy - 0.85 * b], fill=_col(hair))
     for side in (-1, 1):
-        ex = cx + side * a * (0.97 - 0.08 * side * yaw)
-        d.ellipse([ex - 0.17 * a, cy - 0.22 * b, ex + 0.17 * a, cy + 0.22 * b], fill=_col(skin, 0.9))
+        ex = cx + side * a * (0.97 - 0.08 * side * g.yaw)
+        d.ellipse([ex - 0.16 * a, g.eye_y - 0.02 * b, ex + 0.16 * a, g.eye_y + 0.36 * b], fill=_col(spec.skin, 0.88))
         if "ornament" in spec.occluders:
-            d.ellipse([ex - 0.06 * a, cy + 0.2 * b, ex + 0.06 * a, cy + 0.32 * b], fill=(212, 175, 55))
+            d.ellipse([ex - 0.06 * a, g.eye_y + 0.34 * b, ex + 0.06 * a, g.eye_y + 0.46 * b], fill=(212, 175, 55))
 
-    # Face outline: a superellipse, squarer for a strong jaw, narrowing at the chin.
+
+def _outline(spec: FaceSpec, g: _Geo) -> list:
+    """Face silhouette: a superellipse, squarer for a strong jaw, narrowing at the chin."""
     pts = []
-    for t in np.linspace(0, 2 * np.pi, 64, endpoint=False):
+    for t in np.linspace(0, 2 * np.pi, 56, endpoint=False):
         c, s = math.cos(t), math.sin(t)
         p = 2.0 + 1.2 * spec.jaw
-        x = a * np.sign(c) * abs(c) ** (2 / p)
-        y = b * np.sign(s) * abs(s) ** (2 / p)
-        if s > 0:  # lower half narrows towards the chin
-            x *= 1 - 0.28 * s**2 * (1 - 0.5 * spec.jaw)
-        pts.append((cx + x, cy + y))
-    d.polygon(pts, fill=_col(skin))
-    face_mask_img = Image.new("L", img.size, 0)
-    ImageDraw.Draw(face_mask_img).polygon(pts, fill=255)
+        x = g.a * math.copysign(abs(c) ** (2 / p), c)
+        y = g.b * math.copysign(abs(s) ** (2 / p), s)
+        if s > 0:
+            x *= 1 - 0.3 * s**2 * (1 - 0.5 * spec.jaw)
+        pts.append((g.cx + x, g.cy + y))
+    return pts
 
-    arr = np.asarray(img, dtype=np.float32)
-    # Shading: the face is lit from light_dir and darkens towards its silhouette (a cheap Lambertian look).
-    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
-    u = (xx - cx) / a
-    v = (yy - cy) / b
-    r2 = u**2 + v**2
-    lx, ly = math.cos(spec.light_dir), math.sin(spec.light_dir)
-    shade = 1.0 - 0.22 * np.clip(r2, 0, 1.3) ** 1.5 + spec.light_strength * 0.25 * (u * lx + v * ly) * (r2 < 1.4)
-    face_mask = (np.asarray(face_mask_img) > 0)[..., None]
-    arr = np.where(face_mask, arr * shade[..., None], arr)
-    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-    d = ImageDraw.Draw(img)
 
-    fx = cx + yaw * 0.18 * a  # features slide with the yaw
-    fy = cy + spec.pitch * 0.08 * b
-    dark = _col(skin, 0.55)
-    line_w = max(2, int(S / 110))
+def _fringe(d: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec, hair, rng: np.random.Generator):
+    """Age lines on the forehead and the hair fringe."""
+    a, b, fx, fy = g.a, g.b, g.fx, g.fy
+    if spec.age_group >= 3:
+        for i in range(2 if spec.age_group == 3 else 4):
+            yl = fy - b * (0.52 + 0.07 * i)
+            d.line(_quad((fx - 0.4 * a, yl), (fx, yl - 0.05 * b), (fx + 0.4 * a, yl)), fill=_col(spec.skin, 0.8), width=1)
+    part = rng.uniform(-0.4, 0.4)
+    low = 0.64 + 0.08 * rng.random()
+    if "turban" in spec.occluders or spec.hair_style == 2:
+        return
+    cx, cy = g.cx, g.cy
+    t = np.linspace(np.pi, 2 * np.pi, 20)
+    fringe = [(cx + 1.05 * a * math.cos(x), cy - 0.2 * b + 0.95 * b * math.sin(x)) for x in t]
+    fringe += [(cx + 1.0 * a, cy - (low - 0.25) * b)]
+    fringe += _quad((cx + 0.88 * a, cy - low * b), (cx + part * a, cy - (low + 0.12) * b), (cx - 0.88 * a, cy - low * b))
+    fringe += [(cx - 1.0 * a, cy - (low - 0.25) * b)]
+    d.polygon(fringe, fill=_col(hair))
 
-    # Age lines (forehead, crow's feet) for adults and seniors.
-    if age >= 3:
-        k = 0.65 if age == 3 else 0.5
-        for i in range(2 if age == 3 else 4):
-            yl = fy - b * (0.55 + 0.08 * i)
-            d.line(_quad((fx - 0.4 * a, yl), (fx, yl - 0.05 * b), (fx + 0.4 * a, yl)), fill=_col(skin, k + 0.2), width=1)
 
-    # Forehead hair fringe.
-    if not turban and spec.hair_style != 2:
-        part = rng.uniform(-0.4, 0.4)
-        t = np.linspace(np.pi, 2 * np.pi, 24)
-        skull = [(cx + 1.05 * a * math.cos(x), cy - 0.2 * b + 0.95 * b * math.sin(x)) for x in t]
-        low = 0.32 + 0.1 * rng.random()
-        fringe = skull + [(cx + 1.0 * a, cy - low * b)]
-        fringe += _quad((cx + 0.9 * a, cy - (low + 0.15) * b), (cx + part * a, cy - 0.5 * b), (cx - 0.9 * a, cy - (low + 0.2) * b))
-        fringe += [(cx - 1.0 * a, cy - low * b)]
-        d.polygon(fringe, fill=_col(hair))
-
-    # Eyes: almond between an upper and a lower lid curve; openness from AU5 (up), AU7/AU6 (down).
-    eye_y = fy - 0.12 * b
-    eye_w = 0.2 * a * (1.12 if age == 0 else 1.0)
-    open_ = 0.085 * b * (1 + 0.75 * _au(spec, 5) - 0.45 * _au(spec, 7) - 0.25 * _au(spec, 6))
-    open_ = max(open_, 0.012 * b)
-    lower_raise = 0.5 * _au(spec, 6) + 0.3 * _au(spec, 7)
+def _eyes(img: Image.Image, d: ImageDraw.ImageDraw, sd: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec):
+    """Lids, sclera and iris.  AU5 raises the upper lid until white shows above the iris; AU6 pushes the lower lid
+    up into a crescent and bags the skin below it; AU7 tightens both lids; AU4 narrows the eye from above (FACS)."""
+    a, b, eye_y = g.a, g.b, g.eye_y
+    au4, au5, au6, au7 = (_au(spec, k) for k in (4, 5, 6, 7))
+    au7 = max(au7, 0.6 * _au(spec, 9))  # AU9 narrows the eye aperture (FACS)
+    down = max(0.0, max(au4, 0.6 * _au(spec, 9)) - 0.8 * max(_au(spec, 1), _au(spec, 2)))  # how far the brow came down
+    up = max(0.07 * b * (1 + 1.15 * au5 * (1 - 0.6 * down) - 0.2 * au7 - 0.5 * au6 - 0.35 * down), 0.012 * b)
+    lo = 0.045 * b * (1 + 0.3 * au5 - 1.1 * au6 - 0.7 * au7)
+    lo = max(lo, -0.5 * up)  # a lower lid pushed up bows upwards: the "smiling eye" crescent
+    ew = 0.21 * a * (1.1 if spec.age_group == 0 else 1.0)
+    ir = 0.43 * ew
     for side in (-1, 1):
-        ex = fx + side * 0.4 * a * (1 - 0.12 * side * yaw)
-        ew = eye_w * (1 - 0.2 * side * yaw)
-        upper = _quad((ex - ew, eye_y), (ex, eye_y - 2.2 * open_), (ex + ew, eye_y))
-        lower = _quad((ex + ew, eye_y), (ex, eye_y + 1.6 * open_ * (1 - lower_raise)), (ex - ew, eye_y))
-        # socket shadow
-        d.ellipse([ex - 1.3 * ew, eye_y - 2.0 * open_ - 0.05 * b, ex + 1.3 * ew, eye_y + 1.5 * open_ + 0.03 * b],
-                  fill=_col(skin, 0.86))
-        mask = Image.new("L", img.size, 0)
-        ImageDraw.Draw(mask).polygon(upper + lower, fill=255)
-        layer = Image.new("RGB", img.size, (238, 236, 232))
-        ld = ImageDraw.Draw(layer)
-        ir = 0.55 * ew
-        ix = ex + 0.25 * ew * yaw
-        ld.ellipse([ix - ir, eye_y - ir - 0.2 * open_, ix + ir, eye_y + ir - 0.2 * open_], fill=_col(spec.iris))
-        pr = 0.45 * ir
-        ld.ellipse([ix - pr, eye_y - pr - 0.2 * open_, ix + pr, eye_y + pr - 0.2 * open_], fill=(12, 10, 10))
-        ld.ellipse([ix + 0.2 * ir, eye_y - 0.6 * ir, ix + 0.45 * ir, eye_y - 0.35 * ir], fill=(250, 250, 250))
-        img.paste(layer, (0, 0), mask)
-        d.line(upper, fill=(25, 18, 15), width=line_w + (1 if spec.female else 0))
-        d.line(lower, fill=_col(skin, 0.62), width=max(1, line_w - 1))
-        if _au(spec, 6) > 0.3 or age == 4:  # crow's feet
+        ex = g.fx + side * 0.4 * a * (1 - 0.12 * side * g.yaw)
+        w = ew * (1 - 0.2 * side * g.yaw)
+        upper = _quad((ex - w, eye_y), (ex + 0.1 * side * w, eye_y - 2 * up), (ex + w, eye_y), 10)
+        lower = _quad((ex + w, eye_y), (ex, eye_y + 2 * lo), (ex - w, eye_y), 10)
+        # socket shade (deeper under lowered brows), lid crease (gone when AU5 raises the lid), lower-lid furrow
+        _soft(sd, [(ex - 1.1 * w, eye_y - 0.02 * b), (ex + 1.1 * w, eye_y - 0.02 * b)], 10 + 45 * down, 0.2 * b)
+        crease = _quad((ex - w, eye_y - 0.2 * up), (ex, eye_y - 2 * up - 0.05 * b), (ex + w, eye_y - 0.2 * up), 8)
+        _soft(sd, crease, 30 * (1 - au5), 0.025 * b)
+        bag = _quad((ex - w, eye_y + 0.04 * b), (ex, eye_y + 2 * lo + 0.09 * b), (ex + w, eye_y + 0.02 * b), 8)
+        _soft(sd, bag, 12 + 40 * au6 + 20 * au7, 0.02 * b)
+        _soft(sd, [(ex - 0.5 * w, eye_y + 0.2 * b), (ex + 0.5 * w, eye_y + 0.2 * b)], -22 * au6, 0.12 * b)
+        if au6 > 0.25:  # crow's feet
             for k in (-1, 0, 1):
-                x0 = ex + side * ew * 1.1
-                d.line([(x0, eye_y + k * 0.03 * b), (x0 + side * 0.12 * a, eye_y + k * 0.05 * b)], fill=_col(skin, 0.7), width=1)
+                x0 = ex + side * w * 1.05
+                _soft(sd, [(x0, eye_y + k * 0.03 * b), (x0 + side * 0.12 * a, eye_y + k * 0.06 * b)], 45 * au6, 0.015 * b)
+        box = [int(ex - w - 2), int(eye_y - 2 * up - 2), int(ex + w + 3), int(eye_y + 2 * abs(lo) + 3)]
+        size = (box[2] - box[0], box[3] - box[1])
+        mask = Image.new("L", size, 0)
+        ImageDraw.Draw(mask).polygon([(x - box[0], y - box[1]) for x, y in upper + lower], fill=255)
+        layer = Image.new("RGB", size, (236, 234, 228))
+        ld = ImageDraw.Draw(layer)
+        ix, iy = ex + 0.25 * w * g.yaw - box[0], eye_y - 0.012 * b - box[1]
+        ld.ellipse([ix - ir, iy - ir, ix + ir, iy + ir], fill=_col(spec.iris))
+        ld.ellipse([ix - 0.5 * ir, iy - 0.5 * ir, ix + 0.5 * ir, iy + 0.5 * ir], fill=(12, 10, 10))
+        ld.ellipse([ix + 0.15 * ir, iy - 0.6 * ir, ix + 0.45 * ir, iy - 0.3 * ir], fill=(250, 250, 250))
+        img.paste(layer, box[:2], mask)
+        d.line(upper, fill=(22, 16, 14), width=g.line_w + (2 if spec.female else 1), joint="curve")
+        d.line(lower, fill=_col(spec.skin, 0.55), width=max(1, g.line_w - 1), joint="curve")
 
-    # Brows: AU1 raises the inner end, AU2 the outer end, AU4 lowers and draws them together.
-    brow_y = fy - 0.36 * b
-    au1, au2, au4 = _au(spec, 1), _au(spec, 2), _au(spec, 4)
-    brow_thick = max(3, int(S / (38 if not spec.female else 55)))
-    brow_col = _col(hair, 0.8) if age < 4 else _col(GREY_HAIR, 0.75)
+
+def _brows(d: ImageDraw.ImageDraw, sd: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec, hair):
+    """AU1 raises the inner ends, AU2 the outer ends (arching them in surprise), AU4 lowers them and draws them
+    together; AU1+4 gives the oblique brow of sadness and fear, with wrinkles in the middle of the forehead only.
+    Forehead wrinkles follow AU1/AU2, vertical glabella furrows AU4 (FACS)."""
+    a, b, fx = g.a, g.b, g.fx
+    au1, au2 = _au(spec, 1), _au(spec, 2)
+    au4 = max(_au(spec, 4), 0.6 * _au(spec, 9))  # AU9 also pulls the inner brows down (FACS)
+    col = _col(hair, 0.75) if spec.age_group < 4 else _col(GREY_HAIR, 0.7)
+    th = (0.05 if spec.female else 0.065) * b * (1 + 0.3 * au4)
     for side in (-1, 1):
-        inner_x = fx + side * (0.15 - 0.07 * au4) * a
-        outer_x = fx + side * 0.66 * a * (1 - 0.1 * side * yaw)
-        inner_y = brow_y - 0.2 * b * au1 + 0.15 * b * au4
-        outer_y = brow_y + 0.03 * b - 0.2 * b * au2 - 0.04 * b * au4
-        mid = ((inner_x + outer_x) / 2, (inner_y + outer_y) / 2 - 0.06 * b + 0.02 * b * au4 - 0.04 * b * au1 * (1 - au2))
-        d.line(_quad((inner_x, inner_y), mid, (outer_x, outer_y)), fill=brow_col, width=brow_thick, joint="curve")
-    if au4 > 0.3:  # glabella furrows
-        for k in (-1, 1):
-            d.line([(fx + k * 0.05 * a, brow_y + 0.02 * b), (fx + k * 0.04 * a, brow_y + 0.14 * b)], fill=_col(skin, 0.7), width=1)
+        ix = fx + side * (0.13 - 0.08 * au4) * a
+        ox = fx + side * 0.66 * a * (1 - 0.1 * side * g.yaw)
+        iy = g.brow_y + 0.01 * b - 0.21 * b * au1 + 0.2 * b * au4
+        oy = g.brow_y + 0.03 * b - 0.19 * b * au2 + 0.05 * b * au4
+        arch = 0.06 * b + 0.07 * b * au2 * (1 - au4) - 0.04 * b * au4 - 0.02 * b * au1 * (1 - au2)
+        mid = ((ix + ox) / 2, (iy + oy) / 2 - arch)
+        top = _quad((ix, iy - th), (mid[0], mid[1] - 0.8 * th), (ox, oy - 0.25 * th), 10)
+        bottom = _quad((ox, oy + 0.15 * th), (mid[0], mid[1] + 0.2 * th), (ix, iy + 0.1 * th), 10)
+        d.polygon(top + bottom, fill=col)
+        _soft(sd, [(ix, iy + 0.06 * b), ((ix + ox) / 2, mid[1] + 0.1 * b), (ox, oy + 0.06 * b)], 45 * au4, 0.06 * b)
+    for i in range(3):  # forehead wrinkles: AU1 in the middle, AU2 at the sides
+        yl = g.brow_y - (0.15 + 0.075 * i) * b - 0.12 * b * max(au1, au2)
+        _soft(sd, _quad((fx - 0.2 * a, yl), (fx, yl - 0.03 * b), (fx + 0.2 * a, yl)), 55 * au1, 0.018 * b)
+        for side in (-1, 1):
+            _soft(sd, _quad((fx + side * 0.2 * a, yl), (fx + side * 0.35 * a, yl - 0.02 * b),
+                            (fx + side * 0.52 * a, yl + 0.02 * b)), 50 * au2 * (1 - 0.6 * au4), 0.018 * b)
+    for k in (-1, 1):  # glabella furrows
+        _soft(sd, [(fx + k * 0.05 * a, g.brow_y - 0.02 * b), (fx + k * 0.035 * a, g.brow_y + 0.17 * b)], 95 * au4, 0.026 * b)
     if "bindi" in spec.occluders:
         r = 0.045 * a
-        d.ellipse([fx - r, brow_y + 0.04 * b - r, fx + r, brow_y + 0.04 * b + r], fill=(190, 20, 40))
+        d.ellipse([fx - r, g.brow_y + 0.06 * b - r, fx + r, g.brow_y + 0.06 * b + r], fill=(190, 20, 40))
 
-    # Nose: bridge shadow, tip, nostrils; AU9 wrinkles the bridge and lifts the wings.
-    au9 = _au(spec, 9)
-    nx = fx + yaw * 0.12 * a
-    tip_y = fy + 0.3 * b - 0.03 * b * au9
-    d.line([(nx - 0.07 * a, eye_y + 0.05 * b), (nx - 0.09 * a, tip_y - 0.05 * b)], fill=_col(skin, 0.78), width=line_w)
-    d.ellipse([nx - 0.12 * a, tip_y - 0.07 * b, nx + 0.12 * a, tip_y + 0.04 * b], fill=_col(skin, 1.04, 4))
+
+def _nose(d: ImageDraw.ImageDraw, sd: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec):
+    """Bridge, tip and nostrils.  AU9 wrinkles the root of the nose and lifts and flares the wings; AU10 lifts the
+    wings a little and deepens the upper nasolabial fold (FACS)."""
+    a, b, nx, tip_y = g.a, g.b, g.nx, g.tip_y
+    au9, au10 = _au(spec, 9), _au(spec, 10)
+    side_l = -1 if math.cos(spec.light_dir) > 0 else 1  # the bridge's shaded side faces away from the light
+    _soft(sd, [(nx + side_l * 0.08 * a, g.eye_y + 0.05 * b), (nx + side_l * 0.11 * a, tip_y - 0.02 * b)], 40, 0.04 * b)
+    _soft(sd, [(nx, g.eye_y + 0.08 * b), (nx, tip_y - 0.06 * b)], -25, 0.04 * b)
+    _soft(sd, [(nx - 0.12 * a, tip_y + 0.08 * b), (nx + 0.12 * a, tip_y + 0.08 * b)], 38, 0.04 * b)
+    wing = 0.13 * a * (1 + 0.25 * au9)
     for side in (-1, 1):
-        d.ellipse([nx + side * 0.1 * a - 0.05 * a, tip_y + 0.01 * b, nx + side * 0.1 * a + 0.05 * a, tip_y + 0.05 * b],
-                  fill=_col(skin, 0.4))
-    if au9 > 0.25:
-        for i in range(3):
-            yl = eye_y + (0.02 + 0.04 * i) * b
-            d.line(_quad((nx - 0.1 * a, yl), (nx, yl - 0.02 * b), (nx + 0.1 * a, yl)), fill=_col(skin, 0.68), width=1)
+        _soft(sd, _quad((nx + side * 0.06 * a, tip_y - 0.1 * b), (nx + side * (wing + 0.05 * a), tip_y - 0.02 * b),
+                        (nx + side * 0.07 * a, tip_y + 0.05 * b), 6), 45, 0.02 * b)
+        d.ellipse([nx + side * 0.08 * a - 0.045 * a, tip_y + 0.005 * b, nx + side * 0.08 * a + 0.045 * a,
+                   tip_y + 0.045 * b], fill=_col(spec.skin, 0.38))
+    d.ellipse([nx - 0.09 * a, tip_y - 0.07 * b, nx + 0.09 * a, tip_y + 0.02 * b], fill=_col(spec.skin, 1.03, 4))
+    for i in range(4):  # AU9: transverse wrinkles across the root and bridge of the nose
+        yl = g.eye_y + (0.0 + 0.045 * i) * b
+        _soft(sd, _quad((nx - 0.13 * a, yl + 0.02 * b), (nx, yl - 0.025 * b), (nx + 0.13 * a, yl + 0.02 * b), 6),
+              75 * au9, 0.022 * b)
+    for side in (-1, 1):  # AU9/AU10: wrinkles fanning from the bridge under the eyes
+        _soft(sd, [(nx + side * 0.1 * a, g.eye_y + 0.1 * b), (nx + side * 0.22 * a, g.eye_y + 0.16 * b)],
+              55 * au9 + 20 * au10, 0.02 * b)
 
-    # Mouth: corners moved by AU12 (up, out), AU15 (down), AU20 (out), AU23 (thin, narrow); AU16 lowers the lower lip;
-    # AU26 opens the jaw.
-    au12, au15, au16, au20, au23 = (_au(spec, k) for k in (12, 15, 16, 20, 23))
-    mx = fx + yaw * 0.1 * a
-    my = fy + 0.58 * b + 0.05 * b * jaw_drop
-    half_w = 0.34 * a * (1 + 0.35 * au12 + 0.4 * au20 - 0.3 * au23 - 0.15 * jaw_drop)
-    corner_y = my - 0.16 * b * au12 + 0.14 * b * au15 + 0.02 * b * au20
-    lip = 0.065 * b * (1 - 0.7 * au23) * (1.15 if spec.female else 1.0)
-    opening = 0.45 * b * jaw_drop + 0.09 * b * max(au12 - 0.35, 0) + 0.08 * b * au16
-    smile_bow = 0.08 * b * au12 - 0.05 * b * au15
-    lc, rc = (mx - half_w, corner_y), (mx + half_w, corner_y)
-    upper_top = _quad(lc, (mx, my - lip - 0.35 * opening * 0.3 - 0.02 * b * au9), rc)
-    upper_bottom = _quad(rc, (mx, my + smile_bow * 0.6 - 0.1 * opening), lc)
-    lower_top = _quad(lc, (mx, my + smile_bow + 0.9 * opening), rc)
-    lower_bottom = _quad(rc, (mx, my + smile_bow + opening + 2 * lip + 0.03 * b * au16), lc)
-    lip_col = _col(skin * np.array([1.0, 0.72, 0.72]), 0.85 if not spec.female else 0.8)
-    if opening > 0.01 * b:
-        d.polygon(upper_bottom[::-1] + lower_top[1:], fill=(45, 15, 20))
-        # teeth: upper row, and the lower row when AU16 pulls the lip down
-        tmask = Image.new("L", img.size, 0)
-        ImageDraw.Draw(tmask).polygon(upper_bottom[::-1] + lower_top[1:], fill=255)
-        teeth = Image.new("L", img.size, 0)
-        td = ImageDraw.Draw(teeth)
-        td.rectangle([mx - half_w, my - 0.05 * b, mx + half_w, my + smile_bow * 0.6 + 0.045 * b], fill=255)
-        if au16 > 0.3:
-            td.rectangle([mx - half_w, my + smile_bow + 0.85 * opening - 0.035 * b, mx + half_w, my + 2 * b], fill=255)
-        img.paste(Image.new("RGB", img.size, (232, 228, 215)), (0, 0), ImageChops.multiply(tmask, teeth))
-        d = ImageDraw.Draw(img)
-    d.polygon(upper_top + upper_bottom[1:], fill=lip_col)
-    d.polygon(lower_top + lower_bottom[1:], fill=_col(lip_col, 1.08))
-    d.line(_quad(lc, (mx, my + smile_bow * 0.6 - 0.1 * opening), rc), fill=_col(lip_col, 0.55), width=max(1, line_w - 1))
 
-    # Nasolabial folds deepen with AU6, AU9, AU12 and AU20.
-    fold = 0.5 * au12 + 0.4 * au9 + 0.3 * au20 + 0.25 * _au(spec, 6) + (0.35 if age == 4 else 0.0)
-    if fold > 0.2:
-        for side in (-1, 1):
-            d.line(_quad((nx + side * 0.16 * a, tip_y), (mx + side * (half_w + 0.06 * a), my - 0.1 * b),
-                         (mx + side * (half_w + 0.02 * a), corner_y + 0.08 * b)),
-                   fill=_col(skin, 1 - 0.25 * min(fold, 1.0)), width=max(1, line_w - 1))
+def _mouth_shape(spec: FaceSpec, g: _Geo) -> dict:
+    """Lip curves as y(x) on shared x samples: AU12 pulls the corners up and out, AU15 down, AU20 stretches them
+    sideways; AU23/24 thin and press the lips; AU25 parts them, AU26/27 drop the jaw; AU10 raises the middle of the
+    upper lip into a square arch, AU16 lowers the lower lip (FACS).  Teeth show once the lips part."""
+    a, b = g.a, g.b
+    a10, a12, a15, a16, a20, a23, a24, a25, a26, a27 = (_au(spec, k) for k in (10, 12, 15, 16, 20, 23, 24, 25, 26, 27))
+    jaw = min(1.0, a26 + 0.7 * a27)
+    press = max(a23, a24)
+    mx, my = g.fx + g.yaw * 0.1 * a, g.fy + 0.57 * b
+    hw = 0.32 * a * (1 + 0.42 * a12 + 0.45 * a20 - 0.25 * press - 0.25 * jaw * (1 - a20) * (1 - a12))
+    corner = (my - 0.19 * b * a12 + 0.13 * b * a15 + 0.09 * b * a20 + 0.04 * b * jaw * (1 - a12) - 0.02 * b * a10
+              + 0.035 * b * press)
+    part = float(np.clip(max(a25, 1.2 * jaw, 0.8 * a10, 0.8 * a16) - 0.1, 0, 1)) * (1 - 0.9 * press)
+    gap_up = part * (0.03 * b + 0.1 * b * a10 + 0.03 * b * a12)
+    # stretched lips (AU20) widen the opening rather than letting it drop into the oval of surprise
+    gap_dn = part * (0.04 * b + 0.08 * b * a16 + 0.09 * b * a12 + 0.05 * b * a20) + (0.34 * b * jaw + 0.1 * b * a27) * (1 - 0.5 * a20)
+    lip_u = 0.048 * b * (1 - 0.75 * press) * (1 - 0.4 * a20) * (1 - 0.3 * a12) * (1.15 if spec.female else 1.0)
+    lip_l = 1.4 * lip_u * (1 - 0.3 * a16)
+    u = np.linspace(-1, 1, 17)
+    xs = mx + hw * u
 
-    # Occluders of the InFER++ setting.
+    def curve(mid, p=2.0):
+        return corner + (mid - corner) * (1 - np.abs(u) ** p)
+
+    rest = my + 0.015 * b * a15
+    p_up, p_dn = 2 + 3 * a10 + 2 * a20, 2 + 0.8 * jaw + 3 * a20  # AU10 and AU20 square the opening
+    ui = curve(rest - gap_up, p_up)
+    li = curve(rest + gap_dn, p_dn)
+    uo = np.minimum(curve(rest - gap_up - lip_u - 0.01 * b, p_up), ui)
+    lo = np.maximum(curve(rest + gap_dn + lip_l, p_dn), li)
+    return {"xs": xs, "ui": ui, "li": li, "uo": uo, "lo": lo, "mx": mx, "my": my, "hw": hw, "corner": corner,
+            "part": part, "u": u, "show_lower": float(np.clip(a16 + a20 + 0.5 * a10, 0, 1)), "a12": a12,
+            "a15": a15, "a20": a20, "press": press, "jaw": jaw}
+
+
+def _mouth(d: ImageDraw.ImageDraw, sd: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec) -> dict:
+    """Draw the lips, the opening and the teeth, and the folds around them."""
+    m = _mouth_shape(spec, g)
+    a, b, xs, u = g.a, g.b, m["xs"], m["u"]
+    pts = lambda ys: list(zip(xs.tolist(), ys.tolist()))  # noqa: E731
+    lip_col = _col(spec.skin * np.array([1.0, 0.7, 0.7]), 0.8 if spec.female else 0.86)
+    if m["part"] > 0.02:
+        d.polygon(pts(m["ui"]) + pts(m["li"])[::-1], fill=(38, 12, 16))
+        inner = np.abs(u) < 0.86  # the corners of the opening stay dark
+        th = 0.065 * b * (1 - 0.45 * m["a20"])  # stretched lips cover part of the teeth
+        tu = np.minimum(m["ui"] + th, m["ui"] + 0.6 * (m["li"] - m["ui"]))
+        if inner.sum() > 1:
+            xi = xs[inner]
+            d.polygon(list(zip(xi, m["ui"][inner])) + list(zip(xi, tu[inner]))[::-1], fill=(228, 224, 212))
+            if m["show_lower"] > 0.2:
+                tl = np.maximum(m["li"] - 0.045 * b * m["show_lower"], tu + 0.25 * (m["li"] - tu))
+                d.polygon(list(zip(xi, tl[inner])) + list(zip(xi, m["li"][inner]))[::-1], fill=(214, 210, 198))
+    d.polygon(pts(m["uo"]) + pts(m["ui"])[::-1], fill=lip_col)
+    d.polygon(pts(m["li"]) + pts(m["lo"])[::-1], fill=_col(lip_col, 1.1))
+    if m["part"] <= 0.02:
+        d.line(pts((m["ui"] + m["li"]) / 2), fill=_col(lip_col, 0.45), width=g.line_w, joint="curve")
+    mx, hw, corner = m["mx"], m["hw"], m["corner"]
+    for side in (-1, 1):  # shadowed corners (deeper when pulled, pressed or depressed)
+        cxp = mx + side * hw
+        _soft(sd, [(cxp - side * 0.02 * a, corner), (cxp + side * 0.04 * a, corner + 0.01 * b)],
+              40 + 40 * max(m["a12"], m["press"], m["a15"]), 0.035 * b)
+    _soft(sd, [(mx - 0.5 * hw, m["lo"][8] + 0.03 * b), (mx + 0.5 * hw, m["lo"][8] + 0.03 * b)],
+          30 + 35 * m["press"], 0.05 * b)  # the shadow under the lower lip
+    for y in (m["uo"][8] - 0.035 * b, m["lo"][8] + 0.075 * b):  # AU23/24: the skin bulges around pressed lips
+        _soft(sd, [(mx - 0.6 * hw, y), (mx + 0.6 * hw, y)], -35 * m["press"], 0.05 * b)
+    # nasolabial folds: AU12 and AU6 deepen them and push them out; AU9/AU10 deepen their upper part
+    au6, au9, au10 = _au(spec, 6), _au(spec, 9), _au(spec, 10)
+    fold = min(1.0, 0.9 * m["a12"] + 0.5 * au9 + 0.6 * au10 + 0.3 * m["a20"] + 0.2 * au6 + (0.3 if spec.age_group == 4 else 0))
+    for side in (-1, 1):
+        top = (g.nx + side * 0.17 * a, g.tip_y - 0.02 * b)
+        end = (mx + side * (hw + 0.07 * a), corner + 0.1 * b)
+        ctrl = (mx + side * (hw + 0.12 * a * (1 + m["a12"])), (top[1] + end[1]) / 2)
+        _soft(sd, _quad(top, ctrl, end, 8), 15 + 70 * fold, 0.03 * b)
+        _soft(sd, [(ctrl[0] + side * 0.06 * a, ctrl[1] - 0.02 * b), (ctrl[0] + side * 0.1 * a, ctrl[1] - 0.1 * b)],
+              -24 * max(m["a12"], au6), 0.14 * b)  # the cheek bulging above the fold
+        if m["a15"] > 0.2:  # AU15 pulls the skin below the corners down
+            _soft(sd, [(mx + side * hw, corner + 0.02 * b), (mx + side * (hw + 0.02 * a), corner + 0.14 * b)],
+                  45 * m["a15"], 0.025 * b)
+    return m
+
+
+def _occluders(d: ImageDraw.ImageDraw, g: _Geo, spec: FaceSpec, m: dict, hair, rng: np.random.Generator):
+    """The occlusions of the InFER++ setting: beard, spectacles, nose ornament, turban, a hand."""
+    a, b, cx, cy, fx, lw = g.a, g.b, g.cx, g.cy, g.fx, g.line_w
+    mx, hw = m["mx"], m["hw"]
     if "beard" in spec.occluders:
         beard = _col(hair, 0.9)
-        pts = [(cx - 0.98 * a, cy + 0.05 * b)] + _quad((cx - 0.9 * a, cy + 0.95 * b), (cx, cy + 1.35 * b), (cx + 0.9 * a, cy + 0.95 * b))
+        lo_y, up_y = float(m["lo"][8]), float(m["uo"][8])
+        pts = [(cx - 0.98 * a, cy + 0.05 * b)] + _quad((cx - 0.9 * a, cy + 0.95 * b), (cx, cy + 1.35 * b),
+                                                        (cx + 0.9 * a, cy + 0.95 * b))
         pts += [(cx + 0.98 * a, cy + 0.05 * b), (cx + 0.7 * a, cy + 0.35 * b)]
-        pts += _quad((mx + half_w + 0.1 * a, my + 0.2 * b), (mx, my + 0.35 * b + opening), (mx - half_w - 0.1 * a, my + 0.2 * b))
+        pts += _quad((mx + hw + 0.1 * a, m["corner"] + 0.05 * b), (mx, lo_y + 0.12 * b), (mx - hw - 0.1 * a, m["corner"] + 0.05 * b))
         pts += [(cx - 0.7 * a, cy + 0.35 * b)]
         d.polygon(pts, fill=beard)
-        d.polygon(_quad((mx - half_w, my - lip - 0.02 * b), (mx, my - lip - 0.12 * b), (mx + half_w, my - lip - 0.02 * b)),
-                  fill=beard)
+        d.polygon(_quad((mx - hw, up_y + 0.01 * b), (mx, up_y - 0.12 * b), (mx + hw, up_y + 0.01 * b)), fill=beard)
     if "spectacles" in spec.occluders:
         frame = _col(spec.occluder_colour)
         for side in (-1, 1):
-            ex = fx + side * 0.4 * a * (1 - 0.12 * side * yaw)
-            d.rounded_rectangle([ex - 0.3 * a, eye_y - 0.14 * b, ex + 0.3 * a, eye_y + 0.12 * b], radius=0.08 * a,
-                                outline=frame, width=max(2, line_w))
-            d.line([(ex + side * 0.3 * a, eye_y - 0.08 * b), (cx + side * 1.0 * a, eye_y - 0.1 * b)], fill=frame, width=line_w)
-        d.line(_quad((fx - 0.1 * a, eye_y - 0.05 * b), (fx, eye_y - 0.1 * b), (fx + 0.1 * a, eye_y - 0.05 * b)), fill=frame, width=line_w)
+            ex = fx + side * 0.4 * a * (1 - 0.12 * side * g.yaw)
+            d.rounded_rectangle([ex - 0.3 * a, g.eye_y - 0.14 * b, ex + 0.3 * a, g.eye_y + 0.12 * b],
+                                radius=0.08 * a, outline=frame, width=max(2, lw))
+            d.line([(ex + side * 0.3 * a, g.eye_y - 0.08 * b), (cx + side * 1.0 * a, g.eye_y - 0.1 * b)], fill=frame, width=lw)
+        d.line(_quad((fx - 0.1 * a, g.eye_y - 0.05 * b), (fx, g.eye_y - 0.1 * b), (fx + 0.1 * a, g.eye_y - 0.05 * b)),
+               fill=frame, width=lw)
     if "ornament" in spec.occluders:
-        d.ellipse([nx + 0.1 * a, tip_y, nx + 0.2 * a, tip_y + 0.1 * b], outline=(212, 175, 55), width=line_w)
-    if turban:
+        d.ellipse([g.nx + 0.08 * a, g.tip_y, g.nx + 0.18 * a, g.tip_y + 0.1 * b], outline=(212, 175, 55), width=lw)
+    if "turban" in spec.occluders:
         tc = _col(spec.occluder_colour)
-        # wrapped cloth over the skull, its lower edge on the forehead above the brows
-        d.polygon(_ellipse_poly(cx, cy - 0.98 * b, 1.12 * a, 0.52 * b, power=2.4), fill=tc)
-        d.polygon([(cx - 1.05 * a, cy - 0.98 * b), (cx + 1.05 * a, cy - 0.98 * b), (cx + 1.0 * a, cy - 0.58 * b),
-                   (cx, cy - 0.66 * b), (cx - 1.0 * a, cy - 0.58 * b)], fill=tc)
+        d.polygon(_ellipse_poly(cx, cy - 1.0 * b, 1.12 * a, 0.5 * b, power=2.4), fill=tc)
+        d.polygon([(cx - 1.05 * a, cy - 1.0 * b), (cx + 1.05 * a, cy - 1.0 * b), (cx + 1.0 * a, cy - 0.62 * b),
+                   (cx, cy - 0.7 * b), (cx - 1.0 * a, cy - 0.62 * b)], fill=tc)
         for i in range(3):
-            yl = cy - b * (0.85 + 0.15 * i)
-            d.line(_quad((cx - 0.95 * a, yl + 0.1 * b), (cx, yl - 0.1 * b), (cx + 0.95 * a, yl + 0.1 * b)), fill=_col(tc, 0.75), width=line_w)
+            yl = cy - b * (0.88 + 0.15 * i)
+            d.line(_quad((cx - 0.95 * a, yl + 0.1 * b), (cx, yl - 0.1 * b), (cx + 0.95 * a, yl + 0.1 * b)),
+                   fill=_col(tc, 0.75), width=lw)
     if "hand" in spec.occluders:
         side = 1 if rng.random() < 0.5 else -1
-        hx = cx + side * 0.55 * a
-        hy = cy + rng.uniform(0.55, 0.95) * b
-        hand = _col(skin, 0.97)
+        hx, hy = cx + side * 0.6 * a, cy + rng.uniform(0.6, 0.95) * b
+        hand = _col(spec.skin, 0.97)
         d.ellipse([hx - 0.33 * a, hy - 0.2 * b, hx + 0.33 * a, hy + 0.45 * b], fill=hand)
         for k in range(4):
             fxk = hx - 0.25 * a + k * 0.16 * a
             d.rounded_rectangle([fxk - 0.06 * a, hy - 0.45 * b + 0.04 * b * abs(k - 1.5), fxk + 0.06 * a, hy + 0.05 * b],
-                                radius=0.05 * a, fill=hand, outline=_col(skin, 0.8))
+                                radius=0.05 * a, fill=hand, outline=_col(spec.skin, 0.8))
 
-    if spec.roll:
-        img = img.rotate(spec.roll, resample=Image.BILINEAR, center=(cx, cy), fillcolor=_col(rng.uniform(40, 200, size=3)))
+
+def _apply_shading(img: Image.Image, shade: Image.Image, spec: FaceSpec, g: _Geo, outline) -> Image.Image:
+    """Multiply the blurred shading layer and a Lambertian-like falloff over the face into the image."""
+    S = g.S
+    shade = shade.filter(ImageFilter.GaussianBlur(radius=max(1.0, S / 110)))
+    k = np.asarray(shade, dtype=np.float32) * (1 / 128)
+    x0, y0 = max(0, int(g.cx - g.a)), max(0, int(g.cy - g.b))
+    x1, y1 = min(S, int(g.cx + g.a) + 1), min(S, int(g.cy + g.b) + 1)
+    if x1 > x0 and y1 > y0:
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        u, v = (xx - g.cx) / g.a, (yy - g.cy) / g.b
+        r2 = u**2 + v**2
+        lx, ly = math.cos(spec.light_dir), math.sin(spec.light_dir)
+        fall = 1.0 - 0.22 * np.minimum(r2, 1.3) ** 1.5 + spec.light_strength * 0.25 * (u * lx + v * ly)
+        mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+        ImageDraw.Draw(mask).polygon([(x - x0, y - y0) for x, y in outline], fill=255)
+        k[y0:y1, x0:x1] *= np.where(np.asarray(mask) > 0, fall, 1.0)
+    arr = np.asarray(img, dtype=np.float32) * k[..., None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def _capture(img: Image.Image, spec: FaceSpec, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Downsample, then exposure and a lighting gradient, blur, sensor noise and grayscale."""
     img = img.resize((size, size), Image.LANCZOS)
-
-    arr = np.asarray(img, dtype=np.float32)
-    # Global illumination: exposure and a directional gradient across the whole frame.
     g = np.linspace(-1, 1, size, dtype=np.float32)
     grad = 1 + 0.18 * spec.light_strength * (math.cos(spec.light_dir) * g[None, :] + math.sin(spec.light_dir) * g[:, None])
-    arr = arr * spec.exposure * grad[..., None]
+    arr = np.asarray(img, dtype=np.float32) * (spec.exposure * grad)[..., None]
     out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if spec.blur > 0:
         out = out.filter(ImageFilter.GaussianBlur(radius=spec.blur))
@@ -364,6 +485,31 @@ def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndar
     if spec.grayscale:
         arr = np.repeat(np.asarray(Image.fromarray(arr).convert("L"))[..., None], 3, axis=2)
     return arr
+
+
+def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndarray:
+    """Draw ``spec`` and return an (size, size, 3) uint8 RGB array (after blur and noise; JPEG is the caller's)."""
+    S = size * 2
+    img = _background(S, rng)
+    d = ImageDraw.Draw(img)
+    g = _geometry(spec, S)
+    hair = GREY_HAIR * 0.7 + spec.hair * 0.3 if spec.age_group == 4 else spec.hair
+    _body(d, g, spec, hair, rng)
+    outline = _outline(spec, g)
+    d.polygon(outline, fill=_col(spec.skin))
+    _fringe(d, g, spec, hair, rng)
+    shade = Image.new("L", (S, S), 128)
+    sd = ImageDraw.Draw(shade)
+    _eyes(img, d, sd, g, spec)
+    _brows(d, sd, g, spec, hair)
+    _nose(d, sd, g, spec)
+    m = _mouth(d, sd, g, spec)
+    img = _apply_shading(img, shade, spec, g, outline)
+    _occluders(ImageDraw.Draw(img), g, spec, m, hair, rng)
+    if spec.roll:
+        img = img.rotate(spec.roll, resample=Image.BILINEAR, center=(g.cx, g.cy),
+                         fillcolor=_col(rng.uniform(40, 200, size=3)))
+    return _capture(img, spec, rng, size)
 
 
 def encode_jpeg(arr: np.ndarray, quality: int) -> bytes:
