@@ -34,6 +34,15 @@ class Chapter:
             raise ValueError(f"pick() needs a value for every profile; missing {missing}")
         return by_profile[self.profile]
 
+    def fit(self, labels=None, dataset_options: dict | None = None, progress: bool = False, **options):
+        """Train (or fetch the stored run of) ``options`` on this chapter's data: ``dataset``, ``profile``,
+        ``data_seed`` and ``seed`` come from the chapter unless given, ``data_root`` and ``device`` always do."""
+        from fernb.train import TrainConfig, fit
+
+        base = {"dataset": self.dataset, "profile": self.profile, "data_seed": self.seed, "seed": self.seed}
+        return fit(TrainConfig(**{**base, **options}), data_root=self.data_root, device=self.device,
+                   progress=progress, labels=labels, dataset_options=dataset_options)
+
     def notice(self, real: str = "any real dataset"):
         """A Markdown banner saying what data the results come from."""
         from IPython.display import Markdown, display

@@ -41,7 +41,6 @@ from IPython.display import display
 import fernb.chapter
 from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
-from fernb.train import TrainConfig, fit
 from fernb.viz import confusion_matrix_figure, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"])
@@ -93,16 +92,15 @@ pd.crosstab(r.true_label.map(dict(enumerate(EXPRESSIONS))), [r.gender, r.age_gro
 # its configuration: running this cell again returns the stored run instantly, and a run interrupted mid-way resumes.
 
 # %%
-cfg = TrainConfig(
+run = ch.fit(
     model=ch.pick(smoke="tiny_cnn", quick="small_cnn", full="small_cnn"),
-    dataset=ch.dataset, profile=ch.profile, data_seed=ch.seed, seed=ch.seed,
     img_size=ch.pick(smoke=48, quick=64, full=96),
     epochs=ch.pick(smoke=1, quick=10, full=40),
     class_weighting="conservative",
     batch_size=ch.pick(smoke=32, quick=64, full=128),
     max_batches_per_epoch=ch.pick(smoke=4, quick=None, full=None),
+    progress=True,
 )
-run = fit(cfg, data_root=ch.data_root, device=ch.device)
 pd.DataFrame(run.history).set_index("epoch").round(4)
 
 # %%

@@ -36,11 +36,11 @@ seed = 0
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from PIL import Image
 
 import fernb.chapter
 from fernb import paths
 from fernb.data import load_dataset
+from fernb.data.store import record_image
 from fernb.data.construction import LANGUAGES, SEGMENTS, SIZES, build, compose_query
 from fernb.data.verify import verify
 from fernb.viz import sample_grid
@@ -111,5 +111,5 @@ pd.crosstab(r["age_group"], r["gender"], margins=True)
 
 # %%
 pick = np.random.default_rng(ch.seed).choice(len(r), 6, replace=False)
-sample_grid([[np.asarray(Image.open(built.root / r["image"].iloc[i]).convert("RGB")) for i in pick]], ["crops"],
+sample_grid([[record_image(built, i) for i in pick]], ["crops"],
             [str(built.class_counts().index[r["label"].iloc[i]]) for i in pick])

@@ -38,14 +38,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import display
-from PIL import Image
 
 import fernb.chapter
-from fernb.annotate import (GLAD, DawidSkene, MajorityVote, assessment_funnel, dataset_votes, drop_unreliable,
-                            expert_labels, precision_recall_at_k, score_records, top_k)
+from fernb.annotate import (GLAD, DawidSkene, MajorityVote, dataset_votes, drop_unreliable,
+                            precision_recall_at_k, score_records, top_k)
 from fernb.data import load_dataset
+from fernb.data.store import record_image
+from fernb.data.synth.experts import assessment_funnel, expert_labels
 from fernb.labels import EXPRESSIONS
-from fernb.train import TrainConfig, fit
 from fernb.viz import sample_grid
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-infer", "synth-raf"])
@@ -130,13 +130,12 @@ print(f"GLAD label accuracy vs truth: 30 annotators {(glad.labels_ == truth).mea
 
 # %%
 em_labels = glad24.labels_
-cfg = TrainConfig(model=ch.pick(smoke="tiny_cnn", quick="small_cnn", full="resnet18"), dataset=ch.dataset,
-                  profile=ch.profile, data_seed=ch.seed, seed=ch.seed, img_size=ch.pick(smoke=32, quick=64, full=112),
-                  epochs=ch.pick(smoke=1, quick=8, full=50), batch_size=ch.pick(smoke=32, quick=64, full=128),
-                  loss="elr_sce", loss_kwargs={"lam": 3.0, "beta": 0.7},
-                  max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None))
-run = fit(cfg, data_root=ch.data_root, device=ch.device, labels=em_labels, progress=False)
-losses, probs = score_records(run, em_labels, ch.data_root)  # every image's CE loss and class probabilities
+run = ch.fit(model=ch.pick(smoke="tiny_cnn", quick="small_cnn", full="resnet18"),
+             img_size=ch.pick(smoke=32, quick=64, full=112), epochs=ch.pick(smoke=1, quick=8, full=50),
+             batch_size=ch.pick(smoke=32, quick=64, full=128), loss="elr_sce",
+             loss_kwargs={"lam": 3.0, "beta": 0.7}, max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None),
+             labels=em_labels)
+losses, probs = score_records(run)  # every image's CE loss against its EM label, and class probabilities
 
 k = int(round(len(ds.records) * 6754 / 35789))
 wrong = em_labels != truth
@@ -177,7 +176,7 @@ pd.DataFrame({"label accuracy vs truth": {s: (lab == truth).mean() for s, lab in
 # %%
 hard = selected[:6]
 counts = votes.counts[hard]
-grid = sample_grid([[np.asarray(Image.open(ds.root / ds.records["image"].iloc[i]).convert("RGB")) for i in hard]],
+grid = sample_grid([[record_image(ds, i) for i in hard]],
                    ["hardest"], [f"#{r + 1}" for r in range(len(hard))])
 display(grid)
 fig = go.Figure()

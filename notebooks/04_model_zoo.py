@@ -48,7 +48,7 @@ from fernb.eval.complexity import accuracy_cost_points, complexity_table
 from fernb.eval.deploy import deploy_report, export_onnx, onnx_parity, ort_latency, torch_latency
 from fernb.models import catalogue, create, entry, list_models
 from fernb.models.btfer import KNOWN_MISSING
-from fernb.train import TrainConfig, fit, list_runs
+from fernb.train import list_runs
 from fernb.viz import accuracy_macs_figure
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -142,11 +142,10 @@ models = ch.pick(smoke=["lfer_ldl", "litexpressionnet"],
                        "savchenko_effnet_b0", "scn", "resemotenet"])
 runs = {}
 for name in models:
-    cfg = TrainConfig(model=name, dataset=ch.dataset, profile=ch.profile, data_seed=ch.seed, seed=ch.seed,
-                      img_size=ch.pick(smoke=64, quick=64, full=entry(name).img_size),
-                      epochs=ch.pick(smoke=1, quick=6, full=40), batch_size=ch.pick(smoke=32, quick=64, full=64),
-                      class_weighting="conservative", max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None))
-    runs[name] = fit(cfg, data_root=ch.data_root, device=ch.device, progress=False)
+    runs[name] = ch.fit(model=name, img_size=ch.pick(smoke=64, quick=64, full=entry(name).img_size),
+                        epochs=ch.pick(smoke=1, quick=6, full=40), batch_size=ch.pick(smoke=32, quick=64, full=64),
+                        class_weighting="conservative",
+                        max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None))
 results = pd.DataFrame({n: {"img_size": r.config.img_size, "epochs": r.config.epochs,
                             "last_train_loss": r.history[-1]["train_loss"], "accuracy": r.metrics["accuracy"],
                             "macro_f1": r.metrics["macro_f1"], "train_s": r.metrics["train_seconds"]}
@@ -186,7 +185,7 @@ accuracy_macs_figure(pts, title="Test accuracy against MACs",
 deploy_dir = paths.cache_root() / "deploy"
 threads = torch.get_num_threads()
 torch.set_num_threads(1)
-reports = pd.DataFrame([deploy_report(runs[n], deploy_dir, data_root=ch.data_root,
+reports = pd.DataFrame([deploy_report(runs[n], deploy_dir,
                                       calibration_images=ch.pick(smoke=16, quick=128, full=512),
                                       latency_runs=ch.pick(smoke=3, quick=30, full=100))
                         for n in ("lfer_ldl", "litexpressionnet")]).set_index("model")

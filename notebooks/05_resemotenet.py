@@ -55,7 +55,6 @@ from fernb.data.store import ImageStore
 from fernb.eval.complexity import model_complexity
 from fernb.eval.leakage import leakage_audit
 from fernb.models.resemotenet import TABLE_III, TABLE_III_DATASETS, TABLE_III_NOTE, TABLE_IV
-from fernb.train import TrainConfig, fit
 from fernb.viz import confusion_matrix_figure, sample_grid
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -95,9 +94,8 @@ protocol = dict(model="resemotenet", img_size=64, batch_size=16, optimizer="sgd"
                 scheduler="plateau", lr_gamma=0.1, plateau_patience=ch.pick(smoke=1, quick=1, full=5),
                 class_weighting="simple", aug_scale=(1.0, 1.0), aug_ratio=(1.0, 1.0), aug_flip=0.5,
                 aug_brightness=0.0, aug_contrast=0.0, epochs=ch.pick(smoke=1, quick=2, full=80),
-                max_batches_per_epoch=ch.pick(smoke=2, quick=40, full=None), seed=ch.seed, data_seed=ch.seed)
-run = fit(TrainConfig(dataset=ch.dataset, profile=ch.profile, **protocol), data_root=ch.data_root, device=ch.device,
-          progress=False)
+                max_batches_per_epoch=ch.pick(smoke=2, quick=40, full=None))
+run = ch.fit(**protocol)
 m = run.metrics
 pd.DataFrame(run.history)[["epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds", "data_wait_share"]]
 
@@ -138,8 +136,7 @@ for name in TABLE_IV:
            "MACs (M)": round(model_complexity(name, img_size=64)["macs_m"]),
            f"measured accuracy ({ch.dataset}, %)": None, "measured test loss": None}
     if name in configs:
-        r = fit(TrainConfig(dataset=ch.dataset, profile=ch.profile, **{**protocol, "model": name}),
-                data_root=ch.data_root, device=ch.device, progress=False)
+        r = ch.fit(**{**protocol, "model": name})
         row[f"measured accuracy ({ch.dataset}, %)"] = round(100 * r.metrics["accuracy"], 2)
         row["measured test loss"] = round(r.metrics["log_loss"], 3)
     rows.append(row)

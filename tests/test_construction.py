@@ -4,7 +4,8 @@ infer-pp adapter reads back."""
 import numpy as np
 import pytest
 
-from fernb.data.construction import LANGUAGES, SEGMENTS, compose_query, near_duplicate_groups, signatures
+from fernb.data.construction import LANGUAGES, SEGMENTS, compose_query
+from fernb.data.fingerprints import near_duplicate_groups, thumbnails
 
 
 def test_queries_have_the_papers_shape():
@@ -23,7 +24,7 @@ def test_near_duplicates_group_and_distinct_images_do_not():
     a = rng.integers(0, 255, (64, 64), dtype=np.uint8)
     b = rng.integers(0, 255, (64, 64), dtype=np.uint8)
     a2 = np.clip(a.astype(int) * 0.9 + 10, 0, 255).astype(np.uint8)  # a re-encode: brightness and contrast change
-    groups = near_duplicate_groups(signatures([a, b, a2]), min_corr=0.95, chunk=2)
+    groups = near_duplicate_groups(thumbnails(np.stack([a, b, a2]), size=32)[0], min_corr=0.95, chunk=2)
     assert groups.tolist() == [0, 1, 0]
 
 

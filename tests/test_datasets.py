@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from fernb.data import load_dataset, load_manifest
-from fernb.data.adapters import DatasetError, stratified_split
+from fernb.data.adapters import DatasetError
+from fernb.data.splits import stratified_split
 from fernb.data.mock import write_mock
 from fernb.data.store import ImageStore
 from fernb.data.verify import verify

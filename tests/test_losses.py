@@ -49,11 +49,14 @@ def test_build_loss_names():
 
 
 def test_elr_run_resumes_to_identical_weights_and_labels_override(smoke_raf, tmp_path):
+    from fernb.train import StopAfterEpoch
+
     cfg = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=32, epochs=2,
-               loss="elr_sce", loss_kwargs={"lam": 3.0, "beta": 0.7})
+               loss="elr_sce", loss_kwargs={"lam": 3.0, "beta": 0.7}, sam_rho=0.05, freeze_epochs=1)
     whole = fit(cfg, runs_root=tmp_path / "a", progress=False)
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, runs_root=tmp_path / "b", progress=False, stop_after_epoch=1)
+    for stop in (1, 2):  # killed in stage 1 and in stage 2 of SAM + ELR + two-stage fine-tuning
+        with pytest.raises(KeyboardInterrupt):
+            fit(cfg, runs_root=tmp_path / "b", progress=False, callbacks=[StopAfterEpoch(stop)])
     resumed = fit(cfg, runs_root=tmp_path / "b", progress=False)
     a = torch.load(whole.dir / "model.pt", weights_only=True)
     b = torch.load(resumed.dir / "model.pt", weights_only=True)
@@ -62,6 +65,12 @@ def test_elr_run_resumes_to_identical_weights_and_labels_override(smoke_raf, tmp
     flipped = (smoke_raf.records["label"].to_numpy() + 1) % 7
     other = fit({**cfg, "epochs": 1}, runs_root=tmp_path / "a", progress=False, labels=flipped)
     assert other.dir != whole.dir and np.array_equal(np.load(other.dir / "labels.npy"), flipped)
+    # the relabelled run is scored against its own labels, and rebuilds them
+    assert np.array_equal(other.labels(), flipped) and other.data.labels_sha
+    test = other.split("test")
+    assert np.array_equal(np.concatenate([y.numpy() for _, y in other.loader("test")]), flipped[test])
+    probs = other.test_probs
+    assert other.metrics["accuracy"] == pytest.approx(float((probs.argmax(1) == flipped[test]).mean()))
     with pytest.raises(ValueError, match="labels= at record 0 is 9"):
         fit(cfg, runs_root=tmp_path / "a", progress=False, labels=np.full(len(flipped), 9))
 

@@ -77,3 +77,30 @@ def test_config_renders_executed_notebooks_without_executing():
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert cfg["execute"]["execute_notebooks"] == "off"
     assert "plotly.min.js" in cfg["sphinx"]["config"]["html_js_files"]
+
+
+# module name -> distribution name, for the imports whose names differ
+DISTRIBUTIONS = {"PIL": "pillow", "yaml": "pyyaml", "sklearn": "scikit-learn"}
+
+
+def test_every_module_level_import_of_the_library_is_declared():
+    """What ``import fernb.<anything>`` needs at module level is a declared dependency (optional packages are imported
+    inside the functions that use them), and nothing declared goes unused."""
+    import ast
+    import sys
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    declared = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in deps}
+    used = set()
+    for path in (ROOT / "fernb").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top != "fernb" and top not in sys.stdlib_module_names and top != "__future__":
+                    used.add(DISTRIBUTIONS.get(top, top).lower())
+    assert used <= declared, f"imported at module level but not declared: {sorted(used - declared)}"
+    lazily = {"timm", "plotly", "scikit-learn", "tqdm", "pillow", "pyyaml"}  # imported inside functions too
+    assert declared - used <= lazily | {"torchvision"}, f"declared but never imported: {sorted(declared - used)}"

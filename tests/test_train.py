@@ -63,21 +63,32 @@ def test_fit_writes_a_run_and_reuses_it(smoke_raf, tmp_path):
     np.testing.assert_allclose(predict(run.load_model(), loader), run.test_probs, atol=1e-5)
 
 
-def test_split_arrays_reproduce_the_stored_test_predictions_and_runs_are_listed(smoke_raf, tmp_path):
-    from fernb.train import list_runs, split_arrays
+def test_run_rebuilds_its_data_and_reproduces_the_stored_test_predictions(smoke_raf, tmp_path):
+    from fernb.train import list_runs
 
     run = fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False)
-    x, y = split_arrays(run.config, "test")
-    assert x.dtype == np.float32 and x.shape == (len(smoke_raf.split("test")), 3, 32, 32)
-    with torch.no_grad():
-        probs = run.load_model()(torch.from_numpy(x)).softmax(1).numpy()
-    np.testing.assert_allclose(probs, run.test_probs, atol=1e-5)  # the arrays are what the trainer evaluated
-    x_cal, _ = split_arrays(run.config, "train", limit=10)
-    assert len(x_cal) == 10
-    with pytest.raises(ValueError, match="no 'val' split"):
-        split_arrays(run.config, "val")
+    assert run.data.dataset == "synth-raf" and run.data.profile == "smoke" and run.data.labels_sha is None
+    np.testing.assert_allclose(run.predict("test"), run.test_probs, atol=1e-5)  # what the trainer evaluated
+    x, y = next(iter(run.loader("test", batch_size=8)))
+    assert x.dtype == torch.float32 and x.shape == (8, 3, 32, 32)
+    assert np.array_equal(y.numpy(), smoke_raf.records["label"].to_numpy()[run.split("test")[:8]])
+    n_val = run.metrics["n_val"]
+    assert len(run.split("val")) == n_val and len(run.split("train")) == run.metrics["n_train"]
+    assert sum(len(b[1]) for b in run.loader("train", limit=10)) == 10
+    logits = run.predict(np.arange(5), logits=True)
+    assert logits.shape == (5, 7) and not np.allclose(logits.sum(1), 1)
+    with pytest.raises(ValueError, match="record indices"):
+        run.predict(np.array([len(smoke_raf.records)]))
     runs = list_runs(tmp_path)
     assert list(runs.model) == ["tiny_cnn"] and runs.accuracy.iloc[0] == run.metrics["accuracy"]
+
+
+def test_run_keys_do_not_move():
+    """Run folders are named by these keys: options added later must leave existing keys alone (the literals were
+    computed before the Trainer refactor, with the LATER_DEFAULTS table it replaced)."""
+    assert TrainConfig(**TINY).key() == "722388197cb6"
+    assert TrainConfig().key() == "ce7f45b6c10c"
+    assert TrainConfig(**TINY, loss="elr_sce", sam_rho=0.05, freeze_epochs=2, fold=1).key() == "fe39a05d47f2"
 
 
 def test_checkpoint_of_another_config_is_refused(smoke_raf, tmp_path):
@@ -94,7 +105,8 @@ SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
 from fernb.train import fit
-cfg = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=16, epochs=5, seed=1)
+cfg = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=16, epochs=5, seed=1,
+           precision="bf16", memory_format="channels_last")  # resume is exact in reduced precision too
 fit(cfg, runs_root=sys.argv[1], progress=True)
 """
 

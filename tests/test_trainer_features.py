@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from fernb.train import TrainConfig, fit, teacher_distributions
+from fernb.train import StopAfterEpoch, TrainConfig, fit, teacher_distributions
 from fernb.train.sam import SAM, frozen_bn_stats
 
 TINY = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=32, epochs=2)
@@ -68,7 +68,7 @@ def test_two_stage_fine_tuning_trains_the_head_first(smoke_raf, tmp_path):
 
     cfg = {**TINY, "freeze_epochs": 1, "epochs": 1, "scheduler": "none"}
     with pytest.raises(KeyboardInterrupt):
-        fit(cfg, runs_root=tmp_path, progress=False, stop_after_epoch=1)
+        fit(cfg, runs_root=tmp_path, progress=False, callbacks=[StopAfterEpoch(1)])
     ck = torch.load(next(tmp_path.glob("*/checkpoint.pt")), weights_only=True)
     torch.manual_seed(0)
     init = create("tiny_cnn", img_size=32).state_dict()
@@ -132,6 +132,11 @@ def test_eight_classes_and_ckplus_folds(mocks, tmp_path):
     with pytest.warns(UserWarning):
         ds = load_dataset("ckplus", data_root=mocks["ckplus"], progress=False, lenient=True)
     assert f3.metrics["n"] == int((ds.records["fold"] == 3).sum())
+    # the fold run knows its data: evaluated again, it sees fold 3 as its test split, with the same options
+    assert f3.data.fold == 3 and dict(f3.data.options) == opts
+    with pytest.warns(UserWarning, match="quarantined"):
+        again = f3.predict("test")
+    np.testing.assert_allclose(again, f3.test_probs, atol=1e-5)
     with pytest.raises(ValueError, match="fold=42 does not exist"), pytest.warns(UserWarning):
         fit({**TINY, "dataset": "ckplus", "fold": 42}, data_root=mocks["ckplus"], runs_root=tmp_path, progress=False,
             dataset_options=opts)
@@ -188,7 +193,7 @@ def test_ddp_two_processes_match_one(smoke_raf, tmp_path, loss):
     """torchrun with two gloo processes trains the same weights (and class centres) as one process: a model without
     BatchNorm or dropout, so the only difference is who computes which half of each augmented batch."""
     cfg = dict(model="btfer_lenet5", dataset="synth-raf", profile="smoke", img_size=48, batch_size=32, epochs=2,
-               optimizer="sgd", lr=0.05, loss=loss)
+               optimizer="sgd", lr=0.05, loss=loss, precision="fp32", memory_format="contiguous")
     single = fit(cfg, runs_root=tmp_path / "one", progress=False)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",

@@ -28,9 +28,8 @@ class Votes:
     @property
     def counts(self) -> np.ndarray:
         """(n_images, n_classes) vote counts: InFER++'s 7-dimensional vote vectors (§III-B)."""
-        from fernb.data.synth.crowd import vote_counts
-
-        return vote_counts(self.image, self.label, self.n_images, self.n_classes)
+        k = self.n_classes
+        return np.bincount(self.image * k + self.label, minlength=self.n_images * k).reshape(self.n_images, k)
 
 
 def as_votes(votes, n_classes: int = 7, n_images: int | None = None, n_annotators: int | None = None) -> Votes:

@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from fernb.data.fingerprints import near_duplicate_groups, thumbnails
+from fernb.data.manifest import published_names
+from fernb.data.store import encode_jpeg
 from fernb.labels import EXPRESSIONS
 
 # §III-A: nine segments. Six expressions with synonyms (the paper's examples: angry, disgusted, fearful, happy,
@@ -56,19 +59,13 @@ def compose_query(rng: np.random.Generator, expression: str, age_group: str, gen
     return " ".join(words), lang
 
 
-def _jpeg(arr: np.ndarray, quality: int) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "JPEG", quality=int(quality))
-    return buf.getvalue()
-
-
 def _near_duplicate(rng, arr: np.ndarray) -> np.ndarray:
     """A re-upload: rescaled, slightly cropped (up to 5%), re-encoded at a lower quality."""
     h, w = arr.shape[:2]
     s = rng.uniform(0.95, 1.0)
     dx, dy = rng.integers(0, max(1, int(w * (1 - s)) + 1)), rng.integers(0, max(1, int(h * (1 - s)) + 1))
     crop = Image.fromarray(arr).crop((dx, dy, dx + int(w * s), dy + int(h * s))).resize((w, h), Image.BILINEAR)
-    return np.asarray(Image.open(io.BytesIO(_jpeg(np.asarray(crop), rng.integers(40, 70)))).convert("RGB"))
+    return np.asarray(Image.open(io.BytesIO(encode_jpeg(np.asarray(crop), rng.integers(40, 70)))).convert("RGB"))
 
 
 def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, sizes=None, progress: bool = True) -> pd.DataFrame:
@@ -113,7 +110,7 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
                 age, gender, source = r["age_group"], r["gender"], i
             query, lang = compose_query(rng, expr, age, gender)
             name = f"{pos:06d}.jpg"
-            (folder / name).write_bytes(_jpeg(arr, 90))
+            (folder / name).write_bytes(encode_jpeg(arr, 90))
             rows.append({"file": f"scrape/{name}", "query": query, "language": lang, "kind": kind, "source": source})
             bar.update()
     table = pd.DataFrame(rows)
@@ -121,42 +118,10 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
     return table
 
 
-def signatures(crops: list[np.ndarray], side: int = 32) -> np.ndarray:
-    """Each grayscale image as a zero-mean, unit-norm ``side×side`` grayscale vector: the inner product of two signatures is
-    their normalised cross-correlation, robust to the brightness and contrast changes of a re-encode."""
-    x = np.stack([np.asarray(Image.fromarray(c).resize((side, side), Image.BILINEAR), np.float32).ravel() for c in crops])
-    x -= x.mean(1, keepdims=True)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
-
-
-def near_duplicate_groups(sig: np.ndarray, min_corr: float, chunk: int = 1024) -> np.ndarray:
-    """Group id per image (the index of the group's first image): images whose correlation reaches ``min_corr`` are
-    linked, and groups are the connected components of those links.
-
-    The correlations come from a matrix product, ``chunk`` rows at a time (a 50k-image scrape needs about 200 MB),
-    with no Python loop over pairs."""
-    import torch
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(sig)
-    x = torch.from_numpy(np.ascontiguousarray(sig, dtype=np.float32))
-    rows, cols = [], []
-    for s in range(0, n, chunk):
-        r, c = torch.nonzero(x[s:s + chunk] @ x.T >= min_corr, as_tuple=True)
-        rows.append(r.numpy() + s)
-        cols.append(c.numpy())
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    _, component = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
-    first = np.full(component.max() + 1, n)
-    np.minimum.at(first, component, np.arange(n))
-    return first[component]
-
-
 def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mtcnn", size: int = 256,
           min_corr: float = 0.92, progress: bool = True) -> dict:
     """Run the whole §III-A pipeline into ``out`` (an ``infer-pp`` layout) and return what each stage measured."""
-    from fernb.data.adapters import stratified_split
+    from fernb.data.splits import stratified_split
     from fernb.data.faces import FaceDetector
     from fernb.data.store import decode
     from fernb.progress import progress_bar
@@ -177,7 +142,7 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
     kept_boxes = [b for b in boxes if b is not None]
     # the whole image: a re-upload keeps its background, hair and clothes; a look-alike does not
     views = [decode(out / f, 64, 1)[..., 0] for f in kept["file"]]
-    groups = near_duplicate_groups(signatures(views), min_corr)
+    groups = near_duplicate_groups(thumbnails(np.stack(views)[..., None], size=32)[0], min_corr)
     first = groups == np.arange(len(groups))
     removed = ~first
     src = kept["source"].to_numpy()
@@ -195,7 +160,7 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
     rows = []
     for n, (r, box) in enumerate(zip(final.itertuples(), final_boxes)):
         name = f"images/{n:06d}.jpg"  # §III-F: the face with a 20% margin, 256×256, grayscale
-        Image.fromarray(decode(out / r.file, size, 1, box, margin=0.2)[..., 0]).save(out / name, "JPEG", quality=92)
+        (out / name).write_bytes(encode_jpeg(decode(out / r.file, size, 1, box, margin=0.2)[..., 0], 92))
         row = {"image": name, "query": r.query, "kind": r.kind}
         if r.source >= 0:
             src = rec.iloc[int(r.source)]
@@ -204,8 +169,7 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
         rows.append(row)
     table = pd.DataFrame(rows)
     faces_only = table[table["kind"] != "nonface"].reset_index(drop=True)  # detector false positives are dropped here:
-    names = {0: "Anger", 1: "Disgust", 2: "Fear", 3: "Happy", 4: "Neutral", 5: "Sad", 6: "Surprise"}  # InFER++ Table 2
-    faces_only["expression"] = faces_only["label"].map(names)
+    faces_only["expression"] = faces_only["label"].map(published_names("infer-pp"))  # InFER++ Table 2's names
     faces_only["split"] = stratified_split(faces_only["label"].to_numpy(), 0.2, seed)
     cols = ["image", "expression", "split", "age_group", "gender"] + [c for c in faces_only.columns if c.startswith("votes_")]
     faces_only[cols].to_csv(out / "records.csv", index=False)

@@ -63,3 +63,12 @@ def load_manifest(name: str) -> dict:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown dataset {name!r}: no manifest {path.name} in {path.parent}. Available: {', '.join(names)}.{hint}")
     return _load(str(path), path.stat().st_mtime)
+
+
+def published_names(name: str) -> dict:
+    """Canonical class index → the name the dataset itself publishes (InFER++ Table 2's "Happy", "Sad" …), from the
+    manifest's label map rather than from code."""
+    from fernb.labels import EXPRESSIONS_8
+
+    ids = load_manifest(name)["labels"]["ids"]
+    return {EXPRESSIONS_8.index(canon): str(pub) for pub, canon in ids.items()}

@@ -21,6 +21,16 @@ from fernb.progress import progress_bar
 STORE_VERSION = 1
 
 
+def encode_jpeg(arr: np.ndarray, quality: int) -> bytes:
+    """JPEG bytes of a uint8 array (baseline, 4:2:0 chroma, no optimisation flags, so the output is reproducible):
+    the one encoder behind SynthFER, the construction pipeline and the leakage protocols."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=int(quality), subsampling=2)
+    return buf.getvalue()
+
+
 def decode(path: Path, size: int, channels: int, box=None, margin: float = 0.0) -> np.ndarray:
     """Decode one image file to (size, size, channels) uint8, with an error that names the file.
 
@@ -85,6 +95,12 @@ def record_loader(dataset, size: int, channels: int):
     has = ~np.isnan(boxes).any(1)
     margin = crop_margin(dataset)
     return lambda i: decode(files[i], size, channels, tuple(boxes[i]), margin) if has[i] else decode(files[i], size, channels)
+
+
+def record_image(dataset, i: int, size: int = 128, channels: int = 3) -> np.ndarray:
+    """Record ``i`` of ``dataset`` as (size, size, channels) uint8, exactly as :func:`record_loader` makes it (face
+    box, margin, pixel strings): what figures and chapters show instead of opening files themselves."""
+    return record_loader(dataset, size, channels)(int(i))
 
 
 class ImageStore:

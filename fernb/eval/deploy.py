@@ -134,32 +134,35 @@ def ort_latency(path, img_size: int, in_chans: int = 3, **kw) -> dict:
     return latency_ms(lambda a: sess.run(None, {name: a}), x, **kw)
 
 
-def deploy_report(run, workdir, data_root=None, calibration_images: int = 128, latency_runs: int = 30) -> dict:
+def deploy_report(run, workdir, calibration_images: int = 128, latency_runs: int = 30) -> dict:
     """Export a trained run to ONNX, check parity, quantise to int8 and compare accuracy and latency.
 
-    Accuracies are on the run's own test split (the SynthFER test split unless the run was on a real dataset).
+    Calibration images are a seeded subset of the run's training split; accuracies are on its own test split, both
+    fed exactly as the trainer fed them (:meth:`fernb.train.Run.loader`), streamed batch by batch.
     """
-    from fernb.train.trainer import split_arrays
-
     cfg = run.config
     model = run.load_model()
     workdir = Path(workdir)
     fp32 = export_onnx(model, workdir / f"{cfg.model}.onnx", cfg.img_size, cfg.in_chans)
     parity = onnx_parity(model, fp32, cfg.img_size, cfg.in_chans)
-    x_cal, _ = split_arrays(cfg, "train", data_root, limit=calibration_images)
+    x_cal = np.concatenate([x.numpy() for x, _ in run.loader("train", limit=calibration_images)])
     int8 = quantize_int8(fp32, workdir / f"{cfg.model}.int8.onnx", x_cal)
-    x_test, y_test = split_arrays(cfg, "test", data_root)
-    with torch.no_grad():
-        torch_pred = np.concatenate([model(torch.from_numpy(x_test[i:i + 256])).argmax(1).numpy()
-                                     for i in range(0, len(x_test), 256)])
-    onnx_pred = ort_logits(session(fp32), x_test).argmax(1)
-    int8_pred = ort_logits(session(int8), x_test).argmax(1)
+    s_fp32, s_int8 = session(fp32), session(int8)
+    preds = {"torch": [], "fp32": [], "int8": [], "y": []}
+    for x, y in run.loader("test"):
+        with torch.no_grad():
+            preds["torch"].append(model(x).argmax(1).numpy())
+        preds["fp32"].append(ort_logits(s_fp32, x.numpy()).argmax(1))
+        preds["int8"].append(ort_logits(s_int8, x.numpy()).argmax(1))
+        preds["y"].append(y.numpy())
+    p = {k: np.concatenate(v) for k, v in preds.items()}
+    y_test = p["y"]
     kw = dict(runs=latency_runs)
     return {
         "model": cfg.model, "img_size": cfg.img_size, "test_images": len(y_test), "onnx_max_abs_diff": parity,
-        "acc_torch_fp32": float((torch_pred == y_test).mean()), "acc_onnx_fp32": float((onnx_pred == y_test).mean()),
-        "acc_onnx_int8": float((int8_pred == y_test).mean()),
-        "int8_agreement_with_fp32": float((int8_pred == onnx_pred).mean()),
+        "acc_torch_fp32": float((p["torch"] == y_test).mean()), "acc_onnx_fp32": float((p["fp32"] == y_test).mean()),
+        "acc_onnx_int8": float((p["int8"] == y_test).mean()),
+        "int8_agreement_with_fp32": float((p["int8"] == p["fp32"]).mean()),
         "size_mb_fp32": fp32.stat().st_size / 2 ** 20, "size_mb_int8": int8.stat().st_size / 2 ** 20,
         "ms_torch": torch_latency(model, cfg.img_size, cfg.in_chans, **kw)["median_ms"],
         "ms_onnx_fp32": ort_latency(fp32, cfg.img_size, cfg.in_chans, **kw)["median_ms"],

@@ -46,8 +46,6 @@ class Audit:
         """Both models on the same images: the leaky test images whose photograph is in the dataset's own test split,
         which the clean model never saw in any form. Grouped by whether the leaky training set holds a copy of the
         photograph, so the difference between the models isolates what seeing a copy is worth."""
-        from fernb.train.trainer import eval_loader, predict
-
         leaky, dup = self.datasets["leaky"], self.duplicates["leaky"]
         clean_test = set(self.datasets["clean"].records.loc[self.datasets["clean"].records["split"] == "test", "source"])
         rows = dup["row"].to_numpy()
@@ -56,7 +54,7 @@ class Audit:
         y = leaky.records["label"].to_numpy()
         out = {}
         for p in PROTOCOLS:
-            out[p] = predict(self.runs[p].load_model(), eval_loader(self.runs[p].config, leaky, rows)).argmax(1) == y[rows]
+            out[p] = self.runs[p].predict(rows, dataset=leaky).argmax(1) == y[rows]
         g = pd.DataFrame({"copy in leaky train": sibling, "clean model": out["clean"], "leaky model": out["leaky"]})
         res = g.groupby("copy in leaky train").agg(images=("clean model", "size"), **{
             "clean model accuracy": ("clean model", "mean"), "leaky model accuracy": ("leaky model", "mean")})

@@ -20,6 +20,8 @@ model). ``KNOWN_MISSING`` lists them so the chapter's table can say so.
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
 
@@ -56,6 +58,13 @@ class TimmTrunk(nn.Module):
         return self.net.forward_features(x)
 
 
+def _weights_file(pretrained):
+    """A local weight file given as ``pretrained=`` (a ``str`` or any path-like), else ``None``."""
+    if isinstance(pretrained, os.PathLike) or (isinstance(pretrained, str) and pretrained != "imagenet"):
+        return os.fspath(pretrained)
+    return None
+
+
 def _classifier(trunk, name, num_classes, in_chans, img_size, pool):
     return Classifier(trunk, lambda n, c: BTFERHead(n, c), num_classes, in_chans, img_size, pool, name)
 
@@ -64,7 +73,7 @@ def _vgg_trunk(depth, pretrained, in_chans):
     import torchvision
     from torchvision.models import vgg
 
-    weights_file = pretrained if isinstance(pretrained, str) and pretrained != "imagenet" else None
+    weights_file = _weights_file(pretrained)
     if pretrained and not weights_file:
         features = torchvision_create({16: torchvision.models.vgg16, 19: torchvision.models.vgg19}[depth], pretrained).features
     else:  # only the convolutional trunk: building torchvision's whole VGG would initialise a 100M-parameter classifier
@@ -99,7 +108,7 @@ def _adapt_first_conv(module: nn.Module, in_chans: int):
 
 def _register_timm(name, timm_name, paper, pub, sizes=(48, 224), min_size=32, face_file=False):
     def build(num_classes=7, in_chans=3, img_size=sizes[0], pool="avg", pretrained=False):
-        weights_file = pretrained if isinstance(pretrained, str) and pretrained != "imagenet" else None
+        weights_file = _weights_file(pretrained)
         trunk = TimmTrunk(timm_name, False if weights_file else pretrained, in_chans)
         if weights_file:
             load_file_in_order(trunk.net, weights_file, f"{timm_name} trunk")

@@ -161,6 +161,22 @@ def create(name: str, num_classes: int = 7, in_chans: int = 3, img_size: int | N
     return model
 
 
+FACE_NORM = ((0.5,), (0.5,))  # [0, 1] pixels to [-1, 1]: every network trained here from scratch
+
+
+def normalization(name: str, pretrained=False) -> tuple[tuple, tuple]:
+    """(mean, std) per channel of the input a model expects, after pixels are scaled to [0, 1]; the training and every
+    evaluation of a run use the same. ImageNet starts take the statistics their weights were trained with (timm's
+    ``pretrained_cfg``: ImageNet mean/std); everything else, including face-weight files whose conversion states
+    no statistics, the symmetric [-1, 1] scaling."""
+    entry(name)
+    if pretrained is True or pretrained == "imagenet":
+        from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+        return tuple(IMAGENET_DEFAULT_MEAN), tuple(IMAGENET_DEFAULT_STD)
+    return FACE_NORM
+
+
 def _check_input(module, args):
     """Fail with a clear message (not a shape error deep inside) when a batch does not fit the model."""
     if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():

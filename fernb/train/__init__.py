@@ -1,7 +1,10 @@
 """Training: configuration, the trainer and the results registry of runs."""
 
-from fernb.train.config import TrainConfig
-from fernb.train.trainer import Run, fit, list_runs, load_run, predict, resolve_device, split_arrays, teacher_distributions
+from fernb.train.callbacks import Callback, StopAfterEpoch
+from fernb.train.config import DataSpec, TrainConfig
+from fernb.train.run import Run, list_runs, load_run, predict, teacher_distributions
+from fernb.train.strategies import resolve_device
+from fernb.train.trainer import Trainer, TrainState, fit
 
-__all__ = ["TrainConfig", "Run", "fit", "list_runs", "load_run", "predict", "resolve_device", "split_arrays",
-           "teacher_distributions"]
+__all__ = ["Callback", "DataSpec", "Run", "StopAfterEpoch", "TrainConfig", "TrainState", "Trainer", "fit",
+           "list_runs", "load_run", "predict", "resolve_device", "teacher_distributions"]

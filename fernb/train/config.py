@@ -12,12 +12,21 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "cosine", "step", "plateau")
 SAMPLERS = ("shuffle", "balanced")
 MONITORS = ("val_acc", "val_loss")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 
-# options added after runs were first stored: left out of the key while they hold these defaults, so stored runs
-# keep their folders
-LATER_DEFAULTS = {"loss": "ce", "loss_kwargs": {}, "sam_rho": 0.0, "early_stop_patience": 0, "monitor": "val_acc",
-                  "lr_step_size": 0, "lr_gamma": 0.1, "plateau_patience": 3, "min_lr": 0.0, "freeze_epochs": 0,
-                  "sampler": "shuffle", "fold": None, "aug_ratio": [0.9, 1.1]}
+
+
+def later(default, **kw):
+    """An option added after runs were first stored: left out of the run key while it holds its default, so stored
+    runs keep their folders. Every option added from now on is declared with ``later``."""
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata={"later": True}, **kw)
+    return field(default=default, metadata={"later": True}, **kw)
+
+
+def _default(f: dataclasses.Field):
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weighting: str = "none"  # none | simple | conservative (BTFER §III-E)
     aug_scale: tuple = (0.8, 1.0)
-    aug_ratio: tuple = (0.9, 1.1)  # aspect-ratio range of the random crop; (1, 1) with aug_scale (1, 1) = no crop
+    aug_ratio: tuple = later((0.9, 1.1))  # aspect-ratio range of the random crop; (1, 1) with aug_scale (1, 1) = no crop
     aug_flip: float = 0.5
     aug_brightness: float = 0.1
     aug_contrast: float = 0.1
@@ -48,18 +57,20 @@ class TrainConfig:
     seed: int = 0
     max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
     model_kwargs: dict = field(default_factory=dict)
-    loss: str = "ce"  # ce | sce | elr | elr_sce (fernb.train.losses)
-    loss_kwargs: dict = field(default_factory=dict)
-    sam_rho: float = 0.0  # > 0 wraps the optimiser in SAM with this radius (Foret et al. 2021)
-    early_stop_patience: int = 0  # stop a stage after this many epochs without a better validation score; 0 = never
-    monitor: str = "val_acc"  # val_acc | val_loss: the validation score for model selection, plateau and early stop
-    lr_step_size: int = 0  # step schedule: epochs between decays (0 = a third of the stage)
-    lr_gamma: float = 0.1  # step and plateau schedules: the decay factor
-    plateau_patience: int = 3  # plateau schedule: epochs without improvement before a decay
-    min_lr: float = 0.0  # plateau schedule: the floor (BTFER: 1e-10)
-    freeze_epochs: int = 0  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained
-    sampler: str = "shuffle"  # shuffle | balanced (class-balanced sampling with replacement)
-    fold: int | None = None  # cross-validated datasets (CK+): this fold is the test split
+    loss: str = later("ce")  # ce | sce | elr | elr_sce (fernb.train.losses)
+    loss_kwargs: dict = later({})
+    sam_rho: float = later(0.0)  # > 0 wraps the optimiser in SAM with this radius (Foret et al. 2021)
+    early_stop_patience: int = later(0)  # stop a stage after this many epochs without a better validation score; 0 = never
+    monitor: str = later("val_acc")  # val_acc | val_loss: the validation score for model selection, plateau and early stop
+    lr_step_size: int = later(0)  # step schedule: epochs between decays (0 = a third of the stage)
+    lr_gamma: float = later(0.1)  # step and plateau schedules: the decay factor
+    plateau_patience: int = later(3)  # plateau schedule: epochs without improvement before a decay
+    min_lr: float = later(0.0)  # plateau schedule: the floor (BTFER: 1e-10)
+    freeze_epochs: int = later(0)  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained
+    sampler: str = later("shuffle")  # shuffle | balanced (class-balanced sampling with replacement)
+    fold: int | None = later(None)  # cross-validated datasets (CK+): this fold is the test split
+    precision: str = later("auto")  # auto | fp32 | bf16 | fp16: autocast dtype; auto measures (fernb.train.autotune)
+    memory_format: str = later("auto")  # auto | contiguous | channels_last; auto measures with precision
 
     def __post_init__(self):
         from fernb.models.registry import entry, validate
@@ -93,6 +104,12 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a non-negative integer, got {v!r}")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"TrainConfig.sampler={self.sampler!r}; expected one of {SAMPLERS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision={self.precision!r}; expected one of {PRECISIONS}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ValueError(f"TrainConfig.memory_format={self.memory_format!r}; expected one of {MEMORY_FORMATS}")
+        if self.precision == "fp16" and self.sam_rho > 0:
+            raise ValueError("TrainConfig.precision='fp16' with SAM: SAM's two passes take no loss scaler; use bf16")
         if self.monitor not in MONITORS:
             raise ValueError(f"TrainConfig.monitor={self.monitor!r}; expected one of {MONITORS}")
         if not (isinstance(self.sam_rho, (int, float)) and self.sam_rho >= 0):
@@ -111,6 +128,11 @@ class TrainConfig:
         object.__setattr__(self, "aug_ratio", tuple(self.aug_ratio))
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"TrainConfig.model_kwargs must be a dict, got {self.model_kwargs!r}")
+        import os
+
+        # a weight file given as a Path is recorded as its string, so the config stays plain JSON data
+        object.__setattr__(self, "model_kwargs", {k: os.fspath(v) if isinstance(v, os.PathLike) else v
+                                                  for k, v in self.model_kwargs.items()})
         try:  # the model takes this input and these keywords: checked here, before any data is read
             validate(self.model, None, self.in_chans, self.img_size, **self.model_kwargs)
         except ValueError as e:
@@ -137,8 +159,70 @@ class TrainConfig:
         """Stable hash of the configuration: the name of its run folder. Options added later are left out of the
         hash while they hold their defaults, so runs stored before they existed keep their keys."""
         d = self.to_dict()
-        for name, default in LATER_DEFAULTS.items():
-            if d.get(name) == default:
-                d.pop(name)
+        for f in dataclasses.fields(self):
+            if f.metadata.get("later") and getattr(self, f.name) == _default(f):
+                d.pop(f.name)
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Exactly the data a run trained on, frozen into its ``config.json`` so that the run can rebuild it.
+
+    ``dataset``, ``profile``, ``seed`` and ``fold`` come from the :class:`TrainConfig`; ``options`` are the keyword
+    options given to :func:`fernb.data.load_dataset` (``variant``, ``lenient``, ``detector`` …); ``labels_sha`` is the
+    content hash of a ``labels=`` override (the labels themselves are stored as the run's ``labels.npy``).
+    ``data_root`` is referenced, never copied: ``None`` for SynthFER under ``FERNB_HOME``.
+    """
+
+    dataset: str
+    profile: str = "quick"
+    seed: int = 0
+    fold: int | None = None
+    options: tuple = ()  # sorted (name, value) pairs
+    labels_sha: str | None = None
+    data_root: str | None = None
+
+    @classmethod
+    def of(cls, cfg: TrainConfig, data_root=None, options: dict | None = None, labels_sha: str | None = None):
+        from pathlib import Path
+
+        options = dict(options or {})
+        bad = [k for k, v in options.items() if not isinstance(v, (str, int, float, bool, type(None)))]
+        if bad:
+            raise ValueError(f"dataset_options {bad} must be plain values (str, number, bool, None) so the run can "
+                             f"record them; got {[type(options[k]).__name__ for k in bad]}")
+        root = None if data_root is None else str(Path(data_root).expanduser().resolve())
+        return cls(cfg.dataset, cfg.profile, cfg.data_seed, cfg.fold, tuple(sorted(options.items())), labels_sha, root)
+
+    def key_suffix(self) -> str:
+        """What the spec adds to the run key beyond the config and the records' fingerprint: the loading options,
+        when there are any (runs stored before options were recorded keep their keys)."""
+        if not self.options:
+            return ""
+        blob = json.dumps(self.options, separators=(",", ":"))
+        return ":options=" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def load(self, progress: bool = False, data_root=None):
+        """The dataset (with its fold applied); ``data_root`` overrides the recorded one (a copy that moved)."""
+        from pathlib import Path
+
+        from fernb.data import load_dataset
+
+        root = data_root if data_root is not None else self.data_root
+        if root is not None and not Path(root).exists():
+            raise FileNotFoundError(f"the run's data ({self.dataset}) was read from {root}, which no longer exists; "
+                                    f"pass data_root=<where the copy is now>")
+        ds = load_dataset(self.dataset, root, profile=self.profile, seed=self.seed, progress=progress,
+                          **dict(self.options))
+        return ds.with_fold(self.fold) if self.fold is not None else ds
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["options"] = dict(self.options)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataSpec":
+        return cls(**{**d, "options": tuple(sorted(d.get("options", {}).items()))})

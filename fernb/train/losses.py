@@ -180,6 +180,9 @@ class TeacherKL(Objective):
             raise ValueError(f"kl_teacher base must be 'combo' or 'ce', got {base!r}")
         if temperature <= 0:
             raise ValueError(f"kl_teacher temperature must be positive, got {temperature}")
+        if base == "combo" and weight is not None and not np.allclose(np.asarray(weight, dtype=np.float64), 1.0):
+            raise ValueError("class weights have no effect with kl_teacher's combo base (LFER-LDL §1.4 weights no "
+                             "classes); use class_weighting='none' or loss_kwargs={'base': 'ce'}")
         if isinstance(teacher, (str, Path)):
             d = load_teacher(teacher, n_samples, num_classes)
         else:
@@ -372,24 +375,39 @@ OBJECTIVES = {"ce": CrossEntropy, "sce": SymmetricCrossEntropy, "elr": ELR, "elr
 LOSSES = tuple(OBJECTIVES)
 
 
+def objective_class(name: str) -> type:
+    """The :class:`Objective` subclass a ``loss=`` name selects (``elr`` and ``elr_sce`` share one)."""
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
+    return OBJECTIVES[name]
+
+
 def needs_aux(name: str) -> bool:
     """Whether objective ``name`` reads ``forward_aux``'s dict (the embedding, attention) rather than the logits."""
-    return OBJECTIVES[name].needs_aux
+    return objective_class(name).needs_aux
 
 
 def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_smoothing: float = 0.0,
-               embed_dim: int | None = None, **kw) -> Objective:
+               embed_dim: int | None = None, class_weighting: str | None = None, **kw) -> Objective:
     """The objective a ``TrainConfig`` names (``loss``, ``loss_kwargs``). The trainer's context (dataset size, class
-    count, class weights, label smoothing, the model's embedding width) goes to each objective that takes it; unknown
-    ``loss_kwargs`` fail here, naming the accepted ones."""
+    count, class weights, label smoothing, the model's embedding width) goes to each objective that takes it.
+    Nothing is dropped silently: class weights or label smoothing given to an objective that does not use them, and
+    unknown ``loss_kwargs``, fail here naming both the option and the objective."""
     import inspect
 
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
-    cls = OBJECTIVES[name]
+    cls = objective_class(name)
     if issubclass(cls, CenterLoss) and not embed_dim:
         raise ValueError(f"loss {name!r} needs the model's embedding width (embed_dim) to size its class centres")
     params = inspect.signature(cls).parameters
+    given = f"class_weighting={class_weighting!r}" if class_weighting else "class weights"
+    uniform = weight is None or bool(np.allclose(np.asarray(weight, dtype=np.float64), 1.0))
+    if not uniform and "weight" not in params:
+        raise ValueError(f"{given} has no effect with loss={name!r}, which takes no class weights; use "
+                         f"class_weighting='none' or sampler='balanced', or a loss that weights classes "
+                         f"(ce, sce, elr, elr_sce, scn, center, island, sparse_center, adcorre, kl_teacher with base 'ce')")
+    if label_smoothing and "label_smoothing" not in params:
+        raise ValueError(f"label_smoothing={label_smoothing} has no effect with loss={name!r}; only loss='ce' "
+                         f"smooths its targets")
     context = {"n_samples": n_samples, "num_classes": num_classes, "weight": weight,
                "label_smoothing": label_smoothing, "embed_dim": embed_dim}
     args = {k: v for k, v in context.items() if k in params}

@@ -88,7 +88,7 @@ def sample_grid(images, row_labels, col_labels, cell: int = 128, pad: int = 4, f
 def expression_examples(dataset, label_column: str = "true_label") -> list:
     """One image per expression: the most intense unblended, unoccluded example where the record table says so
     (SynthFER), otherwise the first image of the class; ``None`` for a class with no image."""
-    from PIL import Image
+    from fernb.data.store import record_image
 
     r = dataset.records
     col = label_column if label_column in r else "label"
@@ -103,7 +103,7 @@ def expression_examples(dataset, label_column: str = "true_label") -> list:
         cand = clean if len(clean) else cand
         if "intensity" in cand:
             cand = cand.sort_values("intensity", ascending=False)
-        out.append(np.asarray(Image.open(dataset.root / cand["image"].iloc[0]).convert("RGB")) if len(cand) else None)
+        out.append(record_image(dataset, cand.index[0]) if len(cand) else None)
     return out
 
 

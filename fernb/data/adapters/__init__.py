@@ -165,23 +165,6 @@ def read_csv_rows(path: Path, intake: Intake, columns: list[str], header: str = 
             yield line, dict(zip(names, row))
 
 
-def stratified_split(labels: np.ndarray, test_share: float, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
-    """Deterministic per-class split (InFER++ §III-F's 80/20 per expression); with ``groups`` every member of a group
-    (e.g. faces of one photograph) lands on the same side, the group taking the class of its first member."""
-    labels = np.asarray(labels)
-    if groups is None:
-        groups = np.arange(len(labels))
-    uniq, first, inverse = np.unique(np.asarray(groups).astype(str), return_index=True, return_inverse=True)
-    glabel = labels[first]
-    rng = np.random.default_rng(seed)
-    test_group = np.zeros(len(uniq), bool)
-    for c in np.unique(glabel):
-        members = np.flatnonzero(glabel == c)
-        members = members[rng.permutation(len(members))]
-        test_group[members[: int(round(test_share * len(members)))]] = True
-    return np.where(test_group[inverse], "test", "train")
-
-
 def resolve_root(manifest: dict, data_root) -> Path:
     """The folder holding a reader's copy: ``data_root`` itself or ``data_root/<default_dir>``, whichever has the
     layout's marker; otherwise a clear error saying what was looked for and what is there."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fernb.data.adapters import Intake, read_lines, stratified_split
+from fernb.data.adapters import Intake, read_lines
+from fernb.data.splits import stratified_split
 
 
 def read(intake: Intake) -> None:

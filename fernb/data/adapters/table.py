@@ -9,7 +9,8 @@ import csv
 
 import numpy as np
 
-from fernb.data.adapters import DatasetError, Intake, stratified_split
+from fernb.data.adapters import DatasetError, Intake
+from fernb.data.splits import stratified_split
 
 KEEP = ("age_group", "gender", "true_label", "subject", "source")
 

@@ -23,7 +23,9 @@ import pandas as pd
 from fernb.data.manifest import load_manifest
 from fernb.data.synth import crowd
 from fernb.data.synth.facs import ACTION_UNITS, prototype_matrix, style_matrix
-from fernb.data.synth.render import HAIR_COLOURS, IRIS_COLOURS, SKIN_TONES, FaceSpec, encode_jpeg, render
+from fernb.data.splits import stratified_split
+from fernb.data.store import encode_jpeg
+from fernb.data.synth.render import HAIR_COLOURS, IRIS_COLOURS, SKIN_TONES, FaceSpec, render
 from fernb.labels import AGE_GROUPS, EXPRESSIONS, GENDERS
 from fernb.progress import progress_bar
 
@@ -110,13 +112,7 @@ def sample_attributes(cfg: SynthConfig) -> pd.DataFrame:
     occ_str = np.array(["+".join(k for k in OCCLUDERS if occluders[k][i]) for i in range(n)], dtype=object)
 
     # held-out share per expression (InFER++ §III-F splits 80/20 per expression; RAF-DB's official split is ~80/20)
-    split = np.full(n, "train", dtype=object)
-    test_share = float(gen.get("test_share", 0.2))
-    for k in range(7):
-        idx = np.flatnonzero(label == k)
-        idx = rng.permutation(idx)
-        n_test = max(1, int(round(test_share * len(idx))))
-        split[idx[:n_test]] = "test"
+    split = stratified_split(label, float(gen.get("test_share", 0.2)), rng=rng, min_test=1).astype(object)
 
     df = pd.DataFrame({
         "image": [f"images/{i:06d}.jpg" for i in range(n)],

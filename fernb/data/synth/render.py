@@ -10,7 +10,6 @@ generator state gives the same pixels.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -510,10 +509,3 @@ def render(spec: FaceSpec, rng: np.random.Generator, size: int = 128) -> np.ndar
         img = img.rotate(spec.roll, resample=Image.BILINEAR, center=(g.cx, g.cy),
                          fillcolor=_col(rng.uniform(40, 200, size=3)))
     return _capture(img, spec, rng, size)
-
-
-def encode_jpeg(arr: np.ndarray, quality: int) -> bytes:
-    """JPEG bytes of an RGB array (baseline, no optimisation flags, so the output is reproducible)."""
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=int(quality), subsampling=2)
-    return buf.getvalue()
