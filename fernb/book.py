@@ -26,6 +26,10 @@ NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "_build"
 KERNEL = "fernb"
 KERNELSPEC = {"name": KERNEL, "display_name": "fernb (Python 3)", "language": "python"}
+# seconds on a 2-core CPU (issue #13): quick about 3 min per chapter on average and the whole book within 30 min after
+# install; smoke under 40 s per chapter
+BUDGET = {"smoke": {"chapter": 40, "book": None}, "quick": {"chapter": 180, "book": 1800},
+          "full": {"chapter": None, "book": None}}
 
 
 def chapters() -> list[str]:
@@ -158,6 +162,7 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     import plotly
 
     executed = [run(n, profile=profile, force=force) for n in chapters()]
+    report = timings(executed, profile)
     site = BUILD / "site"
     if site.exists():
         for p in site.iterdir():
@@ -167,6 +172,7 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     for f in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / f, site / f)
     shutil.copytree(ROOT / "book", site / "book")
+    (site / "book" / "timings.md").write_text(timings_page(report))
     (site / "notebooks").mkdir()
     for nb in executed:
         shutil.copy(nb, site / "notebooks" / nb.name)
@@ -178,6 +184,60 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     index = site / "_build" / "html" / "index.html"
     print(f"\nThe book is at {index}\n  (open file://{index})")
     return index
+
+
+def timings(executed: list[Path], profile: str) -> dict:
+    """Each chapter's wall time as recorded when it was executed (a chapter reused from an earlier run keeps its
+    time), the total, the budget, and the machine; printed, and written to ``_build/timings-<profile>.json``."""
+    import platform
+
+    import nbformat
+
+    rows = {}
+    for nb in executed:
+        meta = nbformat.read(nb, as_version=4).metadata.get("fernb", {})
+        rows[nb.stem] = meta.get("seconds")
+    known = [v for v in rows.values() if v is not None]
+    budget = BUDGET[profile]
+    report = {"profile": profile, "chapters": rows, "total_s": round(sum(known), 1),
+              "mean_s": round(sum(known) / max(len(known), 1), 1), "budget_s": budget,
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {_torch_threads()}",
+              "over_budget": [n for n, v in rows.items() if v is not None and budget["chapter"]
+                              and v > budget["chapter"]]}
+    BUILD.mkdir(exist_ok=True)
+    (BUILD / f"timings-{profile}.json").write_text(json.dumps(report, indent=1))
+    print(f"\nchapter times ({profile}):")
+    for n, v in rows.items():
+        flag = "  over the chapter budget" if n in report["over_budget"] else ""
+        print(f"  {n:<28} {'?' if v is None else f'{v:7.1f} s'}{flag}")
+    print(f"  {'total':<28} {report['total_s']:7.1f} s (mean {report['mean_s']:.1f} s per chapter)")
+    return report
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def timings_page(report: dict) -> str:
+    """The appendix page of the build's chapter times beside the budget."""
+    b = report["budget_s"]
+    lines = ["# How long each chapter takes", "",
+             f"Wall time of each chapter of this build (profile `{report['profile']}`), measured by the book runner "
+             f"when the chapter was executed, on {report['machine']}. The budget for `quick` on a 2-core CPU is "
+             "about 3 minutes per chapter on average and 30 minutes for the whole book after installation; `smoke` "
+             "(what CI runs) stays under 40 s per chapter.", "",
+             "| chapter | seconds | minutes |", "|---|---:|---:|"]
+    for n, v in report["chapters"].items():
+        lines.append(f"| {n} | {'—' if v is None else f'{v:.0f}'} | {'—' if v is None else f'{v / 60:.1f}'} |")
+    lines.append(f"| **total** | **{report['total_s']:.0f}** | **{report['total_s'] / 60:.1f}** |")
+    if b["book"]:
+        verdict = "within" if report["total_s"] <= b["book"] else "over"
+        lines += ["", f"The whole book took {report['total_s'] / 60:.1f} min: {verdict} the {b['book'] / 60:.0f}-minute "
+                      f"budget; the mean chapter took {report['mean_s'] / 60:.1f} min "
+                      f"(budget {b['chapter'] / 60:.0f} min)."]
+    return "\n".join(lines) + "\n"
 
 
 def _parse_params(pairs) -> dict:
@@ -205,8 +265,7 @@ def main(argv=None):
     if a.cmd == "run":
         run(a.chapter, _parse_params(a.param), force=a.force)
     elif a.cmd == "run-all":
-        for n in chapters():
-            run(n, profile=a.profile, force=a.force)
+        timings([run(n, profile=a.profile, force=a.force) for n in chapters()], a.profile)
     elif a.cmd == "build":
         build(a.profile, a.force)
     elif a.cmd == "sync":

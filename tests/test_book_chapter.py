@@ -100,3 +100,23 @@ def test_expression_examples_pick_one_clear_image_per_class(smoke_raf):
     ims = expression_examples(smoke_raf)
     assert len(ims) == 7 and all(im is None or im.shape == (128, 128, 3) for im in ims)
     assert sum(im is not None for im in ims) == 7
+
+
+def test_timings_report_and_page(tmp_path, monkeypatch):
+    import json
+
+    import nbformat
+
+    monkeypatch.setattr(book, "BUILD", tmp_path)
+    executed = []
+    for name, secs in (("00_a", 100.0), ("01_b", 250.0)):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["fernb"] = {"seconds": secs}
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        executed.append(path)
+    report = book.timings(executed, "quick")
+    assert report["total_s"] == 350.0 and report["mean_s"] == 175.0 and report["over_budget"] == ["01_b"]
+    assert json.loads((tmp_path / "timings-quick.json").read_text())["chapters"] == {"00_a": 100.0, "01_b": 250.0}
+    page = book.timings_page(report)
+    assert "| 01_b | 250 | 4.2 |" in page and "within the 30-minute budget" in page

@@ -85,3 +85,17 @@ def test_leakage_audit_summary(smoke_raf, tmp_path):
     assert noise[("images", "clean")].sum() == s.loc["clean", "test images"]
     with pytest.raises(ValueError, match="leave 'dataset' out"):
         leakage_audit(smoke_raf, dict(dataset="synth-raf"), runs_root=tmp_path, progress=False)
+
+
+def test_audits_over_seeds_report_their_spread(smoke_raf, tmp_path):
+    from fernb.eval.leakage import leakage_audits, spread
+
+    train = dict(model="tiny_cnn", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2)
+    audits = leakage_audits(smoke_raf, train, seeds=(0, 1), runs_root=tmp_path, progress=False)
+    assert [a.runs["clean"].config.seed for a in audits] == [0, 1]
+    table = spread(audits)
+    assert list(table.index) == [0, 1, "mean", "sd"]
+    col = "test accuracy, leaky − clean"
+    assert table.loc["mean", col] == pytest.approx((table.loc[0, col] + table.loc[1, col]) / 2)
+    with pytest.raises(ValueError, match="at least one seed"):
+        leakage_audits(smoke_raf, train, seeds=(), runs_root=tmp_path, progress=False)

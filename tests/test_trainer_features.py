@@ -194,7 +194,12 @@ def test_ddp_two_processes_match_one(smoke_raf, tmp_path, loss):
     BatchNorm or dropout, so the only difference is who computes which half of each augmented batch."""
     cfg = dict(model="btfer_lenet5", dataset="synth-raf", profile="smoke", img_size=48, batch_size=32, epochs=2,
                optimizer="sgd", lr=0.05, loss=loss, precision="fp32", memory_format="contiguous")
-    single = fit(cfg, runs_root=tmp_path / "one", progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each torchrun process: the same kernels, the same float summation order
+    try:
+        single = fit(cfg, runs_root=tmp_path / "one", progress=False)
+    finally:
+        torch.set_num_threads(threads)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
            "-m", "fernb.train", json.dumps(cfg), "--runs-root", str(tmp_path / "two"), "--device", "cpu", "--quiet"]

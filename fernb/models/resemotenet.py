@@ -52,9 +52,17 @@ class ResidualBlock(nn.Module):
 
 
 class ResEmoteNet(EmbeddingNet):
+    """``width`` scales every channel count and the classifier's hidden layers (1.0 = the paper's network); the
+    book's ``quick`` profile trains a narrower network of the same shape on a CPU and says so."""
+
     def __init__(self, num_classes=7, in_chans=3, convs=(64, 128, 256), se=True, res_in=(256, 512, 1024),
-                 drop=(0.2, 0.5)):
+                 drop=(0.2, 0.5), width: float = 1.0):
         super().__init__()
+        if not 0 < width <= 1:
+            raise ValueError(f"ResEmoteNet width must be in (0, 1], got {width!r}")
+        convs = [max(8, round(w * width)) for w in convs]
+        res_in = [max(8, round(w * width)) for w in res_in]
+        hidden = [max(16, round(w * width)) for w in (1024, 512, 256)]
         layers, c = [], in_chans
         for w in convs:
             layers += [nn.Conv2d(c, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
@@ -69,10 +77,10 @@ class ResEmoteNet(EmbeddingNet):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = c
         self.head = nn.Sequential(
-            nn.Linear(c, 1024), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
-            nn.Linear(1024, 512), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
-            nn.Linear(512, 256), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
-            nn.Linear(256, num_classes))
+            nn.Linear(c, hidden[0]), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
+            nn.Linear(hidden[1], hidden[2]), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
+            nn.Linear(hidden[2], num_classes))
 
     def forward_features(self, x):
         return self.pool(self.res(self.se(self.cnn(x)))).flatten(1)
@@ -95,18 +103,19 @@ _PUBLISHED = Published("ResEmoteNet authors' released model (issue figure)", 64,
 def _make(cfg):
     convs, se, res_in, _ = ABLATIONS[cfg]
 
-    def build(num_classes=7, in_chans=3, img_size=64, drop=(0.2, 0.5)):
-        return ResEmoteNet(num_classes, in_chans, convs, se, res_in, drop)
+    def build(num_classes=7, in_chans=3, img_size=64, drop=(0.2, 0.5), width: float = 1.0):
+        return ResEmoteNet(num_classes, in_chans, convs, se, res_in, drop, width)
 
     build.__doc__ = f"ResEmoteNet Table IV config {cfg}."
     return build
 
 
-register("resemotenet", 64, min_img_size=2 ** (3 + 3), paper="ResEmoteNet §II", family="resemotenet",
+register("resemotenet", 64, min_img_size=2 ** (3 + 1), paper="ResEmoteNet §II", family="resemotenet",
          published=(_PUBLISHED,), faithful=True)(_make("C1"))
 for _cfg, (_convs, _se, _res, _removed) in ABLATIONS.items():
-    # every max-pool and every stride-2 block halves the map; it must stay >= 1×1
-    register(f"resemotenet_{_cfg.lower()}", 64, min_img_size=2 ** (len(_convs) + len(_res)),
+    # every max-pool halves the map (floor), which must stay >= 2×2 into the residual blocks; their stride-2 3×3
+    # convolutions (padding 1) never take a map below 1×1
+    register(f"resemotenet_{_cfg.lower()}", 64, min_img_size=2 ** (len(_convs) + 1),
              paper=f"ResEmoteNet Table IV {_cfg} (removed: {_removed})", family="resemotenet",
              )(_make(_cfg))
 
