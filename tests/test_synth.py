@@ -10,7 +10,8 @@ from PIL import Image
 from fernb.data import load_dataset
 from fernb.data.manifest import load_manifest
 from fernb.data.synth import crowd
-from fernb.data.synth.facs import ACTION_UNITS, PROTOTYPES, au_vector, prototype_matrix, style_matrix
+from fernb.data.synth.facs import (ACTION_UNITS, PROTOTYPES, VARIANTS, au_vector, prototype_matrix, style_matrix,
+                                   variant_vector)
 from fernb.data.synth.generate import SynthConfig, _face_spec, generate, render_one, sample_attributes
 from fernb.data.synth.render import render
 from fernb.labels import EXPRESSIONS
@@ -114,6 +115,33 @@ def test_full_intensity_action_units_are_legible_at_small_sizes():
     fear, surprise = (m[EXPRESSIONS.index(e)] for e in ("fear", "surprise"))
     a, b = (render(_spec(v), np.random.default_rng(1), 64).astype(float) for v in (fear, surprise))
     assert np.abs(a - b)[40:56].mean() > 3
+
+
+def test_open_mouth_anger_is_a_seeded_share_growing_with_intensity():
+    # EMFACS's second anger display, AU4+5+7+10+23+25+26, for about half of synth-raf's anger faces, fewer of
+    # synth-infer's (which carries anger in pressed lips), more at high intensity; other classes never show it
+    assert set(VARIANTS["anger"]["open-mouth"]) == {4, 5, 7, 10, 23, 25, 26}
+    with pytest.raises(ValueError, match="unknown display variant fear/open-mouth"):
+        variant_vector("fear", "open-mouth")
+    shares = {}
+    for domain in ("synth-raf", "synth-infer"):
+        df = sample_attributes(SynthConfig(domain, 20000))
+        is_open = df["variant"] == "open-mouth"
+        anger = df["true_label"] == EXPRESSIONS.index("anger")
+        assert not (is_open & ~anger).any()
+        shares[domain] = is_open[anger].mean()
+        strong = df["intensity"] >= 0.7
+        assert is_open[anger & strong].mean() > is_open[anger & ~strong].mean() + 0.1
+        o, c = df[is_open], df[anger & ~is_open & (df["blend_weight"] == 0)]
+        assert (o["AU10"] > 0.2).mean() > 0.9 and (o["AU26"] > 0.2).mean() > 0.9 and o["AU24"].median() < 0.1
+        assert c["AU24"].median() > 0.3 and c["AU26"].median() < 0.1
+    assert 0.4 < shares["synth-raf"] < 0.6 and 0.2 < shares["synth-infer"] < shares["synth-raf"] - 0.1
+
+
+def test_open_mouth_anger_opens_the_mouth_and_pressed_anger_keeps_it_shut():
+    anger = prototype_matrix()[EXPRESSIONS.index("anger")]
+    closed, opened = _lower_face_change(anger, 64), _lower_face_change(variant_vector("anger", "open-mouth"), 64)
+    assert opened > 2 * closed, (closed, opened)
 
 
 @pytest.mark.parametrize("domain", ["synth-raf", "synth-infer"])

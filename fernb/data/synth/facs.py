@@ -5,7 +5,7 @@ ResEmoteNet §I describe informally, with the lip and jaw actions a full-intensi
 AU26 jaw drop / AU27 mouth stretch; AU10 with AU9 in disgust; AU24 with AU23 in anger):
 
 ========= ===============================
-anger     AU4+5+7+23+24
+anger     AU4+5+7+23+24 (closed, pressed lips) or AU4+5+7+10+23+25+26 (open, squared mouth)
 disgust   AU9+10+15+16+25
 fear      AU1+2+4+5+7+20+25+26
 happiness AU6+12+25
@@ -13,6 +13,11 @@ neutral   (none)
 sadness   AU1+4+15
 surprise  AU1+2+5+25+26+27
 ========= ===============================
+
+Anger has two displays in EMFACS: lips pressed together (AU23+24) or lips tightened and parted into an open,
+squared mouth that bares the teeth (AU10+23+25 with the jaw dropped, AU26; "anger, open mouth" in Ekman, Friesen &
+Hager 2002, and the 4+5+7+10+23+25/26 rows of EMFACS's anger list).  SynthFER draws the open display for a share of
+anger faces that grows with intensity (``ANGER_OPEN_SHARE``, per domain); the closed one is the prototype below.
 
 Every activation is in [0, 1]: 0 is absent, 1 the most a real face shows (FACS intensity E).
 """
@@ -47,6 +52,13 @@ PROTOTYPES = {
 }
 
 
+VARIANTS = {
+    "anger": {"open-mouth": (4, 5, 7, 10, 23, 25, 26)},
+}
+"""Second displays of an expression (EMFACS lists several AU combinations per emotion), by name; faces that show
+one record its name in the ``variant`` column, the others show ``PROTOTYPES``."""
+
+
 def check_au(au, amplitude: float | None = None) -> int:
     """``au`` as an animated action unit, with an error naming it (and a bad amplitude) otherwise."""
     if au not in AU_INDEX:
@@ -73,22 +85,39 @@ def prototype_matrix() -> np.ndarray:
     return m
 
 
+def variant_vector(expression: str, variant: str) -> np.ndarray:
+    """Binary AU vector (``ACTION_UNITS`` order) of a named second display, e.g. ``("anger", "open-mouth")``."""
+    if variant not in VARIANTS.get(expression, {}):
+        known = [f"{e}/{v}" for e, vs in VARIANTS.items() for v in vs]
+        raise ValueError(f"unknown display variant {expression}/{variant}; SynthFER draws {', '.join(known)}")
+    return au_vector({au: 1.0 for au in VARIANTS[expression][variant]})
+
+
 # Display style: a multiplicative gain per (expression, AU) that differs between the two domains, so that the same
 # label looks measurably different across them (the cross-dataset shift of InFER++ §III-D, Fig. 5).  synth-raf shows
 # the textbook prototypes; synth-infer shows closed-lip, subtler smiles with more cheek, anger carried by the lips more
-# than the brows, fear and surprise with less jaw drop, and disgust with a stronger nose wrinkle.  These are modelling
+# than the brows (pressed lips more often; thin, tight lips under a higher upper lip when the mouth opens), fear and
+# surprise with less jaw drop (fear kept legible by stronger lip stretch, AU20, brows raised and drawn together,
+# AU1+2+4, and wide eyes, AU5), and disgust with a stronger nose wrinkle.  These are modelling
 # choices of SynthFER, not claims about real populations.
 DOMAIN_STYLE = {
     "synth-raf": {},
     "synth-infer": {
         ("happiness", 12): 0.85, ("happiness", 6): 1.2, ("happiness", 25): 0.6,
         ("anger", 4): 0.8, ("anger", 23): 1.4, ("anger", 24): 1.3, ("anger", 5): 0.5,
-        ("fear", 26): 0.6, ("fear", 20): 1.3,
+        ("anger", 10): 1.2,  # the open-mouth display (VARIANTS): a higher upper lip, with the tight lips above
+        ("fear", 26): 0.7, ("fear", 20): 1.3, ("fear", 25): 1.2,  # less jaw, more lip stretch, and stronger ...
+        ("fear", 1): 1.3, ("fear", 2): 1.3, ("fear", 4): 1.15, ("fear", 5): 1.4,  # ... brows and wider eyes
         ("surprise", 26): 0.75, ("surprise", 27): 0.4, ("surprise", 5): 1.25,
         ("disgust", 9): 1.4, ("disgust", 16): 0.7,
         ("sadness", 15): 1.3, ("sadness", 1): 0.8,
     },
 }
+
+ANGER_OPEN_SHARE = {"synth-raf": (0.25, 0.75), "synth-infer": (0.15, 0.55)}
+"""Share of anger faces drawn with the open-mouth display (``VARIANTS``), per domain, as (share at intensity 0,
+share at intensity 1), linear in between: shouting anger is the more intense display, and synth-infer carries anger
+in pressed lips more often than synth-raf."""
 
 
 def style_matrix(domain: str, style: dict | None = None) -> np.ndarray:

@@ -22,14 +22,14 @@ import pandas as pd
 
 from fernb.data.manifest import load_manifest
 from fernb.data.synth import crowd
-from fernb.data.synth.facs import ACTION_UNITS, prototype_matrix, style_matrix
+from fernb.data.synth.facs import ACTION_UNITS, ANGER_OPEN_SHARE, prototype_matrix, style_matrix, variant_vector
 from fernb.data.splits import stratified_split
 from fernb.data.store import encode_jpeg
 from fernb.data.synth.render import HAIR_COLOURS, IRIS_COLOURS, SKIN_TONES, FaceSpec, render
 from fernb.labels import AGE_GROUPS, EXPRESSIONS, GENDERS
 from fernb.progress import progress_bar
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DOMAINS = ("synth-raf", "synth-infer")
 OCCLUDERS = ("turban", "bindi", "beard", "spectacles", "ornament", "hand")
 
@@ -94,8 +94,17 @@ def sample_attributes(cfg: SynthConfig) -> pd.DataFrame:
     confusable = np.where(blended, partner, np.where((intensity < 0.4) & ~neutral, EXPRESSIONS.index("neutral"),
                                                      crowd.CONFUSABLE_INDEX[label]))
 
-    protos = prototype_matrix() * style_matrix(cfg.domain)
-    aus = intensity[:, None] * protos[label] + blend_w[:, None] * protos[partner] * np.where(neutral, 0.9, intensity)[:, None]
+    style = style_matrix(cfg.domain)
+    protos = prototype_matrix() * style
+    # anger's second EMFACS display, the open squared mouth (facs.VARIANTS), for a share of anger faces that grows
+    # with intensity; drawn from its own stream so that every other attribute is what it would be without it
+    anger = EXPRESSIONS.index("anger")
+    lo, hi = ANGER_OPEN_SHARE[cfg.domain]
+    v_rng = np.random.default_rng([cfg.seed, _domain_key(cfg.domain), 3])
+    open_mouth = (label == anger) & (v_rng.random(n) < lo + (hi - lo) * intensity)
+    own = protos[label]
+    own[open_mouth] = variant_vector("anger", "open-mouth") * style[anger]
+    aus = intensity[:, None] * own + blend_w[:, None] * protos[partner] * np.where(neutral, 0.9, intensity)[:, None]
     aus = aus * rng.uniform(0.8, 1.15, size=aus.shape) + np.abs(rng.normal(0, 0.04, size=aus.shape))
     aus = np.clip(aus, 0, 1)
 
@@ -120,6 +129,7 @@ def sample_attributes(cfg: SynthConfig) -> pd.DataFrame:
         "split": split,
         "true_label": label,
         "intensity": intensity.round(4),
+        "variant": np.where(open_mouth, "open-mouth", ""),
         "blend_label": np.where(blended, partner, -1),
         "blend_weight": blend_w.round(4),
         "clarity": clarity.round(4),

@@ -324,20 +324,27 @@ def _nose(d: ImageDraw.ImageDraw, sd: ImageDraw.ImageDraw, g: _Geo, spec: FaceSp
 
 def _mouth_shape(spec: FaceSpec, g: _Geo) -> dict:
     """Lip curves as y(x) on shared x samples: AU12 pulls the corners up and out, AU15 down, AU20 stretches them
-    sideways; AU23/24 thin and press the lips; AU25 parts them, AU26/27 drop the jaw; AU10 raises the middle of the
-    upper lip into a square arch, AU16 lowers the lower lip (FACS).  Teeth show once the lips part."""
+    sideways; AU23 tightens and thins the lips, AU24 presses them together (AU23 alone keeps them shut only when
+    nothing parts them: with AU10/25/26 it gives the thin-lipped, squared open mouth of anger); AU25 parts them,
+    AU26/27 drop the jaw; AU10 raises the middle of the upper lip into a square arch, AU16 lowers the lower lip (FACS).
+    Teeth show once the lips part."""
     a, b = g.a, g.b
     a10, a12, a15, a16, a20, a23, a24, a25, a26, a27 = (_au(spec, k) for k in (10, 12, 15, 16, 20, 23, 24, 25, 26, 27))
     jaw = min(1.0, a26 + 0.7 * a27)
     press = max(a23, a24)
     mx, my = g.fx + g.yaw * 0.1 * a, g.fy + 0.57 * b
-    hw = 0.32 * a * (1 + 0.42 * a12 + 0.45 * a20 - 0.25 * press - 0.25 * jaw * (1 - a20) * (1 - a12))
+    opening = max(a25, 1.2 * jaw, 0.8 * a10, 0.8 * a16)
+    seal = max(a24, a23 * (1 - min(1.0, 1.5 * opening)))  # how far the lips are held shut
+    taut = press - seal  # tightened lips held open: a wide, squared, thin-lipped opening (anger, open mouth)
+    hw = 0.32 * a * (1 + 0.42 * a12 + 0.45 * a20 - 0.25 * seal + 0.1 * taut
+                     - 0.25 * jaw * (1 - a20) * (1 - a12) * (1 - taut))
     corner = (my - 0.19 * b * a12 + 0.13 * b * a15 + 0.09 * b * a20 + 0.04 * b * jaw * (1 - a12) - 0.02 * b * a10
               + 0.035 * b * press)
-    part = float(np.clip(max(a25, 1.2 * jaw, 0.8 * a10, 0.8 * a16) - 0.1, 0, 1)) * (1 - 0.9 * press)
+    part = float(np.clip(opening - 0.1, 0, 1)) * (1 - 0.9 * seal)
     gap_up = part * (0.03 * b + 0.1 * b * a10 + 0.03 * b * a12)
-    # stretched lips (AU20) widen the opening rather than letting it drop into the oval of surprise
-    gap_dn = part * (0.04 * b + 0.08 * b * a16 + 0.09 * b * a12 + 0.05 * b * a20) + (0.34 * b * jaw + 0.1 * b * a27) * (1 - 0.5 * a20)
+    # stretched (AU20) or tightened (AU23) lips widen the opening rather than letting it drop into the oval of surprise
+    gap_dn = (part * (0.04 * b + 0.08 * b * a16 + 0.09 * b * a12 + 0.05 * b * a20)
+              + (0.34 * b * jaw + 0.1 * b * a27) * (1 - 0.5 * a20) * (1 - 0.5 * taut))
     lip_u = 0.048 * b * (1 - 0.75 * press) * (1 - 0.4 * a20) * (1 - 0.3 * a12) * (1.15 if spec.female else 1.0)
     lip_l = 1.4 * lip_u * (1 - 0.3 * a16)
     u = np.linspace(-1, 1, 17)
@@ -347,13 +354,13 @@ def _mouth_shape(spec: FaceSpec, g: _Geo) -> dict:
         return corner + (mid - corner) * (1 - np.abs(u) ** p)
 
     rest = my + 0.015 * b * a15
-    p_up, p_dn = 2 + 3 * a10 + 2 * a20, 2 + 0.8 * jaw + 3 * a20  # AU10 and AU20 square the opening
+    p_up, p_dn = 2 + 3 * a10 + 2 * a20, 2 + 0.8 * jaw + 3 * a20 + 3 * taut  # AU10, AU20, AU23 square the opening
     ui = curve(rest - gap_up, p_up)
     li = curve(rest + gap_dn, p_dn)
     uo = np.minimum(curve(rest - gap_up - lip_u - 0.01 * b, p_up), ui)
     lo = np.maximum(curve(rest + gap_dn + lip_l, p_dn), li)
     return {"xs": xs, "ui": ui, "li": li, "uo": uo, "lo": lo, "mx": mx, "my": my, "hw": hw, "corner": corner,
-            "part": part, "u": u, "show_lower": float(np.clip(a16 + a20 + 0.5 * a10, 0, 1)), "a12": a12,
+            "part": part, "u": u, "show_lower": float(np.clip(a16 + a20 + 0.5 * a10 + taut, 0, 1)), "a12": a12,
             "a15": a15, "a20": a20, "press": press, "jaw": jaw}
 
 
