@@ -148,13 +148,25 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
     papermill.execute_notebook(str(src), str(tmp), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
-                               progress_bar=False, log_output=False)
+                               progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
     nb = nbformat.read(tmp, as_version=4)
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": round(time.perf_counter() - t, 1)}
     nbformat.write(nb, out)
     tmp.unlink()
     print(f"{name} [{prof}]: done in {time.perf_counter() - t:.0f}s -> {out.relative_to(ROOT)}")
     return out
+
+
+def _ipc_kernel_manager():
+    """A kernel manager talking to the kernel over local IPC sockets rather than unencrypted TCP (the kernel then
+    has nothing to warn about on stderr, and nothing listens on a port)."""
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kw):
+            super().__init__(transport="ipc", **kw)
+
+    return IPCKernelManager
 
 
 def build(profile: str = "quick", force: bool = False) -> Path:
@@ -240,6 +252,64 @@ def timings_page(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+CODE_WIDTH = 88  # characters: the book's code column; wider lines make readers scroll sideways
+_PAGE_PROBLEMS = (
+    (r"\b\w*(Warning|Error)\b: ", "a Python warning or error message"),
+    (r"Traceback \(most recent call last\)", "a traceback"),
+    (r"(?<![\w.])/(tmp|home|root|Users|private|var/folders)/", "an absolute local path"),
+    (r"\.venv/|site-packages/", "a path inside the virtual environment"),
+)
+
+
+def page_problems(nb, name: str = "chapter") -> list[str]:
+    """What a published page must not show, found in an executed notebook's outputs: Python warnings, tracebacks,
+    absolute local paths, ``NaN`` in a displayed table (HTML tables print missing values as ``—``), and code
+    lines wider than :data:`CODE_WIDTH`. One line per problem, naming the cell."""
+    import re
+
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"{name} cell {i}"
+        for k, line in enumerate(cell.source.splitlines()):
+            if len(line) > CODE_WIDTH:
+                problems.append(f"{where} line {k + 1}: code {len(line)} characters wide (limit {CODE_WIDTH})")
+        for out in cell.get("outputs", []):
+            texts = []
+            if out.get("output_type") == "stream":
+                texts.append(("text", out.get("text", "")))
+            elif out.get("output_type") == "error":
+                problems.append(f"{where}: raised {out.get('ename')}: {out.get('evalue', '')[:120]}")
+            for mime, data in out.get("data", {}).items():
+                if mime in ("text/plain", "text/html", "text/markdown"):
+                    texts.append((mime, data if isinstance(data, str) else "".join(data)))
+            for mime, text in texts:
+                if mime == "application/vnd.plotly.v1+json":
+                    continue
+                for pattern, what in _PAGE_PROBLEMS:
+                    m = re.search(pattern, text)
+                    if m:
+                        problems.append(f"{where}: {what} in the output: ...{text[max(0, m.start() - 40):m.end() + 40]!r}")
+                if mime == "text/html" and "<table" in text and re.search(r">\s*(NaN|nan|None|<NA>)\s*<", text):
+                    problems.append(f"{where}: NaN/None shown in a table (show '—' for a missing value)")
+    return problems
+
+
+def check_pages(profile: str = "smoke") -> list[str]:
+    """:func:`page_problems` over every executed chapter of ``profile``; missing chapters are problems too."""
+    import nbformat
+
+    problems = []
+    for name in chapters():
+        path = BUILD / "executed" / profile / f"{name}.ipynb"
+        if not path.exists():
+            problems.append(f"{name}: not executed in profile {profile} (run python -m fernb.book run-all)")
+            continue
+        problems += page_problems(nbformat.read(path, as_version=4), name)
+    return problems
+
+
 def _parse_params(pairs) -> dict:
     import yaml
 
@@ -260,6 +330,8 @@ def main(argv=None):
     b.add_argument("--profile", choices=PROFILES, default="quick")
     b.add_argument("--force", action="store_true")
     sub.add_parser("sync", help="rewrite the paired .ipynb of every chapter")
+    c = sub.add_parser("check", help="fail on warnings, tracebacks, local paths, NaN tables or wide code in pages")
+    c.add_argument("--profile", choices=PROFILES, default="smoke")
     sub.add_parser("list", help="list chapters and their parameters")
     a = p.parse_args(argv)
     if a.cmd == "run":
@@ -271,6 +343,12 @@ def main(argv=None):
     elif a.cmd == "sync":
         for w in sync():
             print(f"wrote {w.relative_to(ROOT)}")
+    elif a.cmd == "check":
+        problems = check_pages(a.profile)
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} problem(s) in the {a.profile} pages" if problems else f"{a.profile} pages: clean")
+        sys.exit(1 if problems else 0)
     elif a.cmd == "list":
         for n in chapters():
             print(n, declared_parameters(NOTEBOOKS / f"{n}.py"))

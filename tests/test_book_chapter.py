@@ -120,3 +120,37 @@ def test_timings_report_and_page(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "timings-quick.json").read_text())["chapters"] == {"00_a": 100.0, "01_b": 250.0}
     page = book.timings_page(report)
     assert "| 01_b | 250 | 4.2 |" in page and "within the 30-minute budget" in page
+
+
+def test_page_check_finds_what_a_page_must_not_show():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    clean = nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output("stream", text="accuracy 0.9\n")])
+    nb.cells = [clean]
+    assert book.page_problems(nb, "ch") == []
+    planted = [
+        nbformat.v4.new_output("stream", name="stderr",
+                               text="/x/fernb/train.py:3: UserWarning: something changed\n"),
+        nbformat.v4.new_output("stream", text="stored in /tmp/pytest-7/runs/abc\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><td>NaN</td></table>"}),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[]),
+    ]
+    nb.cells = [clean, nbformat.v4.new_code_cell("y = '" + "a" * 100 + "'", outputs=planted)]
+    found = "\n".join(book.page_problems(nb, "ch"))
+    for what in ("Python warning", "absolute local path", "NaN/None shown in a table", "raised ValueError",
+                 "characters wide"):
+        assert what in found, what
+
+
+def test_tables_show_dashes_and_meaningful_orders():
+    import numpy as np
+    import pandas as pd
+
+    from fernb.labels import AGE_GROUPS
+    from fernb.viz.tables import dashed, ordered
+
+    df = pd.DataFrame({"a": [1.23456, np.nan], "b": ["x", None]})
+    shown = dashed(df, 2)
+    assert shown.loc[1, "a"] == "—" and shown.loc[1, "b"] == "—" and shown.loc[0, "a"] == 1.23
+    assert ordered(["30-59", "other", "5-10", "60+"], AGE_GROUPS) == ["5-10", "30-59", "60+", "other"]

@@ -97,5 +97,9 @@ def test_audits_over_seeds_report_their_spread(smoke_raf, tmp_path):
     assert list(table.index) == [0, 1, "mean", "sd"]
     col = "test accuracy, leaky − clean"
     assert table.loc["mean", col] == pytest.approx((table.loc[0, col] + table.loc[1, col]) / 2)
+    assert audits[0].datasets["clean"].root != audits[1].datasets["clean"].root  # each seed its own split
+    shared = leakage_audits(smoke_raf, train, seeds=(0, 1), runs_root=tmp_path, progress=False, protocol_seed=0)
+    assert shared[0].datasets["clean"].root == shared[1].datasets["clean"].root  # one written pair, two trainings
+    assert shared[0].runs["clean"].dir != shared[1].runs["clean"].dir
     with pytest.raises(ValueError, match="at least one seed"):
         leakage_audits(smoke_raf, train, seeds=(), runs_root=tmp_path, progress=False)

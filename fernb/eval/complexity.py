@@ -32,15 +32,17 @@ def measure(model: nn.Module, img_size: int, in_chans: int = 3) -> tuple[int, in
     return count_params(model), counter.get_total_flops() // 2
 
 
-def model_complexity(name: str, img_size: int | None = None, num_classes: int = 7, in_chans: int = 3) -> dict:
-    """Parameters and MACs of registry model ``name`` at ``img_size`` (its paper's resolution by default)."""
+def model_complexity(name: str, img_size: int | None = None, num_classes: int = 7, in_chans: int = 3,
+                     **model_kwargs) -> dict:
+    """Parameters and MACs of registry model ``name`` at ``img_size`` (its paper's resolution by default), built with
+    ``model_kwargs`` (e.g. ResEmoteNet's ``width``)."""
     from fernb.models import create
     from fernb.models.registry import entry
 
     e = entry(name)
     size = img_size or e.img_size
     with torch.device("meta"):
-        model = create(name, num_classes=num_classes, in_chans=in_chans, img_size=size)
+        model = create(name, num_classes=num_classes, in_chans=in_chans, img_size=size, **model_kwargs)
     params, macs = measure(model, size, in_chans)
     return {"model": name, "img_size": size, "params_m": params / 1e6, "macs_m": macs / 1e6}
 

@@ -122,13 +122,16 @@ def leakage_audit(ds, train: dict, copies: int = 2, val_share: float = 0.1, seed
 
 
 def leakage_audits(ds, train: dict, seeds=(0, 1, 2), copies: int = 2, val_share: float = 0.1, device="auto",
-                   runs_root=None, progress: bool = True) -> list[Audit]:
-    """The audit repeated over ``seeds``: each seed draws its own protocol split, copies and training run
-    (``train['seed']`` is replaced), so the spread across seeds is the run-to-run noise one audit cannot show."""
+                   runs_root=None, progress: bool = True, protocol_seed: int | None = None) -> list[Audit]:
+    """The audit repeated over training ``seeds`` (``train['seed']`` is replaced: initialisation, batch order,
+    augmentation), so the spread across seeds is the run-to-run variation one pair of runs cannot show. With
+    ``protocol_seed`` every audit shares one written pair of protocols (cheap: the images are written and decoded
+    once); without it each seed also draws its own split and copies."""
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    return [leakage_audit(ds, {**train, "seed": int(s)}, copies=copies, val_share=val_share, seed=int(s),
-                          device=device, runs_root=runs_root, progress=progress) for s in seeds]
+    return [leakage_audit(ds, {**train, "seed": int(s)}, copies=copies, val_share=val_share,
+                          seed=int(s) if protocol_seed is None else int(protocol_seed), device=device,
+                          runs_root=runs_root, progress=progress) for s in seeds]
 
 
 def spread(audits: list[Audit]) -> pd.DataFrame:
