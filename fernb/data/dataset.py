@@ -81,10 +81,15 @@ class FERDataset:
             raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
         return np.flatnonzero(self.records["split"].to_numpy() == name)
 
+    @property
+    def class_names(self) -> tuple:
+        """Names of the class indices: the canonical order, or a view's own (:mod:`fernb.data.views`)."""
+        return tuple(self.manifest.get("class_names") or EXPRESSIONS_8[:self.num_classes])
+
     def class_counts(self, split: str | None = None) -> pd.Series:
         rec = self.records if split is None else self.records.iloc[self.split(split)]
         k = self.num_classes
-        return rec["label"].value_counts().reindex(range(k), fill_value=0).rename(index=dict(enumerate(EXPRESSIONS_8[:k])))
+        return rec["label"].value_counts().reindex(range(k), fill_value=0).rename(index=dict(enumerate(self.class_names)))
 
     def __len__(self) -> int:
         return len(self.records)
@@ -136,7 +141,8 @@ def synth_size(name: str, profile: str) -> int:
 
 
 def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 0, n: int | None = None,
-                 progress: bool = True, lenient: bool = False, detector: str = "mtcnn", **options) -> FERDataset:
+                 progress: bool = True, lenient: bool = False, detector: str = "mtcnn", classes=None,
+                 splits: str = "official", holdout: float = 0.1, **options) -> FERDataset:
     """Load dataset ``name`` as a :class:`FERDataset`.
 
     SynthFER domains (``synth-raf``, ``synth-infer``) are generated on first use under ``data_root`` at the size the
@@ -148,7 +154,12 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
     the disk lacks count as problems too. ``n`` keeps a random subset of ``n`` entries (seeded by ``seed``), for a
     quick look at a large copy; ``profile`` does not shrink a real dataset. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
     Faces of formats whose manifest says ``crop: detect`` (CK+) are found with ``detector`` once and cached.
+    ``classes``, ``splits`` and ``holdout`` make a view (:func:`fernb.data.views.apply_view`): e.g. InFER++ §V-E's
+    six classes (``classes="six"``) with every image in training (``splits="all"``).
     """
+    from fernb.data.views import apply_view
+
+    view = dict(classes=classes, splits=splits, holdout=holdout, seed=seed)
     manifest = load_manifest(name)  # unknown names fail here, with suggestions
     if manifest["kind"] == "synthetic":
         from fernb.data.synth.generate import SynthConfig, generate
@@ -159,7 +170,10 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
         folder = generate(cfg, root / "synthfer", progress=progress)
         table = folder / manifest["layout"]["records"]
         records = validate_records(pd.read_csv(table), str(table))
-        return FERDataset(name, folder, records, manifest)
+        from fernb.data.synth.generate import skin_tones
+
+        records["skin_tone"] = skin_tones(cfg, len(records))
+        return apply_view(FERDataset(name, folder, records, manifest), **view)
     from fernb.data import adapters
 
     if data_root is None:
@@ -194,7 +208,7 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
         warnings.warn(f"{name}: {len(ds.problems)} entries quarantined (lenient=True), first: "
                       f"{ds.problems.iloc[0]['where']}: {ds.problems.iloc[0]['reason']}; see dataset.problems", stacklevel=2)
     ds.records = validate_records(ds.records, f"{name} at {root}", ds.num_classes)
-    return ds
+    return apply_view(ds, **view)
 
 
 def missing_files(root: Path, images) -> np.ndarray:

@@ -37,30 +37,11 @@ def setup_plotly() -> str:
 
 
 def confusion_matrix_figure(cm, labels=EXPRESSIONS, title: str = "Confusion matrix", subtitle: str = ""):
-    """Interactive confusion matrix: row-normalised colours, hover with counts and shares, and buttons to switch
-    between row-normalised (recall), column-normalised (precision) and raw counts."""
-    import plotly.graph_objects as go
+    """One confusion matrix in the static explorer (:func:`fernb.viz.explorer.explorer_figure`): row-normalised
+    colours, hover with counts and shares, buttons for recall, precision and counts."""
+    from fernb.viz.explorer import Evaluation, explorer_figure
 
-    cm = np.asarray(cm, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rows = np.nan_to_num(cm / cm.sum(1, keepdims=True))
-        cols = np.nan_to_num(cm / cm.sum(0, keepdims=True))
-    custom = np.dstack([cm, rows * 100, cols * 100])
-    hover = ("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} images<br>"
-             "%{customdata[1]:.1f}% of true %{y}<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>")
-    views = {"recall (row %)": rows * 100, "precision (column %)": cols * 100, "counts": cm}
-    texts = {k: np.vectorize(lambda v: f"{v:.0f}")(v) for k, v in views.items()}
-    fig = go.Figure(go.Heatmap(z=views["recall (row %)"], x=list(labels), y=list(labels), customdata=custom,
-                               text=texts["recall (row %)"], texttemplate="%{text}", hovertemplate=hover,
-                               colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="%")))
-    buttons = [dict(label=k, method="restyle",
-                    args=[{"z": [v], "text": [texts[k]], "zmax": [None if k == "counts" else 100]}]) for k, v in views.items()]
-    fig.update_layout(
-        title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
-        xaxis=dict(title="predicted", side="bottom"), yaxis=dict(title="true", autorange="reversed"),
-        updatemenus=[dict(buttons=buttons, direction="right", x=0, y=1.12, xanchor="left", type="buttons")],
-        width=620, height=600, margin=dict(t=120))
-    return fig
+    return explorer_figure([Evaluation.from_counts("matrix", cm, labels)], title, subtitle)
 
 
 def sample_grid(images, row_labels, col_labels, cell: int = 128, pad: int = 4, font_size: int = 16):

@@ -183,6 +183,17 @@ def _face_spec(cfg: SynthConfig, row: dict, gen: dict, rng: np.random.Generator)
     )
 
 
+def skin_tones(cfg: SynthConfig, n: int) -> np.ndarray:
+    """The skin tone (1 = lightest .. 9 = deepest, ``SKIN_TONES``) each image of a domain was drawn with: the first
+    draw of its render generator (:func:`_face_spec`), recomputed without rendering."""
+    gen = load_manifest(cfg.domain)["generator"]
+    p = np.asarray(gen["skin_tone_weights"], dtype=np.float64)
+    p = p / p.sum()
+    key = _domain_key(cfg.domain)
+    return np.array([np.random.default_rng([cfg.seed, key, 1, i]).choice(len(SKIN_TONES), p=p) + 1
+                     for i in range(n)], dtype=np.int64)
+
+
 def render_one(cfg: SynthConfig, index: int, row: dict, gen: dict) -> bytes:
     """JPEG bytes of image ``index`` of a domain; a pure function of (cfg, index, row)."""
     rng = np.random.default_rng([cfg.seed, _domain_key(cfg.domain), 1, index])

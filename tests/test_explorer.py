@@ -1,0 +1,109 @@
+"""The confusion-matrix explorer's logic, without a browser: matrices, selections, galleries, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fernb.data.dataset import FERDataset
+from fernb.viz import ConfusionExplorer, Evaluation, explore, explorer_figure
+from fernb.viz.explorer import normalise
+
+CLASSES = ("a", "b", "c")
+
+
+def _dataset(tmp_path, n):
+    from PIL import Image
+
+    (tmp_path / "images").mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (16, 16), (10 * i % 255, 0, 0)).save(tmp_path / "images" / f"{i}.jpg")
+    rec = pd.DataFrame({"image": [f"images/{i}.jpg" for i in range(n)], "label": 0, "split": "test",
+                        "age_group": "20-29", "gender": "female", "votes_anger": 7, "votes_fear": 3,
+                        "votes_happiness": 0})
+    return FERDataset("toy", tmp_path, rec, {"num_classes": 3, "class_names": list(CLASSES)})
+
+
+def _evaluation(tmp_path, name="run", shift=0):
+    y = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    pred = np.array([0, 1, 1, 1, 0, 2, 2, 0])
+    probs = np.full((8, 3), 0.1)
+    probs[np.arange(8), (pred + shift) % 3] = np.linspace(0.5, 0.8, 8)
+    ds = _dataset(tmp_path, 8)
+    return Evaluation(name, y, probs, CLASSES, ds, np.arange(8))
+
+
+def test_selection_of_a_cell_gives_its_images(tmp_path):
+    ev = _evaluation(tmp_path)
+    assert ev.confusion.tolist() == [[1, 2, 0], [1, 1, 0], [1, 0, 2]]
+    ex = ConfusionExplorer([ev], thumb=24)
+    items = ex.cell_images("run", "a", "b")
+    assert [it["true"] for it in items] == ["a", "a"] and {it["pred"] for it in items} == {"b"}
+    assert items[0]["confidence"] >= items[1]["confidence"]  # most confident first
+    assert items[0]["image"].shape == (24, 24, 3)
+    assert items[0]["votes"] == {"anger": 7, "fear": 3} and items[0]["gender"] == "female"
+    assert ex.cell_images("run", "c", "b") == []
+    rep = ev.report()
+    assert rep["accuracy"] == pytest.approx(4 / 8)
+    assert rep["mean_class_recall"] == pytest.approx(np.mean([1 / 3, 1 / 2, 2 / 3]))
+
+
+def test_normalisations_subsets_and_difference(tmp_path):
+    a, b = _evaluation(tmp_path / "1", "A"), _evaluation(tmp_path / "2", "B", shift=1)
+    ex = ConfusionExplorer([a, b])
+    assert ex.matrix("A", "recall").loc["a"].tolist() == pytest.approx([100 / 3, 200 / 3, 0])
+    assert ex.matrix("A", "precision")["a"].sum() == pytest.approx(100)
+    assert ex.matrix("A", "counts").to_numpy().sum() == 8
+    sub = ex.matrix("A", "counts", classes=["a", "c"])
+    assert sub.index.tolist() == ["a", "c"] and sub.to_numpy().tolist() == [[1, 0], [1, 2]]
+    d = ex.difference("A", "B", "counts")
+    assert (d.to_numpy() == b.confusion - a.confusion).all()
+    assert normalise([[0, 0], [1, 1]], "recall").tolist() == [[0, 0], [50, 50]]
+
+
+def test_bad_input_names_the_run(tmp_path):
+    a = _evaluation(tmp_path)
+    other = Evaluation("seven", np.zeros(2, int), np.full((2, 7), 1 / 7), tuple("abcdefg"))
+    with pytest.raises(ValueError, match="evaluation 'seven' has 7 classes.*compares 3 classes"):
+        ConfusionExplorer([a, other])
+    relabelled = Evaluation("renamed", np.zeros(2, int), np.full((2, 3), 1 / 3), ("x", "y", "z"))
+    with pytest.raises(ValueError, match="'renamed' has 3 classes \\('x', 'y', 'z'\\)"):
+        explorer_figure([a, relabelled])
+    with pytest.raises(ValueError, match="unknown run 'nope'.*'run'"):
+        ConfusionExplorer([a]).matrix("nope")
+    with pytest.raises(ValueError, match="class 'q' is not one of"):
+        ConfusionExplorer([a]).cell_images("run", "q", "a")
+    with pytest.raises(ValueError, match="probs must be \\(2, 3\\)"):
+        Evaluation("bad", [0, 1], np.ones((2, 4)), CLASSES)
+    with pytest.raises(ValueError, match="normalisation 'rows'"):
+        normalise([[1]], "rows")
+
+
+def test_static_figure_has_a_dropdown_per_run_and_a_gallery(tmp_path):
+    a, b = _evaluation(tmp_path / "1", "A"), _evaluation(tmp_path / "2", "B", shift=1)
+    fig = explorer_figure([a, b], "t", "s", cells=2, per_cell=3, thumb=16)
+    norm_menu, run_menu = fig.layout.updatemenus
+    assert [x.label for x in run_menu.buttons] == ["A", "B"]
+    assert [x.label for x in norm_menu.buttons] == ["recall (row %)", "precision (column %)", "counts"]
+    assert run_menu.buttons[1].args[0]["visible"] == [False, False, True, True]
+    assert len(fig.layout.images) == 3 and fig.layout.images[0].source.startswith("data:image/jpeg;base64,")
+    assert "true a → predicted b" in fig.layout.annotations[0].text
+    # the subtitle sits above the buttons, not under them
+    assert fig.layout.updatemenus[0].yanchor == "bottom" and fig.layout.title.yref == "container"
+
+
+def test_explore_picks_the_static_figure_in_the_book(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERNB_BOOK_BUILD", "1")
+    fig = explore([_evaluation(tmp_path)], "t")
+    assert fig.layout.meta["fernb"] == "confusion-explorer"
+
+
+def test_widget_builds_and_a_click_fills_the_gallery(tmp_path):
+    pytest.importorskip("ipywidgets")
+    a, b = _evaluation(tmp_path / "1", "A"), _evaluation(tmp_path / "2", "B", shift=1)
+    ex = ConfusionExplorer([a, b], thumb=16)
+    w = ex.widget()
+    run, other = w.children[0].children
+    other.value = "B"
+    w.children[1].children[1].value = "difference"
+    gallery = ex._gallery_widget("A", "a", "b")
+    assert len(gallery.children[1].children) == 2  # two thumbnails in the cell true a -> predicted b
