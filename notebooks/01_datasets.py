@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: fernb (Python 3)
 #     language: python
@@ -27,7 +29,7 @@
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
 dataset = "synth-raf"  # any name in the catalogue below; real ones need data_root
-data_root = None  # None: $FERNB_HOME/data (SynthFER); for a real dataset, the folder holding your copy
+data_root = None  # None: $FERNB_HOME/data (SynthFER); a real dataset: the folder of your copy
 device = "auto"  # unused here; kept so every chapter takes the same parameters
 seed = 0
 
@@ -42,10 +44,21 @@ import fernb.chapter
 from fernb import paths
 from fernb.data import load_dataset, load_manifest
 from fernb.data.mock import write_all
-from fernb.data.verify import catalogue, demographics_table, published_class_counts, published_table, verify
+from fernb.data.verify import (
+    catalogue,
+    demographics_table,
+    published_class_counts,
+    published_table,
+    verify,
+)
 from fernb.labels import AGE_GROUPS, EXPRESSIONS, EXPRESSIONS_8, GENDERS
 from fernb.train.weighting import class_weights
-from fernb.viz import class_distribution_figure, class_examples, expression_examples, sample_grid
+from fernb.viz import (
+    class_distribution_figure,
+    class_examples,
+    expression_examples,
+    sample_grid,
+)
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
 ch.notice(real="a real dataset")
@@ -96,8 +109,10 @@ if len(published):
     published.columns = [f"{src} [{split}]" for src, split in published.columns]
     display(published.join(table.add_prefix("found [").add_suffix("]")))
 else:
-    print(f"{ch.dataset}: no per-class counts published; class prior source: "
-          f"{ch.manifest.get('generator', {}).get('class_counts_source', '—')}")
+    print(
+        f"{ch.dataset}: no per-class counts published; class prior source: "
+        f"{ch.manifest.get('generator', {}).get('class_counts_source', '—')}"
+    )
 
 # %% [markdown]
 # ## Class distributions across the datasets
@@ -108,15 +123,23 @@ else:
 # the buttons.
 
 # %%
-dist = {"RAF-DB (BTFER Table 1)": published_class_counts("rafdb", "all", "BTFER"),
-        "FER2013 (BTFER Table 1)": published_class_counts("fer2013", "all", "BTFER"),
-        "AffectNet-7 train (ResEmoteNet Table II)": published_class_counts("affectnet-7", "train"),
-        "InFER++ (InFER++ Table 2a)": published_class_counts("infer-pp", "all"),
-        "BTFER (BTFER Table 1)": published_class_counts("btfer", "test"),
-        f"{ch.dataset} (found here)": ds.class_counts()}
+dist = {
+    "RAF-DB (BTFER Table 1)": published_class_counts("rafdb", "all", "BTFER"),
+    "FER2013 (BTFER Table 1)": published_class_counts("fer2013", "all", "BTFER"),
+    "AffectNet-7 train (ResEmoteNet Table II)": published_class_counts(
+        "affectnet-7", "train"
+    ),
+    "InFER++ (InFER++ Table 2a)": published_class_counts("infer-pp", "all"),
+    "BTFER (BTFER Table 1)": published_class_counts("btfer", "test"),
+    f"{ch.dataset} (found here)": ds.class_counts(),
+}
 dist = pd.DataFrame(dist).reindex(list(EXPRESSIONS))
-class_distribution_figure(dist, "Expression shares per dataset",
-                          "published counts, with the table they come from, beside the chosen dataset as found").show()
+class_distribution_figure(
+    dist,
+    "Expression shares per dataset",
+    "published counts, with the table they come from, beside the chosen dataset as "
+    "found",
+).show()
 
 # %% [markdown]
 # ## InFER++ demographics (InFER++ Table 2)
@@ -129,12 +152,19 @@ class_distribution_figure(dist, "Expression shares per dataset",
 if ch.dataset == "infer-pp":
     demo = ds
 else:
-    demo = load_dataset("synth-infer", ch.data_root if ch.synthetic else None, profile=ch.profile, seed=ch.seed)
+    demo = load_dataset(
+        "synth-infer",
+        ch.data_root if ch.synthetic else None,
+        profile=ch.profile,
+        seed=ch.seed,
+    )
 display(demographics_table(demo).round(1))
 
 # %%
-joint = pd.crosstab([demo.records["age_group"], demo.records["gender"]],
-                    demo.records["label"].map(dict(enumerate(EXPRESSIONS))))
+joint = pd.crosstab(
+    [demo.records["age_group"], demo.records["gender"]],
+    demo.records["label"].map(dict(enumerate(EXPRESSIONS))),
+)
 display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_value=0))
 
 # %% [markdown]
@@ -147,32 +177,44 @@ display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_va
 # rather than on the 12,271 official training images.
 
 # %%
-train_counts = published_class_counts("rafdb", "train")   # ResEmoteNet Table II
-all_counts = published_class_counts("rafdb", "all")       # BTFER Table 1
+train_counts = published_class_counts("rafdb", "train")  # ResEmoteNet Table II
+all_counts = published_class_counts("rafdb", "all")  # BTFER Table 1
 printed = load_manifest("btfer")["printed_class_weights"]
-weights = pd.DataFrame({
-    "simple, printed (Fig. 6)": pd.Series(printed["simple"]),
-    "simple, RAF-DB train": class_weights(train_counts, "simple"),
-    "simple, RAF-DB all": class_weights(all_counts, "simple"),
-    "conservative, printed (Fig. 9)": pd.Series(printed["conservative"]),
-    "conservative, RAF-DB train": class_weights(train_counts, "conservative"),
-    "conservative, RAF-DB all": class_weights(all_counts, "conservative"),
-    f"conservative, {ds.name} train": class_weights(ds.class_counts("train").iloc[:7].to_numpy(), "conservative"),
-}, index=list(EXPRESSIONS))
+weights = pd.DataFrame(
+    {
+        "simple, printed (Fig. 6)": pd.Series(printed["simple"]),
+        "simple, RAF-DB train": class_weights(train_counts, "simple"),
+        "simple, RAF-DB all": class_weights(all_counts, "simple"),
+        "conservative, printed (Fig. 9)": pd.Series(printed["conservative"]),
+        "conservative, RAF-DB train": class_weights(train_counts, "conservative"),
+        "conservative, RAF-DB all": class_weights(all_counts, "conservative"),
+        f"conservative, {ds.name} train": class_weights(
+            ds.class_counts("train").iloc[:7].to_numpy(), "conservative"
+        ),
+    },
+    index=list(EXPRESSIONS),
+)
 display(weights.round(2))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-gap_train = (weights["simple, RAF-DB train"] - weights["simple, printed (Fig. 6)"]).abs().max()
-gap_all = (weights["simple, RAF-DB all"] - weights["simple, printed (Fig. 6)"]).abs().max()
-print(f"largest gap to BTFER Fig. 6: from training counts {gap_train:.2f}, from whole-dataset counts {gap_all:.2f}")
+gap_train = (
+    (weights["simple, RAF-DB train"] - weights["simple, printed (Fig. 6)"]).abs().max()
+)
+gap_all = (
+    (weights["simple, RAF-DB all"] - weights["simple, printed (Fig. 6)"]).abs().max()
+)
+print(
+    f"largest gap to BTFER Fig. 6: from training counts {gap_train:.2f}, from "
+    f"whole-dataset counts {gap_all:.2f}"
+)
 
 # %% [markdown]
 # ## Examples of each expression
 
 # %%
 examples = expression_examples(ds) if ch.synthetic else class_examples(ds)
-display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[:len(examples)])))
+display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[: len(examples)])))
 
 # %% [markdown]
 # ## Every official layout, read back
@@ -187,14 +229,33 @@ display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[:len(examples)])))
 # %%
 mock_root = paths.cache_root() / "mock-layouts"
 shutil.rmtree(mock_root, ignore_errors=True)
-source = load_dataset("synth-raf", ch.data_root if ch.synthetic else None, profile="smoke", seed=0, progress=False)
-layouts = {name: load_dataset(name, folder, progress=False, lenient=True)
-           for name, folder in write_all(mock_root, source).items()}
+source = load_dataset(
+    "synth-raf",
+    ch.data_root if ch.synthetic else None,
+    profile="smoke",
+    seed=0,
+    progress=False,
+)
+layouts = {
+    name: load_dataset(name, folder, progress=False, lenient=True)
+    for name, folder in write_all(mock_root, source).items()
+}
 rows = []
 for name, d in layouts.items():
-    rows.append({"dataset": name, "entries read": len(d), "splits": dict(d.records["split"].value_counts()),
-                 "excluded": len(d.excluded), "quarantined": len(d.problems),
-                 "extra columns": ", ".join(c for c in d.records.columns if c not in ("image", "label", "split", "origin"))[:70]})
+    rows.append(
+        {
+            "dataset": name,
+            "entries read": len(d),
+            "splits": dict(d.records["split"].value_counts()),
+            "excluded": len(d.excluded),
+            "quarantined": len(d.problems),
+            "extra columns": ", ".join(
+                c
+                for c in d.records.columns
+                if c not in ("image", "label", "split", "origin")
+            )[:70],
+        }
+    )
 display(pd.DataFrame(rows).set_index("dataset"))
 
 # %% [markdown]
@@ -204,8 +265,12 @@ display(pd.DataFrame(rows).set_index("dataset"))
 # of the blended synthetic frames).
 
 # %%
-set_aside = pd.concat([d.set_aside.assign(dataset=n) for n, d in layouts.items()], ignore_index=True)
-display(set_aside.groupby(["dataset", "kind", "reason"]).size().rename("entries").to_frame())
+set_aside = pd.concat(
+    [d.set_aside.assign(dataset=n) for n, d in layouts.items()], ignore_index=True
+)
+display(
+    set_aside.groupby(["dataset", "kind", "reason"]).size().rename("entries").to_frame()
+)
 
 # %% [markdown]
 # One face per expression as each adapter delivers it: RAF-DB's original images and AffectNet's and ExpW's photographs
@@ -231,7 +296,9 @@ lines[2] = lines[2].split()[0] + " 9"
 listing.write_text("\n".join(lines) + "\n")
 victim = sorted((broken / "Image/aligned").glob("train_*.jpg"))[5]
 victim.write_bytes(victim.read_bytes()[:600])
-shutil.copy(victim.with_name("test_00001_aligned.jpg"), broken / "Image/aligned/holiday.jpg")
+shutil.copy(
+    victim.with_name("test_00001_aligned.jpg"), broken / "Image/aligned/holiday.jpg"
+)
 try:
     verify("rafdb", broken, progress=False)
 except ValueError as e:

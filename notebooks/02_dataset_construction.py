@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: fernb (Python 3)
 #     language: python
@@ -45,11 +47,16 @@ from fernb.data.construction import LANGUAGES, SEGMENTS, SIZES, build, compose_q
 from fernb.data.verify import verify
 from fernb.viz import sample_grid
 
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-infer"])
+ch = fernb.chapter.setup(
+    profile, dataset, data_root, device, seed, datasets=["synth-infer"]
+)
 faces = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed)
 n_face, n_non, n_dup = SIZES[ch.profile]
-print(f"simulated web for profile {ch.profile}: {n_face} faces + {n_non} non-face images + {n_dup} near-duplicates "
-      f"= {n_face + n_non + n_dup} search results")
+print(
+    f"simulated web for profile {ch.profile}: {n_face} faces + {n_non} non-face images "
+    f"+ {n_dup} near-duplicates "
+    f"= {n_face + n_non + n_dup} search results"
+)
 
 # %% [markdown]
 # ## The query dictionary
@@ -59,13 +66,39 @@ print(f"simulated web for profile {ch.profile}: {n_face} faces + {n_non} non-fac
 # translated into (we tag rather than translate).
 
 # %%
-display(pd.DataFrame({seg: [", ".join(v) if isinstance(v, list) else "; ".join(f"{k}: {', '.join(w)}" for k, w in v.items())]
-                      for seg, v in SEGMENTS.items()}, index=["terms"]).T)
+display(
+    pd.DataFrame(
+        {
+            seg: [
+                ", ".join(v)
+                if isinstance(v, list)
+                else "; ".join(f"{k}: {', '.join(w)}" for k, w in v.items())
+            ]
+            for seg, v in SEGMENTS.items()
+        },
+        index=["terms"],
+    ).T
+)
 print("languages:", ", ".join(LANGUAGES))
 rng = np.random.default_rng(ch.seed)
-pd.DataFrame([dict(zip(("query", "language"), compose_query(rng, e, a, g)), expression=e, age_group=a, gender=g)
-              for e, a, g in [("happiness", "60+", "female"), ("anger", "5-10", "male"), ("fear", "11-19", "male"),
-                              ("disgust", "11-19", "female"), ("surprise", "30-59", "male"), ("sadness", "20-29", "male")]])
+pd.DataFrame(
+    [
+        dict(
+            zip(("query", "language"), compose_query(rng, e, a, g)),
+            expression=e,
+            age_group=a,
+            gender=g,
+        )
+        for e, a, g in [
+            ("happiness", "60+", "female"),
+            ("anger", "5-10", "male"),
+            ("fear", "11-19", "male"),
+            ("disgust", "11-19", "female"),
+            ("surprise", "30-59", "male"),
+            ("sadness", "20-29", "male"),
+        ]
+    ]
+)
 
 # %% [markdown]
 # ## Scrape, filter, de-duplicate, crop
@@ -79,10 +112,20 @@ pd.DataFrame([dict(zip(("query", "language"), compose_query(rng, e, a, g)), expr
 out_parent = paths.data_root(ch.data_root) / "constructed" / f"{ch.profile}-s{ch.seed}"
 report = build(faces, out_parent / "infer-pp", profile=ch.profile, seed=ch.seed)
 det, dd = report["detection"], report["dedup"]
-print(f"face filter: {det['scraped']} scraped -> {det['kept']} kept; precision {det['precision']:.3f}, recall {det['recall']:.3f}")
-print(f"de-duplication (correlation >= {dd['min_corr']}): removed {dd['removed']}, of them wrongly {dd['wrongly_removed']}; "
-      f"planted duplicate pairs {dd['planted_pairs']}, resolved to one copy {dd['pairs_resolved']}")
-print(f"non-face images past the filter (left to the annotators to reject): {report['nonfaces_past_filter']}")
+print(
+    f"face filter: {det['scraped']} scraped -> {det['kept']} kept; precision "
+    f"{det['precision']:.3f}, recall {det['recall']:.3f}"
+)
+print(
+    f"de-duplication (correlation >= {dd['min_corr']}): removed {dd['removed']}, of "
+    f"them wrongly {dd['wrongly_removed']}; "
+    f"planted duplicate pairs {dd['planted_pairs']}, resolved to one copy "
+    f"{dd['pairs_resolved']}"
+)
+print(
+    f"non-face images past the filter (left to the annotators to reject): "
+    f"{report['nonfaces_past_filter']}"
+)
 print(f"final dataset: {report['final_images']} images (the paper: 50,371 -> 35,789)")
 
 # %% [markdown]
@@ -98,9 +141,25 @@ rep = verify("infer-pp", out_parent, progress=False)
 print(rep.summary().splitlines()[0])
 built = load_dataset("infer-pp", data_root=out_parent, progress=False)
 r = built.records
-shares = pd.DataFrame({"ours": r["label"].map(dict(enumerate(built.class_counts().index))).value_counts(normalize=True),
-                       "InFER++ Table 2(a)": pd.Series({"anger": 3799, "disgust": 1025, "fear": 3855, "happiness": 13078,
-                                                        "neutral": 7851, "sadness": 4391, "surprise": 1790}) / 35789})
+shares = pd.DataFrame(
+    {
+        "ours": r["label"]
+        .map(dict(enumerate(built.class_counts().index)))
+        .value_counts(normalize=True),
+        "InFER++ Table 2(a)": pd.Series(
+            {
+                "anger": 3799,
+                "disgust": 1025,
+                "fear": 3855,
+                "happiness": 13078,
+                "neutral": 7851,
+                "sadness": 4391,
+                "surprise": 1790,
+            }
+        )
+        / 35789,
+    }
+)
 shares.round(3)
 
 # %%
@@ -111,5 +170,8 @@ pd.crosstab(r["age_group"], r["gender"], margins=True)
 
 # %%
 pick = np.random.default_rng(ch.seed).choice(len(r), 6, replace=False)
-sample_grid([[record_image(built, i) for i in pick]], ["crops"],
-            [str(built.class_counts().index[r["label"].iloc[i]]) for i in pick])
+sample_grid(
+    [[record_image(built, i) for i in pick]],
+    ["crops"],
+    [str(built.class_counts().index[r["label"].iloc[i]]) for i in pick],
+)

@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: fernb (Python 3)
 #     language: python
@@ -45,7 +47,13 @@ from IPython.display import Markdown, display
 import fernb.chapter
 from fernb import paths
 from fernb.eval.complexity import accuracy_cost_points, complexity_table
-from fernb.eval.deploy import deploy_report, export_onnx, onnx_parity, ort_latency, torch_latency
+from fernb.eval.deploy import (
+    deploy_report,
+    export_onnx,
+    onnx_parity,
+    ort_latency,
+    torch_latency,
+)
 from fernb.models import catalogue, create, entry, list_models
 from fernb.models.btfer import KNOWN_MISSING
 from fernb.train import list_runs
@@ -91,20 +99,43 @@ zoo
 # `ratio` columns are ours ÷ the paper's. The five models held to their papers (`faithful`) are tested to stay within ±10%.
 
 # %%
-names = ch.pick(smoke=[n for n in list_models() if entry(n).faithful] + ["btfer_vgg16", "btfer_lenet5"],
-                quick=None, full=None)
+names = ch.pick(
+    smoke=[n for n in list_models() if entry(n).faithful]
+    + ["btfer_vgg16", "btfer_lenet5"],
+    quick=None,
+    full=None,
+)
 table = complexity_table(names)
-show = table[["model", "img_size", "params_m", "macs_m", "paper_params_m", "paper_macs_m", "paper_head",
-              "params_m_paper_head", "params_ratio", "macs_ratio", "source", "faithful"]]
+show = table[
+    [
+        "model",
+        "img_size",
+        "params_m",
+        "macs_m",
+        "paper_params_m",
+        "paper_macs_m",
+        "paper_head",
+        "params_m_paper_head",
+        "params_ratio",
+        "macs_ratio",
+        "source",
+        "faithful",
+    ]
+]
 show.set_index(["model", "img_size"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
 faithful = table[table.faithful].set_index("model")
 for name, row in faithful.iterrows():
-    macs = f", MACs ratio {row.macs_ratio:.2f}" if row.macs_ratio == row.macs_ratio else ""
-    print(f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  (within ±10%: "
-          f"{0.9 <= row.params_ratio <= 1.1 and (macs == '' or 0.9 <= row.macs_ratio <= 1.1)})")
+    macs = (
+        f", MACs ratio {row.macs_ratio:.2f}" if row.macs_ratio == row.macs_ratio else ""
+    )
+    within = 0.9 <= row.params_ratio <= 1.1 and (macs == "" or 0.9 <= row.macs_ratio <= 1.1)
+    print(
+        f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  "
+        f"(within ±10%: {within})"
+    )
 
 # %% [markdown]
 # ## What we had to assume
@@ -115,7 +146,12 @@ for name, row in faithful.iterrows():
 
 # %%
 for name in ("litexpressionnet", "lfer_ldl"):
-    display(Markdown(f"**{name}** ({entry(name).paper})\n\n" + "\n".join(f"* {a[3:]}" for a in entry(name).assumptions)))
+    display(
+        Markdown(
+            f"**{name}** ({entry(name).paper})\n\n"
+            + "\n".join(f"* {a[3:]}" for a in entry(name).assumptions)
+        )
+    )
 
 # %% [markdown]
 # ResEmoteNet's ablation (Table IV) removes whole blocks; where a removed block leaves a channel gap, the next block
@@ -125,7 +161,8 @@ for name in ("litexpressionnet", "lfer_ldl"):
 # %%
 res = complexity_table([f"resemotenet_c{i}" for i in range(1, 7)])
 res.assign(removed=[entry(n).paper.split("removed: ")[1][:-1] for n in res.model])[
-    ["model", "removed", "params_m", "macs_m"]].set_index("model")
+    ["model", "removed", "params_m", "macs_m"]
+].set_index("model")
 
 # %% [markdown]
 # ## Training the lightweight models on SynthFER
@@ -136,20 +173,43 @@ res.assign(removed=[entry(n).paper.split("removed: ")[1][:-1] for n in res.model
 # and how they rank on a synthetic task, not what they reach on RAF-DB.
 
 # %%
-models = ch.pick(smoke=["lfer_ldl", "litexpressionnet"],
-                 quick=["small_cnn", "lfer_ldl", "efficientface", "litexpressionnet"],
-                 full=["lfer_ldl_baseline", "lfer_ldl", "efficientface", "litexpressionnet", "mobilenetv3_large",
-                       "savchenko_effnet_b0", "scn", "resemotenet"])
+models = ch.pick(
+    smoke=["lfer_ldl", "litexpressionnet"],
+    quick=["small_cnn", "lfer_ldl", "efficientface", "litexpressionnet"],
+    full=[
+        "lfer_ldl_baseline",
+        "lfer_ldl",
+        "efficientface",
+        "litexpressionnet",
+        "mobilenetv3_large",
+        "savchenko_effnet_b0",
+        "scn",
+        "resemotenet",
+    ],
+)
 runs = {}
 for name in models:
-    runs[name] = ch.fit(model=name, img_size=ch.pick(smoke=64, quick=64, full=entry(name).img_size),
-                        epochs=ch.pick(smoke=1, quick=6, full=40), batch_size=ch.pick(smoke=32, quick=64, full=64),
-                        class_weighting="conservative",
-                        max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None))
-results = pd.DataFrame({n: {"img_size": r.config.img_size, "epochs": r.config.epochs,
-                            "last_train_loss": r.history[-1]["train_loss"], "accuracy": r.metrics["accuracy"],
-                            "macro_f1": r.metrics["macro_f1"], "train_s": r.metrics["train_seconds"]}
-                        for n, r in runs.items()}).T
+    runs[name] = ch.fit(
+        model=name,
+        img_size=ch.pick(smoke=64, quick=64, full=entry(name).img_size),
+        epochs=ch.pick(smoke=1, quick=6, full=40),
+        batch_size=ch.pick(smoke=32, quick=64, full=64),
+        class_weighting="conservative",
+        max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None),
+    )
+results = pd.DataFrame(
+    {
+        n: {
+            "img_size": r.config.img_size,
+            "epochs": r.config.epochs,
+            "last_train_loss": r.history[-1]["train_loss"],
+            "accuracy": r.metrics["accuracy"],
+            "macro_f1": r.metrics["macro_f1"],
+            "train_s": r.metrics["train_seconds"],
+        }
+        for n, r in runs.items()
+    }
+).T
 results.round(3)
 
 # %% [markdown]
@@ -167,11 +227,19 @@ results.round(3)
 
 # %%
 done = list_runs()
-done = done[(done.dataset == ch.dataset) & (done.profile == ch.profile)] if len(done) else done
+done = (
+    done[(done.dataset == ch.dataset) & (done.profile == ch.profile)]
+    if len(done)
+    else done
+)
 pts = accuracy_cost_points(done, papers_dataset="RAF-DB")
-accuracy_macs_figure(pts, title="Test accuracy against MACs",
-                     subtitle=f"filled: measured here on {ch.dataset} (synthetic), profile {ch.profile}; "
-                              "open: the papers' RAF-DB figures")
+accuracy_macs_figure(
+    pts,
+    title="Test accuracy against MACs",
+    subtitle=f"filled: measured here on {ch.dataset} (synthetic), profile "
+             f"{ch.profile}; "
+    "open: the papers' RAF-DB figures",
+)
 
 # %% [markdown]
 # ## Deployment: ONNX, int8 and batch-1 latency on the CPU
@@ -185,11 +253,20 @@ accuracy_macs_figure(pts, title="Test accuracy against MACs",
 deploy_dir = paths.cache_root() / "deploy"
 threads = torch.get_num_threads()
 torch.set_num_threads(1)
-reports = pd.DataFrame([deploy_report(runs[n], deploy_dir,
-                                      calibration_images=ch.pick(smoke=16, quick=128, full=512),
-                                      latency_runs=ch.pick(smoke=3, quick=30, full=100))
-                        for n in ("lfer_ldl", "litexpressionnet")]).set_index("model")
-reports.T.style.format(precision=4).format("{:.1e}", subset=pd.IndexSlice[["onnx_max_abs_diff"], :])
+reports = pd.DataFrame(
+    [
+        deploy_report(
+            runs[n],
+            deploy_dir,
+            calibration_images=ch.pick(smoke=16, quick=128, full=512),
+            latency_runs=ch.pick(smoke=3, quick=30, full=100),
+        )
+        for n in ("lfer_ldl", "litexpressionnet")
+    ]
+).set_index("model")
+reports.T.style.format(precision=4).format(
+    "{:.1e}", subset=pd.IndexSlice[["onnx_max_abs_diff"], :]
+)
 
 # %% [markdown]
 # The same comparison at each paper's resolution (untrained weights: latency does not depend on them), for the
@@ -197,21 +274,43 @@ reports.T.style.format(precision=4).format("{:.1e}", subset=pd.IndexSlice[["onnx
 # included.
 
 # %%
-lat_names = ch.pick(smoke=["btfer_lenet5"], quick=["lfer_ldl", "litexpressionnet", "mobilenetv3_large"],
-                    full=["lfer_ldl", "efficientface", "litexpressionnet", "mobilenetv3_large", "savchenko_effnet_b0",
-                          "btfer_mobilenetv2"])
+lat_names = ch.pick(
+    smoke=["btfer_lenet5"],
+    quick=["lfer_ldl", "litexpressionnet", "mobilenetv3_large"],
+    full=[
+        "lfer_ldl",
+        "efficientface",
+        "litexpressionnet",
+        "mobilenetv3_large",
+        "savchenko_effnet_b0",
+        "btfer_mobilenetv2",
+    ],
+)
 rows = []
 for name in lat_names:
     size = entry(name).img_size
     model = create(name, img_size=size).eval()
     path = export_onnx(model, deploy_dir / f"{name}-untrained-{size}.onnx", size)
     runs_n = ch.pick(smoke=3, quick=20, full=50)
-    t_torch, t_ort = torch_latency(model, size, runs=runs_n)["median_ms"], ort_latency(path, size, runs=runs_n)["median_ms"]
-    rows.append({"model": name, "img_size": size, "pytorch_ms": t_torch, "onnxruntime_ms": t_ort,
-                 "speed-up": t_torch / t_ort, "max_abs_diff": onnx_parity(model, path, size),
-                 "max_rel_diff": onnx_parity(model, path, size, relative=True)})
+    t_torch, t_ort = (
+        torch_latency(model, size, runs=runs_n)["median_ms"],
+        ort_latency(path, size, runs=runs_n)["median_ms"],
+    )
+    rows.append(
+        {
+            "model": name,
+            "img_size": size,
+            "pytorch_ms": t_torch,
+            "onnxruntime_ms": t_ort,
+            "speed-up": t_torch / t_ort,
+            "max_abs_diff": onnx_parity(model, path, size),
+            "max_rel_diff": onnx_parity(model, path, size, relative=True),
+        }
+    )
 torch.set_num_threads(threads)
-pd.DataFrame(rows).set_index("model").style.format({"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2)
+pd.DataFrame(rows).set_index("model").style.format(
+    {"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2
+)
 
 # %% [markdown]
 # ## Bad requests fail early
@@ -220,8 +319,12 @@ pd.DataFrame(rows).set_index("model").style.format({"max_abs_diff": "{:.1e}", "m
 # variant does not support, or an unknown keyword fails before anything is built.
 
 # %%
-for call in (lambda: create("resemotnet"), lambda: create("btfer_inceptionv3", img_size=48),
-             lambda: create("lfer_ldl", in_chans=4), lambda: create("litexpressionnet", widht=0.5)):
+for call in (
+    lambda: create("resemotnet"),
+    lambda: create("btfer_inceptionv3", img_size=48),
+    lambda: create("lfer_ldl", in_chans=4),
+    lambda: create("litexpressionnet", widht=0.5),
+):
     try:
         call()
     except ValueError as err:
