@@ -1,12 +1,14 @@
 # make book : install, generate the default data, run every chapter (quick profile), build the HTML book
-# make test : install, unit tests, nbval over every chapter executed in the smoke profile
+# make test : install, unit tests, nbval over every chapter executed in the smoke profile, the HTML book built from
+#             those executed notebooks and opened in headless Chromium (tests/test_browser.py)
+# make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fernb-installed
 export FERNB_HOME ?= $(CURDIR)/.fernb
 
-.PHONY: install data book test chapters sync bench clean
+.PHONY: install data book test lab chapters sync bench clean
 
 install: $(STAMP)
 
@@ -26,9 +28,16 @@ book: data
 	$(BIN)/python -m fernb.book build --profile quick
 
 test: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py
 	$(BIN)/python -m fernb.book run-all --profile smoke
 	$(BIN)/python -m pytest --nbval-lax --nbval-kernel-name fernb -p no:cacheprovider _build/executed/smoke
+	$(BIN)/python -m fernb.book build --profile smoke
+	FERNB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_browser.py
+
+# the chapters in JupyterLab, kernel "fernb": the confusion-matrix explorers are live widgets there
+lab: install
+	$(BIN)/python -m jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=fernb \
+		--ServerApp.open_browser=True
 
 # rewrite the paired, output-stripped .ipynb of every chapter from its .py
 sync: install

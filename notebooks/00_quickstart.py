@@ -41,7 +41,7 @@ from IPython.display import display
 import fernb.chapter
 from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
-from fernb.viz import confusion_matrix_figure, expression_examples, sample_grid
+from fernb.viz import Evaluation, explore, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"])
 ch.notice(real="RAF-DB or InFER++")
@@ -114,11 +114,14 @@ if "accuracy_vs_true_label" in m:
 # ## The confusion matrix
 #
 # Rows are the crowd's labels, columns the model's predictions. The buttons switch between recall (row-normalised),
-# precision (column-normalised) and raw counts; hover a cell for all three.
+# precision (column-normalised) and raw counts; hover a cell for all three. Under the matrix, the test images behind
+# the largest confusions, most confident first: hover one for its crowd votes, age group, gender, skin tone and
+# occluders. In JupyterLab (`make lab`) or Colab the same cell is the live explorer: click any cell for its images.
 
 # %%
-confusion_matrix_figure(m["confusion_matrix"], title=f"small CNN on {ch.dataset} (SynthFER, synthetic)",
-                        subtitle=f"profile {ch.profile}, {m['n']} test images, accuracy {m['accuracy']:.1%}")
+kind = "SynthFER, synthetic" if ch.synthetic else "real"
+explore([Evaluation.from_run(run, name=f"small CNN on {ch.dataset}")],
+        title=f"small CNN on {ch.dataset} ({kind})", subtitle=f"profile {ch.profile}")
 
 # %% [markdown]
 # Accuracy per age group and gender, which SynthFER (like InFER++) makes measurable and none of the four papers reports:

@@ -120,8 +120,11 @@ if "accuracy_by_gender" in m:
           "| by age group:", {k: round(v, 3) for k, v in m.get("accuracy_by_age_group", {}).items()})
 
 # %%
-confusion_matrix_figure(m["confusion_matrix"], title="ResEmoteNet, Table III protocol",
-                        subtitle=f"{ch.dataset}, profile {ch.profile}, test split")
+from fernb.viz import Evaluation, explore
+
+explore([Evaluation.from_run(run, name="ResEmoteNet, Table III protocol")],
+        title="ResEmoteNet, Table III protocol",
+        subtitle=f"{ch.dataset}, profile {ch.profile}, test split")
 
 # %% [markdown]
 # ## Table IV: which components matter

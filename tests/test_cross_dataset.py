@@ -1,5 +1,5 @@
-"""InFER++ §V-E: six-class, all-images views of a dataset, training on them, train-on-A/test-on-B evaluations,
-the group and display-shift tables, and the errors a reader's mistakes meet."""
+"""InFER++ §V-E: six-class, all-images views of a dataset, training on them, train-on-A/test-on-B
+evaluations, the group and display-shift tables, and the errors a reader's mistakes meet."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,9 @@ from fernb.eval import cross
 from fernb.train import TrainConfig, fit
 from fernb.viz import ConfusionExplorer, Evaluation
 
-TINY = dict(model="tiny_cnn", profile="smoke", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2)
+TINY = dict(
+    model="tiny_cnn", profile="smoke", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2
+)
 
 
 def test_six_class_view_drops_neutral_and_keeps_names(smoke_raf):
@@ -20,7 +22,9 @@ def test_six_class_view_drops_neutral_and_keeps_names(smoke_raf):
     assert len(r) == int((r7.label != 4).sum()) and set(r.label) == set(range(6))
     # labels are remapped by name, not by position: sadness (canonical 5) becomes 4
     assert (r.label[r.image.isin(r7.image[r7.label == 5])] == 4).all()
-    assert (r.true_label[r.image.isin(r7.image[r7.true_label == 4])] == -1).all()  # neutral truth: outside the set
+    assert (
+        r.true_label[r.image.isin(r7.image[r7.true_label == 4])] == -1
+    ).all()  # neutral truth: outside the set
     assert six.class_counts().index.tolist() == list(SIX_CLASSES)
     assert six.fingerprint != smoke_raf.fingerprint
 
@@ -30,14 +34,20 @@ def test_all_images_view_trains_on_everything_but_a_stratified_holdout(smoke_raf
     split = everything.records.split
     assert set(split) == {"train", "test"} and 0.08 < (split == "test").mean() < 0.13
     assert set(everything.records.label[split == "test"]) == set(range(6))
-    assert load_dataset("synth-raf", profile="smoke", progress=False, classes="six", splits="all").fingerprint \
+    assert (
+        load_dataset(
+            "synth-raf", profile="smoke", progress=False, classes="six", splits="all"
+        ).fingerprint
         == everything.fingerprint
+    )
 
 
 def test_bad_class_sets_and_datasets_without_the_six_classes(smoke_raf):
     with pytest.raises(ValueError, match="classes \\['joy'\\] are not expressions"):
         parse_classes("anger,joy")
-    no_fear = restrict_classes(smoke_raf, ("anger", "disgust", "happiness", "neutral", "sadness", "surprise"))
+    no_fear = restrict_classes(
+        smoke_raf, ("anger", "disgust", "happiness", "neutral", "sadness", "surprise")
+    )
     with pytest.raises(ValueError, match="dataset 'synth-raf' has no images of fear"):
         restrict_classes(no_fear, "six")
     with pytest.raises(ValueError, match="splits='everything'"):
@@ -45,7 +55,9 @@ def test_bad_class_sets_and_datasets_without_the_six_classes(smoke_raf):
 
 
 def test_pair_checks_name_the_dataset():
-    with pytest.raises(ValueError, match="dataset_b='infer-pp' is a licence-gated real dataset: set data_root_b"):
+    with pytest.raises(
+        ValueError, match="dataset_b='infer-pp' is a licence-gated real dataset: set data_root_b"
+    ):
         cross.check_pair("rafdb", "infer-pp", None)
     with pytest.raises(ValueError, match="dataset_b='synth-raf' is dataset_a"):
         cross.check_pair("synth-raf", "synth-raf")
@@ -60,14 +72,20 @@ def test_skin_tone_is_the_tone_the_face_was_drawn_with(smoke_raf):
     gen = load_manifest("synth-raf")["generator"]
     for i in range(6):
         row = smoke_raf.records.iloc[i]
-        spec = _face_spec(cfg, row.to_dict(), gen, np.random.default_rng([0, _domain_key("synth-raf"), 1, i]))
+        spec = _face_spec(
+            cfg, row.to_dict(), gen, np.random.default_rng([0, _domain_key("synth-raf"), 1, i])
+        )
         ratio = spec.skin / SKIN_TONES[row.skin_tone - 1]
         assert ((ratio > 0.93) & (ratio < 1.07)).all()
 
 
 def test_train_on_all_of_a_and_test_on_b(fernb_home, tmp_path):
-    run = fit(TrainConfig(dataset="synth-raf", val_share=0.0, **TINY), runs_root=tmp_path, progress=False,
-              dataset_options={"classes": "six", "splits": "all"})
+    run = fit(
+        TrainConfig(dataset="synth-raf", val_share=0.0, **TINY),
+        runs_root=tmp_path,
+        progress=False,
+        dataset_options={"classes": "six", "splits": "all"},
+    )
     assert run.num_classes == 6 and run.dataset().class_names == SIX_CLASSES
     assert len(run.split("train")) > 0.85 * len(run.dataset().records)
     b = load_dataset("synth-infer", profile="smoke", progress=False, classes="six")
@@ -76,7 +94,9 @@ def test_train_on_all_of_a_and_test_on_b(fernb_home, tmp_path):
     own = Evaluation.from_run(run, name="own")
     ConfusionExplorer([ev, own])  # comparable: the same six classes
     seven = load_dataset("synth-infer", profile="smoke", progress=False)
-    with pytest.raises(ValueError, match="dataset 'synth-infer' has classes .*'neutral'.* but run .* predicts"):
+    with pytest.raises(
+        ValueError, match="dataset 'synth-infer' has classes .*'neutral'.* but run .* predicts"
+    ):
         Evaluation.transfer(run, seven)
     table = cross.accuracy_by([ev], "occluders")
     assert "none" in table.index and "beard" in table.index

@@ -1,4 +1,5 @@
-"""The confusion-matrix explorer's logic, without a browser: matrices, selections, galleries, bad input."""
+"""The confusion-matrix explorer's logic, without a browser: matrices, selections, galleries, bad
+input."""
 
 import numpy as np
 import pandas as pd
@@ -17,9 +18,18 @@ def _dataset(tmp_path, n):
     (tmp_path / "images").mkdir(parents=True)
     for i in range(n):
         Image.new("RGB", (16, 16), (10 * i % 255, 0, 0)).save(tmp_path / "images" / f"{i}.jpg")
-    rec = pd.DataFrame({"image": [f"images/{i}.jpg" for i in range(n)], "label": 0, "split": "test",
-                        "age_group": "20-29", "gender": "female", "votes_anger": 7, "votes_fear": 3,
-                        "votes_happiness": 0})
+    rec = pd.DataFrame(
+        {
+            "image": [f"images/{i}.jpg" for i in range(n)],
+            "label": 0,
+            "split": "test",
+            "age_group": "20-29",
+            "gender": "female",
+            "votes_anger": 7,
+            "votes_fear": 3,
+            "votes_happiness": 0,
+        }
+    )
     return FERDataset("toy", tmp_path, rec, {"num_classes": 3, "class_names": list(CLASSES)})
 
 
@@ -83,9 +93,15 @@ def test_static_figure_has_a_dropdown_per_run_and_a_gallery(tmp_path):
     fig = explorer_figure([a, b], "t", "s", cells=2, per_cell=3, thumb=16)
     norm_menu, run_menu = fig.layout.updatemenus
     assert [x.label for x in run_menu.buttons] == ["A", "B"]
-    assert [x.label for x in norm_menu.buttons] == ["recall (row %)", "precision (column %)", "counts"]
+    assert [x.label for x in norm_menu.buttons] == [
+        "recall (row %)",
+        "precision (column %)",
+        "counts",
+    ]
     assert run_menu.buttons[1].args[0]["visible"] == [False, False, True, True]
-    assert len(fig.layout.images) == 3 and fig.layout.images[0].source.startswith("data:image/jpeg;base64,")
+    assert len(fig.layout.images) == 3 and fig.layout.images[0].source.startswith(
+        "data:image/jpeg;base64,"
+    )
     assert "true a → predicted b" in fig.layout.annotations[0].text
     # the subtitle sits above the buttons, not under them
     assert fig.layout.updatemenus[0].yanchor == "bottom" and fig.layout.title.yref == "container"
@@ -106,4 +122,6 @@ def test_widget_builds_and_a_click_fills_the_gallery(tmp_path):
     other.value = "B"
     w.children[1].children[1].value = "difference"
     gallery = ex._gallery_widget("A", "a", "b")
-    assert len(gallery.children[1].children) == 2  # two thumbnails in the cell true a -> predicted b
+    assert (
+        len(gallery.children[1].children) == 2
+    )  # two thumbnails in the cell true a -> predicted b

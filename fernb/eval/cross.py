@@ -1,9 +1,9 @@
 """InFER++ §V-E: the RAF-DB ↔ InFER++ cross-dataset study (Fig. 5), and what SynthFER adds to it.
 
-Train on all images of one dataset, test on all images of the other, both directions, six classes; within-domain
-baselines (each dataset's own split) beside them; accuracy by demographic group; and, on SynthFER, each
-cross-domain confusion related to the difference between the two domains' displays of the expressions (the
-action units the generator draws, ``fernb.data.synth.facs.DOMAIN_STYLE``).
+Train on all images of one dataset, test on all images of the other, both directions, six classes;
+within-domain baselines (each dataset's own split) beside them; accuracy by demographic group; and,
+on SynthFER, each cross-domain confusion related to the difference between the two domains' displays
+of the expressions (the action units the generator draws, ``fernb.data.synth.facs.DOMAIN_STYLE``).
 """
 
 from __future__ import annotations
@@ -16,35 +16,62 @@ import pandas as pd
 from fernb.data.views import SIX_CLASSES
 
 PAPER_FIG5 = {"RAF-DB → InFER++": 33.0, "InFER++ → RAF-DB": 23.0}
-"""InFER++ §V-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%, whereas that of the
-InFER → RAF-DB analysis was just 23%" (real photographs, six classes, the paper's model)."""
+"""InFER++ §V-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%,
+whereas that of the InFER → RAF-DB analysis was just 23%" (real photographs, six classes, the
+paper's model)."""
 PAPER_CONFUSIONS = (("sadness", "fear"), ("anger", "disgust"), ("happiness", "surprise"))
 """§V-E: "sadness and fear, anger and disgust, and happiness and surprise were often confused"."""
 PAPER_BEST = ("surprise", "happiness", "disgust")
 """§V-E: the three classes with the highest accuracy in both directions."""
 PAPER_MODELS = {"text": "mobilevit_s", "caption": "mobilenetv3_large"}
-"""§V-E's text names MobileViT; Fig. 5's caption says MobileNet (InFER++ benchmarks MobileNetV3-Large)."""
-PAIRS = {"synth-raf": "synth-infer", "synth-infer": "synth-raf", "rafdb": "infer-pp", "infer-pp": "rafdb"}
+"""§V-E's text names MobileViT; Fig. 5's caption says MobileNet (InFER++ benchmarks
+MobileNetV3-Large)."""
+PAIRS = {
+    "synth-raf": "synth-infer",
+    "synth-infer": "synth-raf",
+    "rafdb": "infer-pp",
+    "infer-pp": "rafdb",
+}
 
 
 def check_pair(dataset_a: str, dataset_b: str, data_root_b=None):
-    """The second dataset's root, checked: a real dataset needs its ``data_root_b``; the same dataset twice is
-    not a cross-dataset study. SynthFER falls back to the first dataset's root (``None``)."""
+    """The second dataset's root, checked: a real dataset needs its ``data_root_b``; the same
+    dataset twice is not a cross-dataset study. SynthFER falls back to the first dataset's root
+    (``None``).
+    """
     from fernb.data.manifest import load_manifest
 
     if dataset_a == dataset_b:
-        raise ValueError(f"dataset_b={dataset_b!r} is dataset_a: a cross-dataset study needs two datasets")
+        raise ValueError(
+            f"dataset_b={dataset_b!r} is dataset_a: a cross-dataset study needs two datasets"
+        )
     manifest = load_manifest(dataset_b)
     if manifest["kind"] != "synthetic" and data_root_b is None:
-        raise ValueError(f"dataset_b={dataset_b!r} is a licence-gated real dataset: set data_root_b to the folder "
-                         f"holding your copy (request it at: {manifest.get('request', 'see its citation')})")
+        raise ValueError(
+            f"dataset_b={dataset_b!r} is a licence-gated real dataset: "
+            f"set data_root_b to the folder "
+            f"holding your copy (request it at: {manifest.get('request', 'see its citation')})"
+        )
     return data_root_b
+
+
+def load_pair(ch, dataset_b: str, data_root_b=None, classes="six") -> dict:
+    """The chapter's dataset (A) and ``dataset_b`` as the ``classes`` view, all splits: ``{name: dataset}``."""
+    from fernb.data import load_dataset
+
+    root_b = check_pair(ch.dataset, dataset_b, data_root_b) or ch.data_root
+    return {
+        name: load_dataset(name, root, profile=ch.profile, seed=ch.seed, progress=False,
+                           classes=classes)
+        for name, root in ((ch.dataset, ch.data_root), (dataset_b, root_b))
+    }
 
 
 @dataclass
 class CrossStudy:
     """The four runs and four evaluations of §V-E: ``within[a]``, ``within[b]`` (own split) and
-    ``transfer[(a, b)]``, ``transfer[(b, a)]`` (trained on all of one, tested on all of the other)."""
+    ``transfer[(a, b)]``, ``transfer[(b, a)]`` (trained on all of one, tested on all of the other).
+    """
 
     a: str
     b: str
@@ -54,26 +81,36 @@ class CrossStudy:
     datasets: dict
 
     def evaluations(self) -> list:
-        return [self.transfer[(self.a, self.b)], self.transfer[(self.b, self.a)], self.within[self.a],
-                self.within[self.b]]
+        return [
+            self.transfer[(self.a, self.b)],
+            self.transfer[(self.b, self.a)],
+            self.within[self.a],
+            self.within[self.b],
+        ]
 
-    def summary(self, paper: dict | None = None) -> pd.DataFrame:
-        """Overall accuracy and mean per-class recall of every evaluation (%), beside a paper figure where one
-        exists for that direction (``paper``: direction label -> %)."""
+    def summary(self) -> pd.DataFrame:
+        """Overall accuracy and mean per-class recall (%) of every evaluation."""
         rows = []
         for ev in self.evaluations():
             r = ev.report()
-            rows.append({"evaluation": ev.name, "images": r["n"], "accuracy (%)": 100 * r["accuracy"],
-                         "mean class recall (%)": 100 * r["mean_class_recall"],
-                         "paper, average accuracy (%)": (paper or {}).get(ev.name)})
+            rows.append(
+                {
+                    "evaluation": ev.name,
+                    "images": r["n"],
+                    "accuracy (%)": 100 * r["accuracy"],
+                    "mean class recall (%)": 100 * r["mean_class_recall"],
+                }
+            )
         return pd.DataFrame(rows).set_index("evaluation").round(1)
 
 
-def cross_study(ch, dataset_b: str, data_root_b=None, classes="six", progress: bool = False,
-                **train) -> CrossStudy:
-    """Run §V-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings with ``train`` options, each
-    on the ``classes`` view; the "all images" runs use :func:`fernb.data.views.all_images` without a further
-    validation share (the paper selects no model)."""
+def cross_study(
+    ch, dataset_b: str, data_root_b=None, classes="six", progress: bool = False, **train
+) -> CrossStudy:
+    """Run §V-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings with ``train``
+    options, each on the ``classes`` view; the "all images" runs use
+    :func:`fernb.data.views.all_images` without a further validation share (the paper selects no
+    model)."""
     from fernb.data import load_dataset
     from fernb.train import TrainConfig, fit
     from fernb.viz.explorer import Evaluation
@@ -84,24 +121,43 @@ def cross_study(ch, dataset_b: str, data_root_b=None, classes="six", progress: b
     runs, within, transfer, datasets = {}, {}, {}, {}
     for name in (a, b):
         base = dict(dataset=name, profile=ch.profile, data_seed=ch.seed, seed=ch.seed, **train)
-        own = fit(TrainConfig(**base), data_root=roots[name], device=ch.device, progress=progress,
-                  dataset_options={"classes": classes})
-        everything = fit(TrainConfig(**{**base, "val_share": 0.0}), data_root=roots[name], device=ch.device,
-                         progress=progress, dataset_options={"classes": classes, "splits": "all"})
+        own = fit(
+            TrainConfig(**base),
+            data_root=roots[name],
+            device=ch.device,
+            progress=progress,
+            dataset_options={"classes": classes},
+        )
+        everything = fit(
+            TrainConfig(**{**base, "val_share": 0.0}),
+            data_root=roots[name],
+            device=ch.device,
+            progress=progress,
+            dataset_options={"classes": classes, "splits": "all"},
+        )
         runs[name] = {"within": own, "all": everything}
-        datasets[name] = load_dataset(name, roots[name], profile=ch.profile, seed=ch.seed, progress=False,
-                                      classes=classes)
-        within[name] = Evaluation.from_run(own, name=f"{name} → {name} (own test split)",
-                                           note=f"trained and tested on {name}'s own split")
+        datasets[name] = load_dataset(
+            name, roots[name], profile=ch.profile, seed=ch.seed, progress=False, classes=classes
+        )
+        within[name] = Evaluation.from_run(
+            own,
+            name=f"{name} → {name} (own test split)",
+            note=f"trained and tested on {name}'s own split",
+        )
     for src, dst in ((a, b), (b, a)):
-        transfer[(src, dst)] = Evaluation.transfer(runs[src]["all"], datasets[dst], name=f"{src} → {dst}",
-                                                   note=f"trained on all of {src}, tested on all of {dst}")
+        transfer[(src, dst)] = Evaluation.transfer(
+            runs[src]["all"],
+            datasets[dst],
+            name=f"{src} → {dst}",
+            note=f"trained on all of {src}, tested on all of {dst}",
+        )
     return CrossStudy(a, b, runs, within, transfer, datasets)
 
 
 def accuracy_by(evaluations, column: str) -> pd.DataFrame:
-    """Accuracy (%) of each evaluation per value of a record column (age group, gender, skin tone); for
-    ``occluders`` (``a+b`` strings) per occluder, with ``none`` for unoccluded faces. Cells: accuracy (n)."""
+    """Accuracy (%) of each evaluation per value of a record column (age group, gender, skin tone);
+    for ``occluders`` (``a+b`` strings) per occluder, with ``none`` for unoccluded faces. Cells:
+    accuracy (n)."""
     out = {}
     for ev in evaluations:
         if ev.dataset is None or column not in ev.dataset.records:
@@ -109,21 +165,36 @@ def accuracy_by(evaluations, column: str) -> pd.DataFrame:
         values = ev.dataset.records[column].iloc[ev.rows].fillna("").astype(str).to_numpy()
         correct = ev.pred == ev.y
         if column == "occluders":
-            groups = {o: np.array([o in v.split("+") for v in values]) for o in
-                      sorted({o for v in values for o in v.split("+") if o})}
+            groups = {
+                o: np.array([o in v.split("+") for v in values])
+                for o in sorted({o for v in values for o in v.split("+") if o})
+            }
             groups["none"] = values == ""
         else:
-            groups = {v: values == v for v in sorted(set(values), key=_natural)}
-        out[ev.name] = {k: f"{100 * correct[m].mean():.0f} ({int(m.sum())})" for k, m in groups.items() if m.any()}
-    return pd.DataFrame(out).fillna("—").rename_axis(column)
+            groups = {v: values == v for v in set(values)}
+        out[ev.name] = {
+            k: f"{100 * correct[m].mean():.0f} ({int(m.sum())})"
+            for k, m in groups.items()
+            if m.any()
+        }
+    table = pd.DataFrame(out)
+    return table.loc[sorted(table.index, key=_group_order)].fillna("—").rename_axis(column)
 
 
-def _natural(v: str):
-    return (0, float(v)) if v.replace(".", "", 1).isdigit() else (1, v)
+def _group_order(v: str):
+    """Age groups in InFER++'s order, numbers by value, ``none`` last, the rest alphabetically."""
+    from fernb.labels import AGE_GROUPS
+
+    if v in AGE_GROUPS:
+        return (0, AGE_GROUPS.index(v), "")
+    if v.replace(".", "", 1).isdigit():
+        return (1, float(v), "")
+    return (3 if v == "none" else 2, 0, v)
 
 
 def named_confusions(evaluations, pairs=PAPER_CONFUSIONS) -> pd.DataFrame:
-    """For each pair the paper names, the share (%) of each class predicted as the other, per evaluation."""
+    """For each pair the paper names, the share (%) of each class predicted as the other, per
+    evaluation."""
     rows = []
     for x, y in pairs:
         for t, p in ((x, y), (y, x)):
@@ -137,18 +208,22 @@ def named_confusions(evaluations, pairs=PAPER_CONFUSIONS) -> pd.DataFrame:
 
 
 def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
-    """Why ``ev`` (a model of ``train_ds`` tested on ``ev.dataset``) confuses what it confuses, on SynthFER: for each
-    of its ``top`` largest confusions true t → predicted p, the mean action-unit display of t in the test domain
-    minus that in the training domain (the shift), projected on the direction from t to p in the training domain.
-    ``toward p`` is that projection as a share of the t→p distance (> 0: the test domain shows t more like the
-    training domain's p); ``AUs`` are the action units contributing most, with the domains' style gains."""
+    """Why ``ev`` (a model of ``train_ds`` tested on ``ev.dataset``) confuses what it confuses, on
+    SynthFER: for each of its ``top`` largest confusions true t → predicted p, the mean action-unit
+    display of t in the test domain minus that in the training domain (the shift), projected on the
+    direction from t to p in the training domain. ``toward p`` is that projection as a share of the
+    t→p distance (> 0: the test domain shows t more like the training domain's p); ``AUs`` are the
+    action units contributing most, with the domains' style gains."""
     from fernb.data.synth.facs import ACTION_UNITS, AU_NAMES, DOMAIN_STYLE
 
     test_ds = ev.dataset
     cols = [f"AU{au:02d}" for au in ACTION_UNITS]
     for ds in (train_ds, test_ds):
         if ds.name not in DOMAIN_STYLE or not set(cols) <= set(ds.records.columns):
-            raise ValueError(f"display_shift needs SynthFER domains with action-unit columns; {ds.name!r} has none")
+            raise ValueError(
+                f"display_shift needs SynthFER domains with action-unit columns; "
+                f"{ds.name!r} has none"
+            )
 
     def mean_display(ds, k):
         r = ds.records
@@ -156,7 +231,11 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
 
     rows = []
     for t, p, count in ev.largest_confusions(top):
-        a_t, a_p, b_t = mean_display(train_ds, t), mean_display(train_ds, p), mean_display(test_ds, t)
+        a_t, a_p, b_t = (
+            mean_display(train_ds, t),
+            mean_display(train_ds, p),
+            mean_display(test_ds, t),
+        )
         shift, direction = b_t - a_t, a_p - a_t
         contrib = shift * direction / max(np.linalg.norm(direction), 1e-9)
         t_name, p_name = ev.classes[t], ev.classes[p]
@@ -168,9 +247,40 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
             g_train = DOMAIN_STYLE[train_ds.name].get((t_name, au), 1.0)
             g_test = DOMAIN_STYLE[test_ds.name].get((t_name, au), 1.0)
             aus.append(f"AU{au} {AU_NAMES[au]} {shift[j]:+.2f} (gain {g_train:g} → {g_test:g})")
-        rows.append({"true → predicted": f"{t_name} → {p_name}", "images": count,
-                     "share of true (%)": round(100 * count / max(ev.confusion[t].sum(), 1), 1),
-                     "toward p (%)": round(100 * float(shift @ direction) / max(float(direction @ direction), 1e-9),
-                                           1),
-                     "AUs moving t toward p (test − train mean)": "; ".join(aus) or "—"})
+        rows.append(
+            {
+                "true → predicted": f"{t_name} → {p_name}",
+                "images": count,
+                "share of true (%)": round(100 * count / max(ev.confusion[t].sum(), 1), 1),
+                "toward p (%)": round(
+                    100 * float(shift @ direction) / max(float(direction @ direction), 1e-9), 1
+                ),
+                "AUs moving t toward p (test − train mean)": "; ".join(aus) or "—",
+            }
+        )
     return pd.DataFrame(rows).set_index("true → predicted")
+
+
+def paper_comparison(study: CrossStudy) -> pd.DataFrame:
+    """Each direction measured here beside §V-E's figure for the corresponding real direction, each
+    labelled with its own datasets (a SynthFER number is never a paper result)."""
+    real = {
+        "synth-raf": "RAF-DB",
+        "rafdb": "RAF-DB",
+        "synth-infer": "InFER++",
+        "infer-pp": "InFER++",
+    }
+    rows = []
+    for (src, dst), ev in study.transfer.items():
+        r = ev.report()
+        paper_key = f"{real.get(src, src)} → {real.get(dst, dst)}"
+        rows.append(
+            {
+                "measured here": ev.name,
+                "accuracy (%)": round(100 * r["accuracy"], 1),
+                "mean class recall (%)": round(100 * r["mean_class_recall"], 1),
+                "paper (§V-E, real photographs)": paper_key if paper_key in PAPER_FIG5 else "—",
+                "paper average accuracy (%)": PAPER_FIG5.get(paper_key),
+            }
+        )
+    return pd.DataFrame(rows).set_index("measured here")

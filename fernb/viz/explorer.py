@@ -1,16 +1,20 @@
 """The confusion-matrix explorer: one set of evaluations, two front ends.
 
-* :class:`Evaluation` holds what a confusion matrix is made of (true labels, predicted probabilities, class names)
-  and, when known, the records behind them, so every cell can show its images.
-* :func:`explorer_figure` is the static explorer of the book: self-contained plotly (no network, no kernel), with a
-  dropdown over every evaluation, buttons for recall / precision / counts, hover with counts and shares, and a
-  precomputed gallery of each evaluation's largest confusions.
-* :class:`ConfusionExplorer` is the live one (JupyterLab, Colab): ipywidgets to choose the evaluation, the
-  normalisation and a class subset, click a cell for its images, and compare two evaluations side by side or as a
-  difference matrix. Its logic (matrices, selections, galleries) is plain Python, tested without a browser.
-* :func:`explore` picks the front end: the figure while the book is built, the widgets in a live kernel.
+* :class:`Evaluation` holds what a confusion matrix is made of (true labels, predicted
+  probabilities, class names) and, when known, the records behind them, so every cell can show its
+  images.
+* :func:`explorer_figure` is the static explorer of the book: self-contained plotly (no network, no
+  kernel), with a dropdown over every evaluation, buttons for recall / precision / counts, hover
+  with counts and shares, and a precomputed gallery of each evaluation's largest confusions.
+* :class:`ConfusionExplorer` is the live one (JupyterLab, Colab): ipywidgets to choose the
+  evaluation, the normalisation and a class subset, click a cell for its images, and compare two
+  evaluations side by side or as a difference matrix. Its logic (matrices, selections, galleries) is
+  plain Python, tested without a browser.
+* :func:`explore` picks the front end: the figure while the book is built, the widgets in a live
+  kernel.
 
-InFER++ §V-E, Fig. 5 reads cross-dataset confusion matrices; every chapter's confusion matrix uses this module.
+InFER++ §V-E, Fig. 5 reads cross-dataset confusion matrices; every chapter's confusion matrix uses
+this module.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ def normalise(cm: np.ndarray, norm: str) -> np.ndarray:
 
 @dataclass
 class Evaluation:
-    """Predictions of one model on one set of images: ``y`` (true class ids), ``probs`` (n, k) and the ``classes``
-    they index; ``dataset`` and ``rows`` (record indices) when the images are known (for galleries)."""
+    """Predictions of one model on one set of images: ``y`` (true class ids), ``probs`` (n, k) and
+    the ``classes`` they index; ``dataset`` and ``rows`` (record indices) when the images are
+    known (for galleries)."""
 
     name: str
     y: np.ndarray
@@ -53,19 +58,28 @@ class Evaluation:
     _cm: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        self.y, self.probs, self.classes = np.asarray(self.y), np.asarray(self.probs), tuple(self.classes)
+        self.y, self.probs, self.classes = (
+            np.asarray(self.y),
+            np.asarray(self.probs),
+            tuple(self.classes),
+        )
         k = len(self.classes)
         if self.probs.ndim != 2 or self.probs.shape != (len(self.y), k):
-            raise ValueError(f"evaluation {self.name!r}: probs must be ({len(self.y)}, {k}) for {k} classes, "
-                             f"got {self.probs.shape}")
+            raise ValueError(
+                f"evaluation {self.name!r}: probs must be ({len(self.y)}, {k}) for {k} classes, "
+                f"got {self.probs.shape}"
+            )
         if len(self.y) and (self.y.min() < 0 or self.y.max() >= k):
             raise ValueError(f"evaluation {self.name!r}: labels must be 0..{k - 1}")
         if self.rows is not None and len(self.rows) != len(self.y):
-            raise ValueError(f"evaluation {self.name!r}: {len(self.rows)} rows for {len(self.y)} labels")
+            raise ValueError(
+                f"evaluation {self.name!r}: {len(self.rows)} rows for {len(self.y)} labels"
+            )
 
     @classmethod
     def from_counts(cls, name: str, cm, classes, note: str = "") -> "Evaluation":
-        """An evaluation known only by its confusion matrix (no images): e.g. a stored ``metrics.json``."""
+        """An evaluation known only by its confusion matrix (no images): e.g. a stored
+        ``metrics.json``."""
         cm = np.asarray(cm, dtype=np.int64)
         ev = cls(name, np.zeros(0, np.int64), np.zeros((0, len(classes))), classes, note=note)
         ev._cm = cm
@@ -76,20 +90,30 @@ class Evaluation:
         """A training run on its own test split (what the trainer scored)."""
         ds = run.dataset()
         rows = run.split("test")
-        return cls(name or run.dir.name, run.labels()[rows], run.test_probs, ds.class_names, ds, rows, note)
+        return cls(
+            name or run.dir.name, run.labels()[rows], run.test_probs, ds.class_names, ds, rows, note
+        )
 
     @classmethod
-    def transfer(cls, run, dataset, rows=None, name: str | None = None, note: str = "") -> "Evaluation":
-        """A run's model on records of another dataset (InFER++ §V-E: train on A, test on B), through the run's own
-        preprocessing; the dataset's classes must be the run's, in the same order."""
+    def transfer(
+        cls, run, dataset, rows=None, name: str | None = None, note: str = ""
+    ) -> "Evaluation":
+        """A run's model on records of another dataset (InFER++ §V-E: train on A, test on B),
+        through the run's own preprocessing; the dataset's classes must be the run's, in the same
+        order."""
         have, want = tuple(dataset.class_names), tuple(run.dataset().class_names)
         if have != want:
-            raise ValueError(f"dataset {dataset.name!r} has classes {have}, but run {run.dir.name} predicts {want}; "
-                             f"load it with the same view (e.g. classes='six')")
+            raise ValueError(
+                f"dataset {dataset.name!r} has classes {have}, "
+                f"but run {run.dir.name} predicts {want}; "
+                f"load it with the same view (e.g. classes='six')"
+            )
         rows = np.arange(len(dataset.records)) if rows is None else np.asarray(rows)
         probs = run.predict(rows, dataset=dataset)
         y = dataset.records["label"].to_numpy()[rows]
-        return cls(name or f"{run.config.dataset} -> {dataset.name}", y, probs, have, dataset, rows, note)
+        return cls(
+            name or f"{run.config.dataset} -> {dataset.name}", y, probs, have, dataset, rows, note
+        )
 
     @property
     def pred(self) -> np.ndarray:
@@ -103,17 +127,21 @@ class Evaluation:
         return self._cm
 
     def report(self) -> dict:
-        """Overall accuracy and mean per-class recall ("average accuracy" can mean either), per-class recall."""
+        """Overall accuracy and mean per-class recall ("average accuracy" can mean either),
+        per-class recall."""
         cm = self.confusion
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = np.diag(cm) / cm.sum(1)
-        return {"n": int(cm.sum()), "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
-                "mean_class_recall": float(np.nanmean(recall)),
-                "recall": dict(zip(self.classes, recall.tolist()))}
+        return {
+            "n": int(cm.sum()),
+            "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+            "mean_class_recall": float(np.nanmean(recall)),
+            "recall": dict(zip(self.classes, recall.tolist())),
+        }
 
     def cell(self, true, pred) -> np.ndarray:
-        """Positions (into this evaluation) of the images of class ``true`` predicted as ``pred`` (names or
-        indices), most confident first."""
+        """Positions (into this evaluation) of the images of class ``true`` predicted as ``pred``
+        (names or indices), most confident first."""
         t, p = self.class_index(true), self.class_index(pred)
         pos = np.flatnonzero((self.y == t) & (self.pred == p))
         return pos[np.argsort(-self.probs[pos, p], kind="stable")]
@@ -121,16 +149,22 @@ class Evaluation:
     def class_index(self, c) -> int:
         if isinstance(c, str):
             if c not in self.classes:
-                raise ValueError(f"class {c!r} is not one of {self.name!r}'s classes {self.classes}")
+                raise ValueError(
+                    f"class {c!r} is not one of {self.name!r}'s classes {self.classes}"
+                )
             return self.classes.index(c)
         if not 0 <= int(c) < len(self.classes):
             raise ValueError(f"class index {c} outside 0..{len(self.classes) - 1}")
         return int(c)
 
     def describe(self, pos: int) -> dict:
-        """What a gallery shows of one image: labels, confidence, and (SynthFER) crowd votes and demographics."""
-        out = {"true": self.classes[self.y[pos]], "pred": self.classes[self.pred[pos]],
-               "confidence": float(self.probs[pos].max())}
+        """What a gallery shows of one image: labels, confidence, and (SynthFER) crowd votes and
+        demographics."""
+        out = {
+            "true": self.classes[self.y[pos]],
+            "pred": self.classes[self.pred[pos]],
+            "confidence": float(self.probs[pos].max()),
+        }
         if self.dataset is not None and self.rows is not None:
             rec = self.dataset.records.iloc[int(self.rows[pos])]
             votes = {c[6:]: int(rec[c]) for c in rec.index if c.startswith("votes_") and rec[c] > 0}
@@ -153,7 +187,11 @@ class Evaluation:
         cm = self.confusion.copy()
         np.fill_diagonal(cm, 0)
         order = np.argsort(-cm, axis=None, kind="stable")[:n]
-        return [(int(i // cm.shape[1]), int(i % cm.shape[1]), int(cm.flat[i])) for i in order if cm.flat[i] > 0]
+        return [
+            (int(i // cm.shape[1]), int(i % cm.shape[1]), int(cm.flat[i]))
+            for i in order
+            if cm.flat[i] > 0
+        ]
 
 
 def caption(info: dict) -> str:
@@ -161,7 +199,11 @@ def caption(info: dict) -> str:
     lines = [f"true {info['true']}, predicted {info['pred']} ({info['confidence']:.0%})"]
     if "votes" in info:
         lines.append("crowd: " + ", ".join(f"{k} {v}" for k, v in info["votes"].items()))
-    demo = [f"{info[c]}" if c != "skin_tone" else f"skin tone {info[c]}" for c in DEMOGRAPHICS if c in info]
+    demo = [
+        f"{info[c]}" if c != "skin_tone" else f"skin tone {info[c]}"
+        for c in DEMOGRAPHICS
+        if c in info
+    ]
     if demo:
         lines.append(", ".join(map(str, demo)))
     return "<br>".join(lines)
@@ -187,14 +229,20 @@ def check_comparable(evaluations) -> tuple:
     classes = evaluations[0].classes
     for e in evaluations[1:]:
         if e.classes != classes:
-            raise ValueError(f"evaluation {e.name!r} has {len(e.classes)} classes {e.classes}, but the explorer "
-                             f"compares {len(classes)} classes {classes} (from {evaluations[0].name!r})")
+            raise ValueError(
+                f"evaluation {e.name!r} has {len(e.classes)} classes {e.classes}, but the explorer "
+                f"compares {len(classes)} classes {classes} (from {evaluations[0].name!r})"
+            )
     return classes
 
 
-# ---- the static explorer (plotly) ---------------------------------------------------------------------------------
-HOVER = ("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} images<br>%{customdata[1]:.1f}% of true %{y}"
-         "<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>")
+# ---- the static explorer (plotly)
+# ---------------------------------------------------------------------------------
+HOVER = (
+    "true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} images"
+    "<br>%{customdata[1]:.1f}% of true %{y}"
+    "<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>"
+)
 MATRIX_PX, GAP_PX, ROW_PX, TOP_PX, BOTTOM_PX = 430, 70, 92, 112, 20
 
 
@@ -204,42 +252,96 @@ def _heatmap(ev: Evaluation, visible: bool):
     cm = ev.confusion
     custom = np.dstack([cm, normalise(cm, "recall"), normalise(cm, "precision")])
     z = normalise(cm, "recall")
-    return go.Heatmap(z=z, x=list(ev.classes), y=list(ev.classes), customdata=custom, text=np.round(z).astype(int),
-                      texttemplate="%{text}", hovertemplate=HOVER, colorscale="Blues", zmin=0, zmax=100,
-                      colorbar=dict(title="%", len=0.5, y=1, yanchor="top"), visible=visible, name=ev.name,
-                      xaxis="x", yaxis="y")
+    return go.Heatmap(
+        z=z,
+        x=list(ev.classes),
+        y=list(ev.classes),
+        customdata=custom,
+        text=np.round(z).astype(int),
+        texttemplate="%{text}",
+        hovertemplate=HOVER,
+        colorscale="Blues",
+        zmin=0,
+        zmax=100,
+        colorbar=dict(title="%", len=0.5, y=1, yanchor="top"),
+        visible=visible,
+        name=ev.name,
+        xaxis="x",
+        yaxis="y",
+    )
 
 
 def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
-    """Layout images, captions and a hover trace for the largest confusions of ``ev``: row r (from the top) is
-    one cell, ``per_cell`` most confident images of it."""
+    """Layout images, captions and a hover trace for the largest confusions of ``ev``: row r (from
+    the top) is one cell, ``per_cell`` most confident images of it."""
     images, notes, xs, ys, texts = [], [], [], [], []
     cm = ev.confusion
     confusions = ev.largest_confusions(cells) if ev.dataset is not None else []
     for r, (t, p, count) in enumerate(confusions):
         y0 = cells - r  # rows from the top of the gallery axis (range 0..cells)
         share = count / max(cm[t].sum(), 1)
-        notes.append(dict(x=0, y=y0 - 0.02, xref="x2", yref="y2", xanchor="left", yanchor="top", showarrow=False,
-                          align="left", font=dict(size=12),
-                          text=f"<b>true {ev.classes[t]} → predicted {ev.classes[p]}</b>: {count} image{'s' * (count != 1)} "
-                               f"({share:.0%} of {ev.classes[t]})"))
+        notes.append(
+            dict(
+                x=0,
+                y=y0 - 0.02,
+                xref="x2",
+                yref="y2",
+                xanchor="left",
+                yanchor="top",
+                showarrow=False,
+                align="left",
+                font=dict(size=12),
+                text=f"<b>true {ev.classes[t]} → predicted {ev.classes[p]}</b>: "
+                f"{count} image{'s' * (count != 1)} "
+                f"({share:.0%} of {ev.classes[t]})",
+            )
+        )
         for j, pos in enumerate(ev.cell(t, p)[:per_cell]):
-            images.append(dict(source=_data_uri(ev.image(pos, thumb)), x=j + 0.05, y=y0 - 0.26, xref="x2",
-                               yref="y2", sizex=0.9, sizey=0.72, xanchor="left", yanchor="top", layer="above",
-                               sizing="contain"))
+            images.append(
+                dict(
+                    source=_data_uri(ev.image(pos, thumb)),
+                    x=j + 0.05,
+                    y=y0 - 0.26,
+                    xref="x2",
+                    yref="y2",
+                    sizex=0.9,
+                    sizey=0.72,
+                    xanchor="left",
+                    yanchor="top",
+                    layer="above",
+                    sizing="contain",
+                )
+            )
             xs.append(j + 0.5), ys.append(y0 - 0.62), texts.append(caption(ev.describe(pos)))
     if ev.dataset is not None and not confusions:
-        notes.append(dict(x=0, y=cells - 0.02, xref="x2", yref="y2", xanchor="left", yanchor="top",
-                          showarrow=False, text="no confusions: every test image on the diagonal"))
+        notes.append(
+            dict(
+                x=0,
+                y=cells - 0.02,
+                xref="x2",
+                yref="y2",
+                xanchor="left",
+                yanchor="top",
+                showarrow=False,
+                text="no confusions: every test image on the diagonal",
+            )
+        )
     return images, notes, (xs, ys, texts)
 
 
-def explorer_figure(evaluations, title: str = "Confusion matrix", subtitle: str = "", cells: int = 3,
-                    per_cell: int = 6, thumb: int = 64):
-    """The static explorer (InFER++ Fig. 5 style): a dropdown over ``evaluations`` (each with its own note), the
-    normalisation buttons, hover with counts and both shares, and for evaluations with images a gallery of the
-    ``cells`` largest confusions (``per_cell`` most confident images each, hover for labels, votes, demographics).
-    Self-contained: thumbnails are embedded, plotly.js comes from the page."""
+def explorer_figure(
+    evaluations,
+    title: str = "Confusion matrix",
+    subtitle: str = "",
+    cells: int = 3,
+    per_cell: int = 6,
+    thumb: int = 64,
+):
+    """The static explorer (InFER++ Fig. 5 style): a dropdown over ``evaluations`` (each with its
+    own note), the normalisation buttons, hover with counts and both shares, and for evaluations
+    with images a gallery of the ``cells`` largest confusions (``per_cell`` most confident images
+    each, hover for labels, votes, demographics). Self-contained: thumbnails are embedded,
+    plotly.js comes from the page."""
     import plotly.graph_objects as go
 
     evaluations = list(evaluations)
@@ -251,64 +353,148 @@ def explorer_figure(evaluations, title: str = "Confusion matrix", subtitle: str 
     panels = []
     for i, ev in enumerate(evaluations):
         fig.add_trace(_heatmap(ev, i == 0))
-        images, notes, (xs, ys, texts) = _gallery(ev, cells, per_cell, thumb) if with_gallery else ([], [], ([],) * 3)
-        fig.add_scatter(x=xs, y=ys, text=texts, mode="markers", hovertemplate="%{text}<extra></extra>",
-                        marker=dict(size=thumb * 0.8, color="rgba(0,0,0,0)", symbol="square"), showlegend=False,
-                        visible=i == 0, xaxis="x2", yaxis="y2", name=f"{ev.name} gallery")
+        images, notes, (xs, ys, texts) = (
+            _gallery(ev, cells, per_cell, thumb) if with_gallery else ([], [], ([],) * 3)
+        )
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            text=texts,
+            mode="markers",
+            hovertemplate="%{text}<extra></extra>",
+            marker=dict(size=thumb * 0.8, color="rgba(0,0,0,0)", symbol="square"),
+            showlegend=False,
+            visible=i == 0,
+            xaxis="x2",
+            yaxis="y2",
+            name=f"{ev.name} gallery",
+        )
         panels.append((images, notes))
     heat = list(range(0, 2 * len(evaluations), 2))
 
     def sub(ev):
         r = ev.report()
-        parts = [subtitle, ev.note, f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
-                                    f"mean class recall {r['mean_class_recall']:.1%}"]
+        parts = [
+            subtitle,
+            ev.note,
+            f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
+            f"mean class recall {r['mean_class_recall']:.1%}",
+        ]
         return title + "<br><sup>" + " · ".join(p for p in parts if p) + "</sup>"
 
     norm_buttons = []
     for key, label in NORMS.items():
         z = [normalise(e.confusion, key) for e in evaluations]
-        norm_buttons.append(dict(label=label, method="restyle", args=[
-            {"z": z, "text": [np.round(v).astype(int) for v in z],
-             "zmax": [None if key == "counts" else 100] * len(z),
-             "colorbar.title.text": ["images" if key == "counts" else "%"] * len(z)}, heat]))
+        norm_buttons.append(
+            dict(
+                label=label,
+                method="restyle",
+                args=[
+                    {
+                        "z": z,
+                        "text": [np.round(v).astype(int) for v in z],
+                        "zmax": [None if key == "counts" else 100] * len(z),
+                        "colorbar.title.text": ["images" if key == "counts" else "%"] * len(z),
+                    },
+                    heat,
+                ],
+            )
+        )
     run_buttons = []
     for i, ev in enumerate(evaluations):
         visible = [j // 2 == i for j in range(2 * len(evaluations))]
-        run_buttons.append(dict(label=ev.name, method="update", args=[
-            {"visible": visible}, {"title.text": sub(ev), "images": panels[i][0], "annotations": panels[i][1]}]))
+        run_buttons.append(
+            dict(
+                label=ev.name,
+                method="update",
+                args=[
+                    {"visible": visible},
+                    {"title.text": sub(ev), "images": panels[i][0], "annotations": panels[i][1]},
+                ],
+            )
+        )
     menu_y = 1 + 12 / plot_px
-    menus = [dict(buttons=norm_buttons, type="buttons", direction="right", x=1, xanchor="right", y=menu_y,
-                  yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))]
+    menus = [
+        dict(
+            buttons=norm_buttons,
+            type="buttons",
+            direction="right",
+            x=1,
+            xanchor="right",
+            y=menu_y,
+            yanchor="bottom",
+            pad=dict(t=0, b=0),
+            font=dict(size=11),
+        )
+    ]
     if len(evaluations) > 1:
-        menus.append(dict(buttons=run_buttons, direction="down", x=0, xanchor="left", y=menu_y, yanchor="bottom",
-                          pad=dict(t=0, b=0), showactive=True, font=dict(size=11)))
+        menus.append(
+            dict(
+                buttons=run_buttons,
+                direction="down",
+                x=0,
+                xanchor="left",
+                y=menu_y,
+                yanchor="bottom",
+                pad=dict(t=0, b=0),
+                showactive=True,
+                font=dict(size=11),
+            )
+        )
     layout = dict(
-        title=dict(text=sub(evaluations[0]), x=0.01, xanchor="left", y=1 - 14 / (plot_px + TOP_PX + BOTTOM_PX),
-                   yanchor="top", yref="container", font=dict(size=16)),
+        title=dict(
+            text=sub(evaluations[0]),
+            x=0.01,
+            xanchor="left",
+            y=1 - 14 / (plot_px + TOP_PX + BOTTOM_PX),
+            yanchor="top",
+            yref="container",
+            font=dict(size=16),
+        ),
         plot_bgcolor="white",
         xaxis=dict(title="predicted", domain=[0, 0.86], anchor="y", constrain="domain"),
-        yaxis=dict(title="true", autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"),
-        updatemenus=menus, images=panels[0][0], annotations=panels[0][1],
-        height=plot_px + TOP_PX + BOTTOM_PX, width=700, margin=dict(t=TOP_PX, b=BOTTOM_PX, l=90, r=20),
-        hoverlabel=dict(align="left"))
+        yaxis=dict(
+            title="true", autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"
+        ),
+        updatemenus=menus,
+        images=panels[0][0],
+        annotations=panels[0][1],
+        height=plot_px + TOP_PX + BOTTOM_PX,
+        width=700,
+        margin=dict(t=TOP_PX, b=BOTTOM_PX, l=90, r=20),
+        hoverlabel=dict(align="left"),
+    )
     if with_gallery:
-        layout.update(xaxis2=dict(domain=[0, 1], range=[0, per_cell], visible=False, fixedrange=True,
-                                  anchor="y2"),
-                      yaxis2=dict(domain=[0, gal_px / plot_px], range=[0, cells], visible=False, fixedrange=True,
-                                  anchor="x2"))
+        layout.update(
+            xaxis2=dict(
+                domain=[0, 1], range=[0, per_cell], visible=False, fixedrange=True, anchor="y2"
+            ),
+            yaxis2=dict(
+                domain=[0, gal_px / plot_px],
+                range=[0, cells],
+                visible=False,
+                fixedrange=True,
+                anchor="x2",
+            ),
+        )
     else:
         layout.update(xaxis2=dict(visible=False), yaxis2=dict(visible=False))
     fig.update_layout(**layout)
-    fig.layout.meta = {"fernb": "confusion-explorer", "evaluations": [e.name for e in evaluations],
-                       "classes": list(classes)}
+    fig.layout.meta = {
+        "fernb": "confusion-explorer",
+        "evaluations": [e.name for e in evaluations],
+        "classes": list(classes),
+    }
     return fig
 
 
-# ---- the live explorer (ipywidgets) -------------------------------------------------------------------------------
+# ---- the live explorer (ipywidgets)
+# -------------------------------------------------------------------------------
 class ConfusionExplorer:
-    """Evaluations to explore in a live kernel. The methods are the explorer's logic (tested without a browser);
-    :meth:`widget` wires them to ipywidgets: run, optional second run (side by side or difference), normalisation,
-    class subset, and a click on a cell shows the images that landed there."""
+    """Evaluations to explore in a live kernel. The methods are the explorer's logic (tested without
+    a browser); :meth:`widget` wires them to ipywidgets: run, optional second run (side by side
+    or difference), normalisation, class subset, and a click on a cell shows the images that
+    landed there."""
 
     def __init__(self, evaluations, per_cell: int = 12, thumb: int = 72):
         evaluations = list(evaluations)
@@ -318,7 +504,9 @@ class ConfusionExplorer:
 
     def get(self, name: str) -> Evaluation:
         if name not in self.evaluations:
-            raise ValueError(f"unknown run {name!r}; the explorer holds {', '.join(map(repr, self.evaluations))}")
+            raise ValueError(
+                f"unknown run {name!r}; the explorer holds {', '.join(map(repr, self.evaluations))}"
+            )
         return self.evaluations[name]
 
     def subset(self, classes=None) -> list:
@@ -327,32 +515,39 @@ class ConfusionExplorer:
             return list(range(len(self.classes)))
         bad = [c for c in classes if c not in self.classes]
         if bad or not classes:
-            raise ValueError(f"classes {bad or '(none)'} are not among the explorer's {self.classes}")
+            raise ValueError(
+                f"classes {bad or '(none)'} are not among the explorer's {self.classes}"
+            )
         return [k for k, c in enumerate(self.classes) if c in set(classes)]
 
     def matrix(self, name: str, norm: str = "recall", classes=None):
-        """The (sub-)matrix of one run as a DataFrame (rows true, columns predicted), normalised within the
-        subset shown."""
+        """The (sub-)matrix of one run as a DataFrame (rows true, columns predicted), normalised
+        within the subset shown."""
         import pandas as pd
 
         keep = self.subset(classes)
         cm = self.get(name).confusion[np.ix_(keep, keep)]
         names = [self.classes[k] for k in keep]
-        return pd.DataFrame(normalise(cm, norm), index=pd.Index(names, name="true"),
-                            columns=pd.Index(names, name="predicted"))
+        return pd.DataFrame(
+            normalise(cm, norm),
+            index=pd.Index(names, name="true"),
+            columns=pd.Index(names, name="predicted"),
+        )
 
     def difference(self, a: str, b: str, norm: str = "recall", classes=None):
-        """``b`` minus ``a``: where the second run gains (positive) or loses images against the first."""
+        """``b`` minus ``a``: where the second run gains (positive) or loses images against the
+        first."""
         return self.matrix(b, norm, classes) - self.matrix(a, norm, classes)
 
     def cell_images(self, name: str, true, pred, limit: int | None = None) -> list:
-        """The images of one cell, most confident first: dicts of :meth:`Evaluation.describe` plus ``image``
-        (uint8, or ``None`` when the run's images are unknown)."""
+        """The images of one cell, most confident first: dicts of :meth:`Evaluation.describe` plus
+        ``image`` (uint8, or ``None`` when the run's images are unknown)."""
         ev = self.get(name)
         positions = ev.cell(true, pred)[: limit or self.per_cell]
         return [{**ev.describe(p), "image": ev.image(p, self.thumb)} for p in positions]
 
-    # ---- widgets ------------------------------------------------------------------------------------------------
+    # ---- widgets ---------------------------------------------------------------------------
+    # ---------------------
     def _grid(self, frame, on_click, diverging: bool = False):
         import ipywidgets as w
 
@@ -364,8 +559,10 @@ class ConfusionExplorer:
             cells.append(w.Label(t))
             for j, p in enumerate(frame.columns):
                 v = vals[i, j]
-                b = w.Button(description=f"{v:+.0f}" if diverging else f"{v:.0f}",
-                             layout=w.Layout(width="64px", height="32px"))
+                b = w.Button(
+                    description=f"{v:+.0f}" if diverging else f"{v:.0f}",
+                    layout=w.Layout(width="64px", height="32px"),
+                )
                 b.style.button_color = _colour(v / top, diverging)
                 b.on_click(lambda _b, t=t, p=p: on_click(t, p))
                 cells.append(b)
@@ -376,16 +573,24 @@ class ConfusionExplorer:
         from PIL import Image
 
         items = self.cell_images(name, true, pred)
-        head = w.HTML(f"<b>{name}</b>: true {true}, predicted {pred}: {len(self.get(name).cell(true, pred))} "
-                      f"images{'' if items else ' (none)'}")
+        head = w.HTML(
+            f"<b>{name}</b>: true {true}, predicted {pred}: {len(self.get(name).cell(true, pred))} "
+            f"images{'' if items else ' (none)'}"
+        )
         tiles = []
         for it in items:
             if it["image"] is None:
                 continue
             buf = io.BytesIO()
             Image.fromarray(it["image"]).save(buf, format="PNG")
-            tiles.append(w.VBox([w.Image(value=buf.getvalue(), format="png", width=self.thumb),
-                                 w.HTML(f"<small>{caption(it)}</small>", layout=w.Layout(width="150px"))]))
+            tiles.append(
+                w.VBox(
+                    [
+                        w.Image(value=buf.getvalue(), format="png", width=self.thumb),
+                        w.HTML(f"<small>{caption(it)}</small>", layout=w.Layout(width="150px")),
+                    ]
+                )
+            )
         return w.VBox([head, w.HBox(tiles, layout=w.Layout(flex_flow="row wrap"))])
 
     def widget(self):
@@ -396,7 +601,9 @@ class ConfusionExplorer:
         other = w.Dropdown(options=["(none)"] + names, description="compare")
         mode = w.ToggleButtons(options=["side by side", "difference"])
         norm = w.ToggleButtons(options=list(NORMS), description="normalise")
-        subset = w.SelectMultiple(options=self.classes, value=self.classes, description="classes", rows=4)
+        subset = w.SelectMultiple(
+            options=self.classes, value=self.classes, description="classes", rows=4
+        )
         out, gallery = w.Output(), w.Output()
 
         def show(name, t, p):
@@ -411,13 +618,25 @@ class ConfusionExplorer:
                 out.clear_output()
                 if other.value != "(none)" and mode.value == "difference":
                     d = self.difference(run.value, other.value, norm.value, classes)
-                    panes = [w.VBox([w.HTML(f"<b>{other.value}</b> minus <b>{run.value}</b>"),
-                                     self._grid(d, lambda t, p: show(other.value, t, p), True)])]
+                    panes = [
+                        w.VBox(
+                            [
+                                w.HTML(f"<b>{other.value}</b> minus <b>{run.value}</b>"),
+                                self._grid(d, lambda t, p: show(other.value, t, p), True),
+                            ]
+                        )
+                    ]
                 else:
                     for name in [run.value] + ([other.value] if other.value != "(none)" else []):
                         m = self.matrix(name, norm.value, classes)
-                        panes.append(w.VBox([w.HTML(f"<b>{name}</b> ({NORMS[norm.value]})"),
-                                             self._grid(m, lambda t, p, n=name: show(n, t, p))]))
+                        panes.append(
+                            w.VBox(
+                                [
+                                    w.HTML(f"<b>{name}</b> ({NORMS[norm.value]})"),
+                                    self._grid(m, lambda t, p, n=name: show(n, t, p)),
+                                ]
+                            )
+                        )
                 display(w.HBox(panes))
 
         for c in (run, other, mode, norm, subset):
@@ -444,7 +663,8 @@ def _colour(share: float, diverging: bool) -> str:
 
 
 def live_kernel() -> bool:
-    """Whether this is an interactive kernel that renders widgets (JupyterLab, Colab) rather than the book build."""
+    """Whether this is an interactive kernel that renders widgets (JupyterLab, Colab) rather than
+    the book build."""
     import importlib.util
     import sys
 
@@ -455,9 +675,11 @@ def live_kernel() -> bool:
     return shell is not None and type(shell).__name__ in ("ZMQInteractiveShell", "Shell")
 
 
-def explore(evaluations, title: str = "Confusion matrix", subtitle: str = "", live: bool | None = None, **kw):
-    """The explorer for where this runs: ipywidgets in a live kernel, the static plotly figure in the book (or
-    with ``live=False``)."""
+def explore(
+    evaluations, title: str = "Confusion matrix", subtitle: str = "", live: bool | None = None, **kw
+):
+    """The explorer for where this runs: ipywidgets in a live kernel, the static plotly figure in
+    the book (or with ``live=False``)."""
     evaluations = list(evaluations)
     if live if live is not None else live_kernel():
         return ConfusionExplorer(evaluations).widget()
