@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: fernb (Python 3)
 #     language: python
@@ -43,9 +45,14 @@ from fernb.data import load_dataset
 from fernb.labels import EXPRESSIONS
 from fernb.viz import Evaluation, explore, expression_examples, sample_grid
 
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"])
+ch = fernb.chapter.setup(
+    profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"]
+)
 ch.notice(real="RAF-DB or InFER++")
-print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device} data_root={ch.data_root}")
+print(
+    f"profile={ch.profile} dataset={ch.dataset} device={ch.device} "
+    f"data_root={ch.data_root}"
+)
 
 # %% [markdown]
 # ## The two SynthFER domains
@@ -56,7 +63,10 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device} data_root={
 # simulated annotator votes; `true_label` is the expression the face was drawn with, which no real dataset has.
 
 # %%
-domains = {name: load_dataset(name, ch.data_root, profile=ch.profile, seed=ch.seed) for name in ("synth-raf", "synth-infer")}
+domains = {
+    name: load_dataset(name, ch.data_root, profile=ch.profile, seed=ch.seed)
+    for name in ("synth-raf", "synth-infer")
+}
 summary = pd.DataFrame({name: ds.class_counts() for name, ds in domains.items()})
 summary.loc["total"] = summary.sum()
 summary
@@ -65,14 +75,19 @@ summary
 # NBVAL_CHECK_OUTPUT
 for name, ds in domains.items():
     r = ds.records
-    print(f"{name}: {len(r)} images, train {int((r.split == 'train').sum())} / test {int((r.split == 'test').sum())}, "
-          f"crowd label noise {(r.label != r.true_label).mean():.1%}")
+    print(
+        f"{name}: {len(r)} images, train {int((r.split == 'train').sum())} / test "
+        f"{int((r.split == 'test').sum())}, "
+        f"crowd label noise {(r.label != r.true_label).mean():.1%}"
+    )
 
 # %% [markdown]
 # One image per expression and domain: the most intense unoccluded example of each.
 
 # %%
-grid = sample_grid([expression_examples(ds) for ds in domains.values()], list(domains), EXPRESSIONS)
+grid = sample_grid(
+    [expression_examples(ds) for ds in domains.values()], list(domains), EXPRESSIONS
+)
 display(grid)
 
 # %% [markdown]
@@ -105,10 +120,17 @@ pd.DataFrame(run.history).set_index("epoch").round(4)
 
 # %%
 m = run.metrics
-print(f"{ch.dataset} test split ({m['n']} images), crowd labels: accuracy {m['accuracy']:.3f}, "
-      f"mean class accuracy {m['mean_class_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}")
+print(
+    f"{ch.dataset} test split ({m['n']} images), crowd labels: accuracy "
+    f"{m['accuracy']:.3f}, "
+    f"mean class accuracy {m['mean_class_accuracy']:.3f}, macro-F1 "
+    f"{m['macro_f1']:.3f}, ECE {m['ece']:.3f}"
+)
 if "accuracy_vs_true_label" in m:
-    print(f"accuracy against the latent true expression: {m['accuracy_vs_true_label']:.3f}")
+    print(
+        f"accuracy against the latent true expression: "
+        f"{m['accuracy_vs_true_label']:.3f}"
+    )
 
 # %% [markdown]
 # ## The confusion matrix
@@ -120,15 +142,24 @@ if "accuracy_vs_true_label" in m:
 
 # %%
 kind = "SynthFER, synthetic" if ch.synthetic else "real"
-explore([Evaluation.from_run(run, name=f"small CNN on {ch.dataset}")],
-        title=f"small CNN on {ch.dataset} ({kind})", subtitle=f"profile {ch.profile}")
+explore(
+    [Evaluation.from_run(run, name=f"small CNN on {ch.dataset}")],
+    title=f"small CNN on {ch.dataset} ({kind})",
+    subtitle=f"profile {ch.profile}",
+)
 
 # %% [markdown]
 # Accuracy per age group and gender, which SynthFER (like InFER++) makes measurable and none of the four papers reports:
 
 # %%
-pd.DataFrame({"accuracy": {**{f"age {k}": v for k, v in m.get("accuracy_by_age_group", {}).items()},
-                           **{f"gender {k}": v for k, v in m.get("accuracy_by_gender", {}).items()}}}).round(3)
+pd.DataFrame(
+    {
+        "accuracy": {
+            **{f"age {k}": v for k, v in m.get("accuracy_by_age_group", {}).items()},
+            **{f"gender {k}": v for k, v in m.get("accuracy_by_gender", {}).items()},
+        }
+    }
+).round(3)
 
 # %% [markdown]
 # ## Where next

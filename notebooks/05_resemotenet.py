@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: fernb (Python 3)
 #     language: python
@@ -35,7 +37,7 @@
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
-dataset = "synth-raf"  # synth-raf (default), or rafdb / fer2013 / affectnet-7 / expw with data_root
+dataset = "synth-raf"  # or rafdb / fer2013 / affectnet-7 / expw, with data_root
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
@@ -54,7 +56,12 @@ from fernb.data.leakage import cross_split_duplicates
 from fernb.data.store import ImageStore
 from fernb.eval.complexity import model_complexity
 from fernb.eval.leakage import leakage_audits, spread
-from fernb.models.resemotenet import TABLE_III, TABLE_III_DATASETS, TABLE_III_NOTE, TABLE_IV
+from fernb.models.resemotenet import (
+    TABLE_III,
+    TABLE_III_DATASETS,
+    TABLE_III_NOTE,
+    TABLE_IV,
+)
 from fernb.viz import confusion_matrix_figure, sample_grid
 from fernb.viz.tables import dashed
 
@@ -75,9 +82,15 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 # %%
 net = ch.pick(smoke=dict(width=0.125), quick=dict(width=0.125), full={})
 net_size = ch.pick(smoke=48, quick=48, full=64)
-for label, kw, px in (("the paper's network", {}, 64), (f"this profile's network {net or ''}", net, net_size)):
+for label, kw, px in (
+    ("the paper's network", {}, 64),
+    (f"this profile's network {net or ''}", net, net_size),
+):
     c = model_complexity("resemotenet", img_size=px, **kw)
-    print(f"{label} @{px}: {c['params_m']:.2f} M parameters, {c['macs_m']:.0f} M MACs per image")
+    print(
+        f"{label} @{px}: {c['params_m']:.2f} M parameters, {c['macs_m']:.0f} M MACs "
+        f"per image"
+    )
 
 # %% [markdown]
 # ## Table III: the published protocol
@@ -95,36 +108,75 @@ for label, kw, px in (("the paper's network", {}, 64), (f"this profile's network
 # the narrower network at 48×48 described above.
 
 # %%
-protocol = dict(model="resemotenet", img_size=net_size, model_kwargs=net, batch_size=16, optimizer="sgd", lr=1e-3,
-                momentum=0.9, scheduler="plateau", lr_gamma=0.1, plateau_patience=ch.pick(smoke=1, quick=2, full=5),
-                class_weighting="simple", aug_scale=(1.0, 1.0), aug_ratio=(1.0, 1.0), aug_flip=0.5,
-                aug_brightness=0.0, aug_contrast=0.0, epochs=ch.pick(smoke=1, quick=12, full=80),
-                max_batches_per_epoch=ch.pick(smoke=2, quick=None, full=None))
+protocol = dict(
+    model="resemotenet",
+    img_size=net_size,
+    model_kwargs=net,
+    batch_size=16,
+    optimizer="sgd",
+    lr=1e-3,
+    momentum=0.9,
+    scheduler="plateau",
+    lr_gamma=0.1,
+    plateau_patience=ch.pick(smoke=1, quick=2, full=5),
+    class_weighting="simple",
+    aug_scale=(1.0, 1.0),
+    aug_ratio=(1.0, 1.0),
+    aug_flip=0.5,
+    aug_brightness=0.0,
+    aug_contrast=0.0,
+    epochs=ch.pick(smoke=1, quick=12, full=80),
+    max_batches_per_epoch=ch.pick(smoke=2, quick=None, full=None),
+)
 run = ch.fit(**protocol)
 m = run.metrics
-pd.DataFrame(run.history)[["epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds", "data_wait_share"]]
+pd.DataFrame(run.history)[
+    ["epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds", "data_wait_share"]
+]
 
 # %%
 ours = round(100 * m["accuracy"], 2)
-table3 = pd.DataFrame([{"dataset": k, "paper (Table III, %)": v,
-                        "measured here (%)": ours if TABLE_III_DATASETS.get(ch.dataset) == k else None}
-                       for k, v in TABLE_III.items()])
+table3 = pd.DataFrame(
+    [
+        {
+            "dataset": k,
+            "paper (Table III, %)": v,
+            "measured here (%)": ours
+            if TABLE_III_DATASETS.get(ch.dataset) == k
+            else None,
+        }
+        for k, v in TABLE_III.items()
+    ]
+)
 if ch.dataset not in TABLE_III_DATASETS:
-    table3.loc[len(table3)] = {"dataset": f"{ch.dataset} ({'synthetic' if ch.synthetic else 'real'})",
-                               "paper (Table III, %)": None, "measured here (%)": ours}
+    table3.loc[len(table3)] = {
+        "dataset": f"{ch.dataset} ({'synthetic' if ch.synthetic else 'real'})",
+        "paper (Table III, %)": None,
+        "measured here (%)": ours,
+    }
 display(dashed(table3.set_index("dataset")))
-print(f"ours: accuracy {ours} % on {ch.dataset}, profile {ch.profile}; macro-F1 {m['macro_f1']:.3f}; ECE {m['ece']:.3f}; "
-      f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s on {m['device']}. Note: {TABLE_III_NOTE}.")
+print(
+    f"ours: accuracy {ours} % on {ch.dataset}, profile {ch.profile}; macro-F1 "
+    f"{m['macro_f1']:.3f}; ECE {m['ece']:.3f}; "
+    f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s on {m['device']}. Note: "
+    f"{TABLE_III_NOTE}."
+)
 if "accuracy_by_gender" in m:
-    print("accuracy by gender:", {k: round(v, 3) for k, v in m["accuracy_by_gender"].items()},
-          "| by age group:", {k: round(v, 3) for k, v in m.get("accuracy_by_age_group", {}).items()})
+    print(
+        "accuracy by gender:",
+        {k: round(v, 3) for k, v in m["accuracy_by_gender"].items()},
+        "| by age group:",
+        {k: round(v, 3) for k, v in m.get("accuracy_by_age_group", {}).items()},
+    )
 
 # %%
 from fernb.viz import Evaluation, explore
 
-explore([Evaluation.from_run(run, name="ResEmoteNet, Table III protocol")],
-        title="ResEmoteNet, Table III protocol",
-        subtitle=f"{ch.dataset}, profile {ch.profile}, test split")
+explore(
+    [Evaluation.from_run(run, name="ResEmoteNet, Table III protocol")],
+    title="ResEmoteNet, Table III protocol",
+    subtitle=f"{ch.dataset}, profile {ch.profile}, test split",
+)
 
 # %% [markdown]
 # ## Table IV: which components matter
@@ -139,17 +191,28 @@ explore([Evaluation.from_run(run, name="ResEmoteNet, Table III protocol")],
 # is printed as it stands; the paper does not define it.
 
 # %%
-configs = ch.pick(smoke=["resemotenet", "resemotenet_c2"], quick=["resemotenet", "resemotenet_c2"],
-                  full=list(TABLE_IV))
+configs = ch.pick(
+    smoke=["resemotenet", "resemotenet_c2"],
+    quick=["resemotenet", "resemotenet_c2"],
+    full=list(TABLE_IV),
+)
 rows = []
 for name in TABLE_IV:
     removed, acc, loss = TABLE_IV[name]
-    row = {"config": name, "removed": removed, "paper accuracy (RAF-DB, %)": acc, "paper 'loss (%)'": loss,
-           "MACs (M)": round(model_complexity(name, img_size=net_size, **net)["macs_m"]),
-           f"measured accuracy ({ch.dataset}, %)": None, "measured test loss": None}
+    row = {
+        "config": name,
+        "removed": removed,
+        "paper accuracy (RAF-DB, %)": acc,
+        "paper 'loss (%)'": loss,
+        "MACs (M)": round(model_complexity(name, img_size=net_size, **net)["macs_m"]),
+        f"measured accuracy ({ch.dataset}, %)": None,
+        "measured test loss": None,
+    }
     if name in configs:
         r = ch.fit(**{**protocol, "model": name})
-        row[f"measured accuracy ({ch.dataset}, %)"] = round(100 * r.metrics["accuracy"], 2)
+        row[f"measured accuracy ({ch.dataset}, %)"] = round(
+            100 * r.metrics["accuracy"], 2
+        )
         row["measured test loss"] = round(r.metrics["log_loss"], 3)
     rows.append(row)
 dashed(pd.DataFrame(rows).set_index("config"))
@@ -172,16 +235,48 @@ dashed(pd.DataFrame(rows).set_index("config"))
 # property of the split, not of the network; a network that memorises more gains more from it.
 
 # %%
-source = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed, progress=False)
+source = load_dataset(
+    ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed, progress=False
+)
 audit_train = ch.pick(
-    smoke=dict(model="tiny_cnn", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=3, seed=ch.seed),
-    quick=dict(model="small_cnn", img_size=32, batch_size=64, epochs=10, optimizer="adam", lr=1e-3,
-               scheduler="none", aug_scale=(1.0, 1.0), aug_ratio=(1.0, 1.0), aug_brightness=0.0, aug_contrast=0.0,
-               seed=ch.seed),
-    full={k: v for k, v in protocol.items() if k not in ("data_seed",)})
-seeds = ch.pick(smoke=[ch.seed], quick=[ch.seed, ch.seed + 1, ch.seed + 2], full=[ch.seed, ch.seed + 1, ch.seed + 2])
-audits = leakage_audits(source, audit_train, seeds=seeds, copies=2, device=ch.device, progress=False,
-                        protocol_seed=ch.seed)
+    smoke=dict(
+        model="tiny_cnn",
+        img_size=32,
+        batch_size=32,
+        epochs=1,
+        max_batches_per_epoch=3,
+        seed=ch.seed,
+    ),
+    quick=dict(
+        model="small_cnn",
+        img_size=32,
+        batch_size=64,
+        epochs=10,
+        optimizer="adam",
+        lr=1e-3,
+        scheduler="none",
+        aug_scale=(1.0, 1.0),
+        aug_ratio=(1.0, 1.0),
+        aug_brightness=0.0,
+        aug_contrast=0.0,
+        seed=ch.seed,
+    ),
+    full={k: v for k, v in protocol.items() if k not in ("data_seed",)},
+)
+seeds = ch.pick(
+    smoke=[ch.seed],
+    quick=[ch.seed, ch.seed + 1, ch.seed + 2],
+    full=[ch.seed, ch.seed + 1, ch.seed + 2],
+)
+audits = leakage_audits(
+    source,
+    audit_train,
+    seeds=seeds,
+    copies=2,
+    device=ch.device,
+    progress=False,
+    protocol_seed=ch.seed,
+)
 audit = audits[0]  # the first seed's audit, shown in detail below
 summary = audit.summary()
 summary.round(3)
@@ -189,23 +284,51 @@ summary.round(3)
 # %%
 # NBVAL_CHECK_OUTPUT
 s = audit.summary()
-print("equal training sets:", s.loc["clean", "train images"] == s.loc["leaky", "train images"])
-print("clean test images with a copy in train:", s.loc["clean", "test with a copy in train (truth)"])
-print("leaky test images with a copy in train > 50 %:", s.loc["leaky", "test with a copy in train (truth)"] > 0.5)
+print(
+    "equal training sets:",
+    s.loc["clean", "train images"] == s.loc["leaky", "train images"],
+)
+print(
+    "clean test images with a copy in train:",
+    s.loc["clean", "test with a copy in train (truth)"],
+)
+print(
+    "leaky test images with a copy in train > 50 %:",
+    s.loc["leaky", "test with a copy in train (truth)"] > 0.5,
+)
 
 # %%
 inf = audit.inflation()
-display(Markdown(
-    f"**Measured on {ch.dataset} ({'SynthFER, synthetic' if ch.synthetic else 'real'}), profile {ch.profile}:** "
-    f"the leaky protocol reports a test accuracy {100 * inf['test accuracy']:+.1f} points and a best validation "
-    f"accuracy {100 * inf['best val accuracy']:+.1f} points away from the clean protocol's, "
-    f"for the same photographs, network and recipe."))
+display(
+    Markdown(
+        f"**Measured on {ch.dataset} "
+        f"({'SynthFER, synthetic' if ch.synthetic else 'real'}), profile "
+        f"{ch.profile}:** "
+        f"the leaky protocol reports a test accuracy {100 * inf['test accuracy']:+.1f} "
+        f"points and a best validation "
+        f"accuracy {100 * inf['best val accuracy']:+.1f} points away from the clean "
+        f"protocol's, "
+        f"for the same photographs, network and recipe."
+    )
+)
 fig = go.Figure()
 for metric in ("best val accuracy", "test accuracy"):
-    fig.add_bar(name=metric, x=list(summary.index), y=summary[metric], text=summary[metric].round(3), textposition="outside")
-fig.update_layout(title=f"Clean vs augment-before-split<br><sup>{ch.dataset}, profile {ch.profile}, model "
-                        f"{audit_train['model']}</sup>", yaxis_title="accuracy", yaxis_range=[0, 1], barmode="group",
-                  height=420)
+    fig.add_bar(
+        name=metric,
+        x=list(summary.index),
+        y=summary[metric],
+        text=summary[metric].round(3),
+        textposition="outside",
+    )
+fig.update_layout(
+    title=f"Clean vs augment-before-split<br><sup>{ch.dataset}, profile {ch.profile}, "
+          f"model "
+    f"{audit_train['model']}</sup>",
+    yaxis_title="accuracy",
+    yaxis_range=[0, 1],
+    barmode="group",
+    height=420,
+)
 fig
 
 # %% [markdown]
@@ -216,16 +339,25 @@ fig
 
 # %%
 over_seeds = spread(audits)
-display(over_seeds.map(lambda v: f"{100 * v:+.1f}" if isinstance(v, float) else v).rename(
-    columns=lambda c: c + " (points)"))
+display(
+    over_seeds.map(lambda v: f"{100 * v:+.1f}" if isinstance(v, float) else v).rename(
+        columns=lambda c: c + " (points)"
+    )
+)
 m = over_seeds.loc["mean"]
 sd = over_seeds.loc["sd"]
 if len(audits) > 1:
-    display(Markdown(
-        f"Over {len(audits)} seeds the leaky protocol's test accuracy is {100 * m.iloc[0]:+.1f} ± "
-        f"{100 * sd.iloc[0]:.1f} points (mean ± sd) away from the clean one's, and its best validation accuracy "
-        f"{100 * m.iloc[1]:+.1f} ± {100 * sd.iloc[1]:.1f}; on the same images a copy in training was worth "
-        f"{100 * m.iloc[2]:+.1f} ± {100 * sd.iloc[2]:.1f} points."))
+    display(
+        Markdown(
+            f"Over {len(audits)} seeds the leaky protocol's test accuracy is "
+            f"{100 * m.iloc[0]:+.1f} ± "
+            f"{100 * sd.iloc[0]:.1f} points (mean ± sd) away from the clean one's, and "
+            f"its best validation accuracy "
+            f"{100 * m.iloc[1]:+.1f} ± {100 * sd.iloc[1]:.1f}; on the same images a "
+            f"copy in training was worth "
+            f"{100 * m.iloc[2]:+.1f} ± {100 * sd.iloc[2]:.1f} points."
+        )
+    )
 
 # %% [markdown]
 # The two test sets above are different images. To compare like with like, take the leaky test images whose photograph
@@ -237,14 +369,23 @@ paired = audit.paired()
 display(paired.round(3))
 if set(paired.index) == {False, True}:
     gain = paired.loc[True, "difference"] - paired.loc[False, "difference"]
-    display(Markdown(
-        f"On the same images the leaky model is {100 * paired.loc[True, 'difference']:+.1f} points better where it saw "
-        f"a copy and {100 * paired.loc[False, 'difference']:+.1f} points where it did not. The gap without a copy does "
-        f"not come from remembering these images. It comes from two other sources: the leaky training set spreads "
-        f"its images over more distinct photographs ({summary.loc['leaky', 'train photographs']} against "
-        f"{summary.loc['clean', 'train photographs']}, test photographs included), and two training runs differ "
-        f"anyway. What the copies bought is the remainder, **{100 * gain:+.1f} points** "
-        f"({int(paired['images'].sum())} images, one pair of runs)."))
+    display(
+        Markdown(
+            f"On the same images the leaky model is "
+            f"{100 * paired.loc[True, 'difference']:+.1f} points better where it saw "
+            f"a copy and {100 * paired.loc[False, 'difference']:+.1f} points where it "
+            f"did not. The gap without a copy does "
+            f"not come from remembering these images. It comes from two other sources: "
+            f"the leaky training set spreads "
+            f"its images over more distinct photographs "
+            f"({summary.loc['leaky', 'train photographs']} against "
+            f"{summary.loc['clean', 'train photographs']}, test photographs included), "
+            f"and two training runs differ "
+            f"anyway. What the copies bought is the remainder, **{100 * gain:+.1f} "
+            f"points** "
+            f"({int(paired['images'].sum())} images, one pair of runs)."
+        )
+    )
 
 # %% [markdown]
 # What can a copy teach that the face itself does not? SynthFER knows the true expression behind each crowd label,
@@ -253,7 +394,9 @@ if set(paired.index) == {False, True}:
 
 # %%
 noise = audit.by_label_noise()
-noise.round(3) if noise is not None else print("the dataset has no true labels to compare with")
+noise.round(3) if noise is not None else print(
+    "the dataset has no true labels to compare with"
+)
 
 # %% [markdown]
 # ### Finding the copies without knowing them
@@ -278,9 +421,13 @@ leaky = audit.datasets["leaky"]
 
 store = ImageStore.build(leaky, 96, 3, progress=False)
 pairs = dup.head(4)
-sample_grid([[store.images[r.row], store.images[r.nearest]] for r in pairs.itertuples()],
-            [f"sim {r.similarity:.3f}" for r in pairs.itertuples()], ["leaky test image", "nearest training image"],
-            cell=96, font_size=12)
+sample_grid(
+    [[store.images[r.row], store.images[r.nearest]] for r in pairs.itertuples()],
+    [f"sim {r.similarity:.3f}" for r in pairs.itertuples()],
+    ["leaky test image", "nearest training image"],
+    cell=96,
+    font_size=12,
+)
 
 # %% [markdown]
 # The same check applies to any dataset's own split: below, the test split of the chosen dataset against its
@@ -289,8 +436,12 @@ sample_grid([[store.images[r.row], store.images[r.nearest]] for r in pairs.itert
 
 # %%
 own = cross_split_duplicates(source, "test", "train", min_similarity=audit.threshold)
-print(f"{ch.dataset}: {int(own['near_duplicate'].sum())} of {len(own)} test images above the threshold; "
-      f"{int((own['phash_distance'] <= 4).sum())} within 4 bits of a training image's pHash")
+print(
+    f"{ch.dataset}: {int(own['near_duplicate'].sum())} of {len(own)} test images above "
+    f"the threshold; "
+    f"{int((own['phash_distance'] <= 4).sum())} within 4 bits of a training image's "
+    f"pHash"
+)
 own.sort_values("similarity", ascending=False).head(5)
 
 # %% [markdown]
