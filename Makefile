@@ -1,5 +1,6 @@
 # make book : install, generate the default data, run every chapter (quick profile), build the HTML book
-# make test : install, unit tests, nbval over every chapter executed in the smoke profile, the HTML book built from
+# make test : install, unit tests, every chapter executed in the smoke profile, its pages checked (no warnings,
+#             tracebacks, local paths, NaN tables, over-wide code), nbval, the HTML book built and read in Chromium, the HTML book built from
 #             those executed notebooks and opened in headless Chromium (tests/test_browser.py)
 # make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -30,6 +31,7 @@ book: data
 test: install
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py
 	$(BIN)/python -m fernb.book run-all --profile smoke
+	$(BIN)/python -m fernb.book check --profile smoke
 	$(BIN)/python -m pytest --nbval-lax --nbval-kernel-name fernb -p no:cacheprovider _build/executed/smoke
 	$(BIN)/python -m fernb.book build --profile smoke
 	FERNB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_browser.py
