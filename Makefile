@@ -1,7 +1,7 @@
 # make book : install, generate the default data, run every chapter (quick profile), build the HTML book
 # make test : install, unit tests, every chapter executed in the smoke profile, its pages checked (no warnings,
-#             tracebacks, local paths, NaN tables, over-wide code), nbval, the HTML book built and read in Chromium, the HTML book built from
-#             those executed notebooks and opened in headless Chromium (tests/test_browser.py)
+#             tracebacks, local paths, NaN tables, over-wide code), nbval, the HTML book built from those executed
+#             notebooks and opened in headless Chromium (tests/test_browser.py)
 # make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
