@@ -243,7 +243,9 @@ HOVER = (
     "<br>%{customdata[1]:.1f}% of true %{y}"
     "<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>"
 )
-MATRIX_PX, GAP_PX, ROW_PX, TOP_PX, BOTTOM_PX = 430, 70, 92, 112, 20
+# pixels: matrix, gap, one gallery row, top margin (modebar band, title, menus), bottom margin
+MATRIX_PX, GAP_PX, ROW_PX, TOP_PX, BOTTOM_PX = 430, 70, 92, 140, 20
+TITLE_TOP_PX = 36  # below the band where plotly shows its modebar on hover
 
 
 def _heatmap(ev: Evaluation, visible: bool):
@@ -446,7 +448,7 @@ def explorer_figure(
             text=sub(evaluations[0]),
             x=0.01,
             xanchor="left",
-            y=1 - 14 / (plot_px + TOP_PX + BOTTOM_PX),
+            y=1 - TITLE_TOP_PX / (plot_px + TOP_PX + BOTTOM_PX),
             yanchor="top",
             yref="container",
             font=dict(size=16),
