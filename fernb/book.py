@@ -254,7 +254,7 @@ def timings_page(report: dict) -> str:
 
 CODE_WIDTH = 88  # characters: the book's code column; wider lines make readers scroll sideways
 _PAGE_PROBLEMS = (
-    (r"\b\w*(Warning|Error)\b: ", "a Python warning or error message"),
+    (r"(?m)(\.py:\d+: |^)\w*Warning: ", "a Python warning"),
     (r"Traceback \(most recent call last\)", "a traceback"),
     (r"(?<![\w.])/(tmp|home|root|Users|private|var/folders)/", "an absolute local path"),
     (r"\.venv/|site-packages/", "a path inside the virtual environment"),

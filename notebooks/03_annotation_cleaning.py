@@ -84,7 +84,8 @@ funnel = assessment_funnel(np.random.default_rng(ch.seed))
 acc_in, acc_out = funnel.accuracy[funnel.kept], funnel.accuracy[~funnel.kept]
 print(
     f"kept {int(funnel.kept.sum())} of {len(funnel)}; assessment accuracy of the kept: "
-    f"{acc_in.min():.3f}-{acc_in.max():.3f}, of the rejected: {acc_out.min():.3f}-{acc_out.max():.3f}"
+    f"{acc_in.min():.3f}-{acc_in.max():.3f}, "
+    f"of the rejected: {acc_out.min():.3f}-{acc_out.max():.3f}"
 )
 fig = go.Figure(
     [

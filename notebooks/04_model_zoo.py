@@ -58,6 +58,7 @@ from fernb.models import catalogue, create, entry, list_models
 from fernb.models.btfer import KNOWN_MISSING
 from fernb.train import list_runs
 from fernb.viz import accuracy_macs_figure
+from fernb.viz.tables import dashed
 
 warnings.filterwarnings("ignore", category=UserWarning)
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
@@ -122,7 +123,7 @@ show = table[
         "faithful",
     ]
 ]
-show.set_index(["model", "img_size"])
+dashed(show.set_index(["model", "img_size"]))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -131,7 +132,8 @@ for name, row in faithful.iterrows():
     macs = (
         f", MACs ratio {row.macs_ratio:.2f}" if row.macs_ratio == row.macs_ratio else ""
     )
-    within = 0.9 <= row.params_ratio <= 1.1 and (macs == "" or 0.9 <= row.macs_ratio <= 1.1)
+    macs_ok = macs == "" or 0.9 <= row.macs_ratio <= 1.1
+    within = 0.9 <= row.params_ratio <= 1.1 and macs_ok
     print(
         f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  "
         f"(within ±10%: {within})"

@@ -42,6 +42,11 @@ def test_auto_is_measured_cached_and_kept_on_resume(smoke_raf, tmp_path, monkeyp
         return real(*a, **k)
 
     monkeypatch.setattr(autotune, "measure", counted)
+    from fernb.train import strategies
+
+    short = fit({**TINY, "seed": 5, "epochs": 1}, runs_root=tmp_path, progress=False)
+    assert _recorded(short)["source"] == "default (short run)" and not calls  # 6 steps cannot repay measuring
+    monkeypatch.setattr(strategies, "MIN_TUNED_STEPS", 0)
     cfg = {**TINY, "seed": 3}
     with pytest.raises(KeyboardInterrupt):
         fit(cfg, runs_root=tmp_path, progress=False, callbacks=[StopAfterEpoch(1)])

@@ -45,7 +45,7 @@ LANGUAGES = ["Marathi", "Bengali", "Tamil", "Telugu", "Malayali", "Kannada", "Pu
 QUERY_EXPRESSIONS = [e for e in EXPRESSIONS if e in SEGMENTS]  # neutral has no segment: it comes with every query
 
 # Sizes per profile: faces, non-face images, near-duplicates. `full` reproduces 50,371 scraped → 35,789 faces.
-SIZES = {"smoke": (280, 90, 24), "quick": (3000, 1000, 220), "full": (35789, 12582, 2000)}
+SIZES = {"smoke": (140, 45, 12), "quick": (3000, 1000, 220), "full": (35789, 12582, 2000)}
 
 
 def compose_query(rng: np.random.Generator, expression: str, age_group: str, gender: str,

@@ -74,6 +74,9 @@ class Distributed:
                 torch.distributed.broadcast(b, 0)
 
 
+MIN_TUNED_STEPS = 200  # measuring costs about 25 training steps; below this many steps it cannot pay for itself
+
+
 @dataclass
 class Precision:
     """Autocast dtype (``None`` = fp32) and memory format of a run, and where the choice came from (``forced`` by
@@ -103,18 +106,21 @@ class Precision:
         return cls(cls.NAMES[name], channels_last, dev.type, source, timings)
 
     @classmethod
-    def resolve(cls, cfg, dev: torch.device, model: nn.Module, num_classes: int, world: int) -> "Precision":
+    def resolve(cls, cfg, dev: torch.device, model: nn.Module, num_classes: int, world: int,
+                planned_steps: int | None = None) -> "Precision":
         """The setting ``cfg`` asks for: forced values as they are; ``auto`` measured for this model, input and
         batch on this device (:mod:`fernb.train.autotune`), except under data-parallel launches, where every
-        process must agree and the device default is used."""
+        process must agree, and for runs too short to repay the measurement (fewer than ``MIN_TUNED_STEPS``
+        planned steps, e.g. smoke runs), which use the device default."""
         sam = cfg.sam_rho > 0
         if cfg.precision != "auto" and cfg.memory_format != "auto":
             return cls.named(cfg.precision, cfg.memory_format == "channels_last", dev, "forced")
-        if world > 1 or dev.type not in ("cpu", "cuda"):
+        short = planned_steps is not None and planned_steps < MIN_TUNED_STEPS
+        if world > 1 or dev.type not in ("cpu", "cuda") or short:
             d = cls.default(dev, sam)
             prec = cfg.precision if cfg.precision != "auto" else d.name
             fmt = cfg.memory_format == "channels_last" if cfg.memory_format != "auto" else d.channels_last
-            return cls.named(prec, fmt, dev, "default")
+            return cls.named(prec, fmt, dev, "default (short run)" if short else "default")
         from fernb.train import autotune
 
         allowed = [c for c in autotune.candidates(dev, sam)

@@ -237,7 +237,12 @@ class Trainer:
             p = Precision.default(self.dev, self.cfg.sam_rho > 0)
             p.source = "resumed"
         else:
-            p = Precision.resolve(self.cfg, self.dev, model, self.num_classes, self.dist.world)
+            cfg = self.cfg
+            per_epoch = max(1, len(self.train_idx) // cfg.batch_size)
+            if cfg.max_batches_per_epoch is not None:
+                per_epoch = min(per_epoch, cfg.max_batches_per_epoch)
+            planned = per_epoch * (cfg.epochs + cfg.freeze_epochs)
+            p = Precision.resolve(cfg, self.dev, model, self.num_classes, self.dist.world, planned)
         if self.dist.main:
             record = json.loads((self.folder / "config.json").read_text())
             record["precision"] = p.record()
