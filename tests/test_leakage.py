@@ -103,3 +103,14 @@ def test_audits_over_seeds_report_their_spread(smoke_raf, tmp_path):
     assert shared[0].runs["clean"].dir != shared[1].runs["clean"].dir
     with pytest.raises(ValueError, match="at least one seed"):
         leakage_audits(smoke_raf, train, seeds=(), runs_root=tmp_path, progress=False)
+
+
+def test_beyond_noise_flags_only_clear_effects():
+    import pandas as pd
+
+    from fernb.eval.leakage import beyond_noise
+
+    table = pd.DataFrame({"big": [0.40, 0.45, 0.50], "noise": [0.03, -0.04, 0.02]}, index=[0, 1, 2])
+    v = beyond_noise(table)
+    assert bool(v.loc["big", "beyond noise"]) and not bool(v.loc["noise", "beyond noise"])
+    assert v.loc["big", "mean"] == pytest.approx(0.45) and v.loc["big", "seeds"] == 3

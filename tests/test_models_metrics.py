@@ -58,3 +58,14 @@ def test_btfer_class_weights():
     assert class_weights([10, 0, 5], "simple").tolist() == [1.0, 0.0, 2.0]
     with pytest.raises(ValueError, match="unknown"):
         class_weights(counts, "balanced-ish")
+
+
+def test_report_names_the_classes_of_a_view():
+    import numpy as np
+
+    from fernb.eval.metrics import classification_report
+
+    names = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # InFER++ §V-E's six: no neutral
+    probs = np.eye(6)[[0, 1, 2, 3, 4, 5]]
+    rep = classification_report(np.arange(6), probs, num_classes=6, class_names=names)
+    assert list(rep["per_class_accuracy"]) == list(names)

@@ -136,18 +136,35 @@ def leakage_audits(ds, train: dict, seeds=(0, 1, 2), copies: int = 2, val_share:
 
 def spread(audits: list[Audit]) -> pd.DataFrame:
     """One row per seed and a mean and standard-deviation row: how far the leaky protocol's test and best
-    validation accuracy sit above the clean one's, and the paired estimate, i.e. on the same images, how much more the
-    leaky model gains where its training set held a copy than where it did not."""
+    validation accuracy sit above the clean one's; the paired estimate, i.e. on the same images, how much more the
+    leaky model gains where its training set held a copy than where it did not; and, where the records know the truth
+    (SynthFER), the accuracy against the label on test images whose crowd label is wrong, which only remembering a
+    copy can earn."""
     rows = []
     for a in audits:
         inf, paired = a.inflation(), a.paired()
         gain = np.nan
         if set(paired.index) == {False, True}:
             gain = float(paired.loc[True, "difference"] - paired.loc[False, "difference"])
-        rows.append({"seed": int(a.runs["clean"].config.seed), "test accuracy, leaky − clean": inf["test accuracy"],
-                     "best val accuracy, leaky − clean": inf["best val accuracy"],
-                     "paired: what a copy bought": gain})
+        row = {"seed": int(a.runs["clean"].config.seed), "test accuracy, leaky − clean": inf["test accuracy"],
+               "best val accuracy, leaky − clean": inf["best val accuracy"], "paired: what a copy bought": gain}
+        noise = a.by_label_noise()
+        if noise is not None and "label ≠ true expression" in noise.index:
+            acc = noise.loc["label ≠ true expression", "accuracy against the label"]
+            row["wrong-label test images, leaky − clean"] = float(acc["leaky"] - acc["clean"])
+        rows.append(row)
     table = pd.DataFrame(rows).set_index("seed")
     stats = pd.DataFrame([table.mean(), table.std(ddof=1) if len(table) > 1 else table.mean() * np.nan],
                          index=["mean", "sd"])
     return pd.concat([table.astype(object), stats.astype(object)])
+
+
+def beyond_noise(table: pd.DataFrame) -> pd.DataFrame:
+    """For each column of :func:`spread`'s table: the mean over seeds, its standard error, and whether the mean lies
+    more than two standard errors from zero (a rough test with few seeds: it flags effects clearly larger than the
+    run-to-run variation, and says nothing of smaller ones)."""
+    per_seed = table.drop(index=["mean", "sd"], errors="ignore").astype(float)
+    n = per_seed.notna().sum()
+    mean, se = per_seed.mean(), per_seed.std(ddof=1) / np.sqrt(n)
+    return pd.DataFrame({"mean": mean, "standard error": se, "seeds": n,
+                         "beyond noise": (mean.abs() > 2 * se) & (n > 1)})

@@ -31,9 +31,16 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
     return float(ece)
 
 
+def _name(k: int, class_names=None) -> str:
+    names = list(class_names) if class_names is not None else list(EXPRESSIONS)
+    return str(names[k]) if k < len(names) else str(k)
+
+
 def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None = None,
-                          num_classes: int = len(EXPRESSIONS)) -> dict:
+                          num_classes: int = len(EXPRESSIONS), class_names=None) -> dict:
     """Accuracy, mean per-class accuracy, macro-F1, ECE, confusion matrix and accuracy per group.
+
+    ``class_names`` name the class indices (default: the canonical expressions; a six-class view passes its own).
 
     ``groups`` maps a column name (e.g. ``age_group``) to one value per sample; the report gives accuracy per value,
     which none of the four papers reports but InFER++ and SynthFER make possible.
@@ -54,7 +61,7 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
         "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
         "ece": expected_calibration_error(probs, y),
         "log_loss": mean_nll(probs, y),
-        "per_class_accuracy": {EXPRESSIONS[k] if k < len(EXPRESSIONS) else str(k): (None if np.isnan(v) else float(v))
+        "per_class_accuracy": {_name(k, class_names): (None if np.isnan(v) else float(v))
                                for k, v in enumerate(per_class)},
         "confusion_matrix": cm.tolist(),
     }

@@ -423,7 +423,8 @@ class Trainer:
     def test_metrics(self, probs: np.ndarray) -> dict:
         rec = self.ds.records.iloc[self.test_idx]
         groups = {c: rec[c].to_numpy() for c in ("age_group", "gender") if c in rec}
-        m = classification_report(self.labels[self.test_idx], probs, groups, num_classes=self.num_classes)
+        m = classification_report(self.labels[self.test_idx], probs, groups, num_classes=self.num_classes,
+                                  class_names=getattr(self.ds, "class_names", None))
         if "true_label" in rec:  # SynthFER knows the latent truth behind the crowd's labels
             m["accuracy_vs_true_label"] = float((probs.argmax(1) == rec["true_label"].to_numpy()).mean())
         history = self.state.history
