@@ -261,6 +261,14 @@ _PAGE_PROBLEMS = (
 )
 
 
+def _local_paths() -> list[str]:
+    """This machine's own folders, which a page must never print: the checkout, FERNB_HOME, the home folder."""
+    from fernb import paths
+
+    found = {str(ROOT), str(paths.home().resolve()), str(Path.home())}
+    return sorted((p for p in found if len(p) > 1), key=len, reverse=True)
+
+
 def page_problems(nb, name: str = "chapter") -> list[str]:
     """What a published page must not show, found in an executed notebook's outputs: Python warnings, tracebacks,
     absolute local paths, ``NaN`` in a displayed table (HTML tables print missing values as ``—``), and code
@@ -291,6 +299,9 @@ def page_problems(nb, name: str = "chapter") -> list[str]:
                     m = re.search(pattern, text)
                     if m:
                         problems.append(f"{where}: {what} in the output: ...{text[max(0, m.start() - 40):m.end() + 40]!r}")
+                hit = next((p for p in _local_paths() if p in text), None)
+                if hit:
+                    problems.append(f"{where}: this machine's folder {hit} in the output")
                 if mime == "text/html" and "<table" in text and re.search(r">\s*(NaN|nan|None|<NA>)\s*<", text):
                     problems.append(f"{where}: NaN/None shown in a table (show '—' for a missing value)")
     return problems

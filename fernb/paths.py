@@ -26,6 +26,16 @@ def runs_root() -> Path:
     return home() / "runs"
 
 
+def shown(path) -> str:
+    """A path as a page may print it: relative to ``$FERNB_HOME`` (``$FERNB_HOME/runs/…``), never the reader's
+    absolute local path; paths outside ``$FERNB_HOME`` show their last two parts."""
+    p = Path(path).expanduser()
+    try:
+        return str(Path("$FERNB_HOME") / p.resolve().relative_to(home().resolve()))
+    except ValueError:
+        return str(Path("…", *p.parts[-2:])) if len(p.parts) > 2 else str(p)
+
+
 def ensure_writable(path: Path, what: str) -> Path:
     """Create ``path`` (and parents) or fail with an error naming the parameter it came from."""
     try:

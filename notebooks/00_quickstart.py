@@ -41,8 +41,9 @@ import pandas as pd
 from IPython.display import display
 
 import fernb.chapter
+from fernb import paths
 from fernb.data import load_dataset
-from fernb.labels import EXPRESSIONS
+from fernb.labels import AGE_GROUPS, EXPRESSIONS
 from fernb.viz import Evaluation, explore, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(
@@ -51,7 +52,7 @@ ch = fernb.chapter.setup(
 ch.notice(real="RAF-DB or InFER++")
 print(
     f"profile={ch.profile} dataset={ch.dataset} device={ch.device} "
-    f"data_root={ch.data_root}"
+    f"data_root={paths.shown(ch.data_root)}"
 )
 
 # %% [markdown]
@@ -95,7 +96,9 @@ display(grid)
 
 # %%
 r = domains["synth-infer"].records
-pd.crosstab(r.true_label.map(dict(enumerate(EXPRESSIONS))), [r.gender, r.age_group])
+expression = r.true_label.map(dict(enumerate(EXPRESSIONS)))
+table = pd.crosstab(expression, [r.gender, r.age_group])
+table[sorted(table.columns, key=lambda c: (c[0], AGE_GROUPS.index(c[1])))]  # youngest first
 
 # %% [markdown]
 # ## A first model
@@ -168,5 +171,5 @@ pd.DataFrame(
 # `metrics.json` (with this confusion matrix) and `test_probs.npy`.
 
 # %%
-print(run.dir)
+print(paths.shown(run.dir))
 print(sorted(p.name for p in run.dir.iterdir()))

@@ -154,3 +154,17 @@ def test_tables_show_dashes_and_meaningful_orders():
     shown = dashed(df, 2)
     assert shown.loc[1, "a"] == "—" and shown.loc[1, "b"] == "—" and shown.loc[0, "a"] == 1.23
     assert ordered(["30-59", "other", "5-10", "60+"], AGE_GROUPS) == ["5-10", "30-59", "60+", "other"]
+
+
+def test_paths_are_shown_relative_to_fernb_home(tmp_path, monkeypatch):
+    import nbformat
+
+    from fernb import paths
+
+    monkeypatch.setenv("FERNB_HOME", str(tmp_path / "home"))
+    assert paths.shown(tmp_path / "home" / "runs" / "abc") == "$FERNB_HOME/runs/abc"
+    assert paths.shown("/somewhere/deep/inside/x") == "…/inside/x"
+    nb = nbformat.v4.new_notebook()
+    out = nbformat.v4.new_output("stream", text=f"stored in {tmp_path / 'home' / 'runs'}\n")
+    nb.cells = [nbformat.v4.new_code_cell("print(run.dir)", outputs=[out])]
+    assert any("this machine's folder" in p for p in book.page_problems(nb))
