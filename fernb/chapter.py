@@ -50,7 +50,8 @@ class Chapter:
         if self.synthetic:
             display(Markdown("> " + SYNTHETIC_NOTICE.format(real=real)))
         else:
-            display(Markdown(f"> Results on **{self.manifest['title']}** from `{self.data_root}`, profile `{self.profile}`."))
+            display(Markdown(f"> Results on **{self.manifest['title']}** from `{paths.shown(self.data_root)}`, "
+                             f"profile `{self.profile}`."))
 
 
 def require(module: str, install: str):

@@ -63,7 +63,9 @@ from fernb.viz import (
 
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
 ch.notice(real="a real dataset")
-print(f"profile={ch.profile} dataset={ch.dataset} data_root={ch.data_root}")
+print(
+    f"profile={ch.profile} dataset={ch.dataset} data_root={paths.shown(ch.data_root)}"
+)
 
 # %% [markdown]
 # ## The catalogue
