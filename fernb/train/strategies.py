@@ -74,7 +74,7 @@ class Distributed:
                 torch.distributed.broadcast(b, 0)
 
 
-MIN_TUNED_STEPS = 200  # measuring costs about 25 training steps; below this many steps it cannot pay for itself
+MIN_TUNED_STEPS = 100  # measuring costs about 25 training steps; below this many steps it cannot pay for itself
 
 
 @dataclass
