@@ -45,7 +45,9 @@ class Report:
         return self.problems.empty and not (self.counts["difference"].fillna(0) != 0).any()
 
     def summary(self) -> str:
-        lines = [f"{self.name} at {self.root}: {len(self.records)} usable entries, {len(self.problems)} problems, "
+        from fernb.paths import shown
+
+        lines = [f"{self.name} at {shown(self.root)}: {len(self.records)} usable entries, {len(self.problems)} problems, "
                  f"{len(self.excluded)} excluded, {len(self.extra_files)} unlisted files"]
         if len(self.problems):
             lines.append("problems:")
