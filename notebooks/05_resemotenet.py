@@ -358,8 +358,8 @@ if len(audits) > 1:
     for name, r in verdict.iterrows():
         where = "clearly beyond" if r["beyond noise"] else "within"
         lines.append(
-            f"* {name}: {100 * r['mean']:+.1f} ± {100 * r['standard error']:.1f} points "
-            f"(mean ± standard error), {where} the run-to-run variation"
+            f"* {name}: {100 * r['mean']:+.1f} ± {100 * r['standard error']:.1f} "
+            f"points (mean ± standard error), {where} the run-to-run variation"
         )
     display(Markdown(f"Over {len(audits)} seeds:\n\n" + "\n".join(lines)))
 
