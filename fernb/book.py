@@ -157,6 +157,11 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     return out
 
 
+# code cells at a size where the book's 88-character code column fits the content column of a laptop screen
+BOOK_CSS = """div.cell div.highlight pre, div.cell_output pre { font-size: 0.78em; }
+"""
+
+
 def _ipc_kernel_manager():
     """A kernel manager talking to the kernel over local IPC sockets rather than unencrypted TCP (the kernel then
     has nothing to warn about on stderr, and nothing listens on a port)."""
@@ -190,6 +195,7 @@ def build(profile: str = "quick", force: bool = False) -> Path:
         shutil.copy(nb, site / "notebooks" / nb.name)
     (site / "_static").mkdir()
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", site / "_static" / "plotly.min.js")
+    (site / "_static" / "fernb.css").write_text(BOOK_CSS)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(site), "--builder", "html"]
     subprocess.run(cmd, check=True)

@@ -285,7 +285,7 @@ audits = leakage_audits(
 )
 audit = audits[0]  # the first seed's audit, shown in detail below
 summary = audit.summary()
-summary.round(3)
+summary.round(3).T  # one column per protocol: the table fits the page
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -347,10 +347,8 @@ fig
 
 # %%
 over_seeds = spread(audits)
-display(
-    over_seeds.map(lambda v: f"{100 * v:+.1f}" if isinstance(v, float) else v).rename(
-        columns=lambda c: c + " (points)"
-    )
+display(  # one column per seed, then the mean and sd; in points
+    over_seeds.map(lambda v: f"{100 * v:+.1f}" if isinstance(v, float) else v).T
 )
 verdict = beyond_noise(over_seeds)
 if len(audits) > 1:

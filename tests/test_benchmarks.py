@@ -40,4 +40,4 @@ def test_annotation_benchmark_runs():
 def test_train_benchmark_runs(smoke_raf):
     out = _run("benchmarks/train.py", "--profile", "smoke", "--models", "tiny_cnn:32", "--batches", "2",
                "--batch-size", "8", "--workers", "0")
-    assert "tiny_cnn" in out and "ratio" in out
+    assert "tiny_cnn" in out and "auto/fp32" in out and "auto/peer" in out
