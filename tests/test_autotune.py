@@ -42,6 +42,7 @@ def test_auto_is_measured_cached_and_kept_on_resume(smoke_raf, tmp_path, monkeyp
         return real(*a, **k)
 
     monkeypatch.setattr(autotune, "measure", counted)
+    monkeypatch.setattr(autotune, "_cache_path", lambda: tmp_path / "autotune.json")  # this test's own cache
     from fernb.train import strategies
 
     short = fit({**TINY, "seed": 5, "epochs": 1}, runs_root=tmp_path, progress=False)
@@ -50,7 +51,8 @@ def test_auto_is_measured_cached_and_kept_on_resume(smoke_raf, tmp_path, monkeyp
     cfg = {**TINY, "seed": 3}
     with pytest.raises(KeyboardInterrupt):
         fit(cfg, runs_root=tmp_path, progress=False, callbacks=[StopAfterEpoch(1)])
-    first = json.loads(next(tmp_path.glob("*/config.json")).read_text())["precision"]
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("*/config.json")]
+    first = next(r for r in records if r["config"]["seed"] == 3)["precision"]
     assert first["source"] == "autotune" and set(first["timings_s_per_step"]) == {
         "fp32", "fp32+channels_last", "bf16", "bf16+channels_last"}
     assert len(calls) == 1
