@@ -98,7 +98,8 @@ display(grid)
 r = domains["synth-infer"].records
 expression = r.true_label.map(dict(enumerate(EXPRESSIONS)))
 table = pd.crosstab(expression, [r.gender, r.age_group])
-table[sorted(table.columns, key=lambda c: (c[0], AGE_GROUPS.index(c[1])))]  # youngest first
+# age groups youngest first, not in string order
+table[sorted(table.columns, key=lambda c: (c[0], AGE_GROUPS.index(c[1])))]
 
 # %% [markdown]
 # ## A first model
