@@ -273,6 +273,12 @@ def _heatmap(ev: Evaluation, visible: bool):
     )
 
 
+
+def _gallery_note(y: float, text: str, **style) -> dict:
+    """A text line of the confusion gallery (the second axes), left-aligned at height ``y``."""
+    return dict(x=0, y=y, xref="x2", yref="y2", xanchor="left", yanchor="top", showarrow=False, text=text, **style)
+
+
 def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
     """Layout images, captions and a hover trace for the largest confusions of ``ev``: row r (from
     the top) is one cell, ``per_cell`` most confident images of it."""
@@ -282,22 +288,10 @@ def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
     for r, (t, p, count) in enumerate(confusions):
         y0 = cells - r  # rows from the top of the gallery axis (range 0..cells)
         share = count / max(cm[t].sum(), 1)
-        notes.append(
-            dict(
-                x=0,
-                y=y0 - 0.02,
-                xref="x2",
-                yref="y2",
-                xanchor="left",
-                yanchor="top",
-                showarrow=False,
-                align="left",
-                font=dict(size=12),
-                text=f"<b>true {ev.classes[t]} → predicted {ev.classes[p]}</b>: "
-                f"{count} image{'s' * (count != 1)} "
-                f"({share:.0%} of {ev.classes[t]})",
-            )
-        )
+        notes.append(_gallery_note(
+            y0 - 0.02, f"<b>true {ev.classes[t]} → predicted {ev.classes[p]}</b>: "
+            f"{count} image{'s' * (count != 1)} ({share:.0%} of {ev.classes[t]})",
+            align="left", font=dict(size=12)))
         for j, pos in enumerate(ev.cell(t, p)[:per_cell]):
             images.append(
                 dict(
@@ -316,18 +310,7 @@ def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
             )
             xs.append(j + 0.5), ys.append(y0 - 0.62), texts.append(caption(ev.describe(pos)))
     if ev.dataset is not None and not confusions:
-        notes.append(
-            dict(
-                x=0,
-                y=cells - 0.02,
-                xref="x2",
-                yref="y2",
-                xanchor="left",
-                yanchor="top",
-                showarrow=False,
-                text="no confusions: every test image on the diagonal",
-            )
-        )
+        notes.append(_gallery_note(cells - 0.02, "no confusions: every test image on the diagonal"))
     return images, notes, (xs, ys, texts)
 
 
