@@ -130,6 +130,9 @@ def through_fit(a, dev):
           f"{a.batch_size}), training step and data loading together")
     head = " ".join(f"{p + ('+cl' if m == 'channels_last' else ''):>10}" for p, m in SETTINGS[:-1])
     print(f"{'model':>18} {'size':>4} {head} {'auto':>20} {'best/fp32':>9}")
+    from fernb.train import strategies
+
+    strategies.MIN_TUNED_STEPS = 0  # 'auto' measures even these short timing runs, as a long run would
     with tempfile.TemporaryDirectory() as runs:
         for spec in a.models:
             name, size = spec.split(":")
