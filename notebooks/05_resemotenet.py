@@ -63,7 +63,7 @@ from fernb.models.resemotenet import (
     TABLE_IV,
 )
 from fernb.viz import confusion_matrix_figure, sample_grid
-from fernb.viz.tables import dashed
+from fernb.viz.tables import dashed, numbers
 
 warnings.filterwarnings("ignore", category=UserWarning)
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
@@ -285,7 +285,7 @@ audits = leakage_audits(
 )
 audit = audits[0]  # the first seed's audit, shown in detail below
 summary = audit.summary()
-summary.round(3).T  # one column per protocol: the table fits the page
+numbers(summary.T)  # one column per protocol: the table fits the page
 
 # %%
 # NBVAL_CHECK_OUTPUT

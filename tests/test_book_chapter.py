@@ -154,6 +154,10 @@ def test_tables_show_dashes_and_meaningful_orders():
     shown = dashed(df, 2)
     assert shown.loc[1, "a"] == "—" and shown.loc[1, "b"] == "—" and shown.loc[0, "a"] == 1.23
     assert ordered(["30-59", "other", "5-10", "60+"], AGE_GROUPS) == ["5-10", "30-59", "60+", "other"]
+    from fernb.viz.tables import numbers
+
+    shown = numbers(pd.DataFrame({"clean": [2156.0, 0.8171, np.nan]}))
+    assert shown["clean"].tolist() == ["2156", "0.817", "—"]
 
 
 def test_paths_are_shown_relative_to_fernb_home(tmp_path, monkeypatch):

@@ -20,3 +20,13 @@ def ordered(index, order) -> list:
     index = list(index)
     known = [v for v in order if v in index]
     return known + [v for v in index if v not in known]
+
+
+def numbers(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Whole numbers without decimals and the rest rounded to ``digits``, cell by cell: what a transposed table of
+    counts and accuracies needs (transposing makes every column float)."""
+    def show(v):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v:
+            return f"{v:.0f}" if float(v).is_integer() else f"{v:.{digits}f}"
+        return MISSING if v is None or v != v else v
+    return df.map(show)
