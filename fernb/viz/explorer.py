@@ -314,6 +314,56 @@ def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
     return images, notes, (xs, ys, texts)
 
 
+def _subtitle(ev, title: str, subtitle: str) -> str:
+    r = ev.report()
+    parts = [subtitle, ev.note, f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
+             f"mean class recall {r['mean_class_recall']:.1%}"]
+    return title + "<br><sup>" + " · ".join(p for p in parts if p) + "</sup>"
+
+
+def _menus(evaluations, panels, titles, plot_px: int) -> list:
+    """The normalisation buttons (restyle every heatmap) and, for several runs, the run dropdown (show one run's
+    heatmap and gallery, its title, images and notes)."""
+    heat = list(range(0, 2 * len(evaluations), 2))
+    norm_buttons = []
+    for key, label in NORMS.items():
+        z = [normalise(e.confusion, key) for e in evaluations]
+        style = {"z": z, "text": [np.round(v).astype(int) for v in z],
+                 "zmax": [None if key == "counts" else 100] * len(z),
+                 "colorbar.title.text": ["images" if key == "counts" else "%"] * len(z)}
+        norm_buttons.append(dict(label=label, method="restyle", args=[style, heat]))
+    run_buttons = [
+        dict(label=ev.name, method="update",
+             args=[{"visible": [j // 2 == i for j in range(2 * len(evaluations))]},
+                   {"title.text": titles[i], "images": panels[i][0], "annotations": panels[i][1]}])
+        for i, ev in enumerate(evaluations)]
+    common = dict(y=1 + 12 / plot_px, yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))
+    menus = [dict(buttons=norm_buttons, type="buttons", direction="right", x=1, xanchor="right", **common)]
+    if len(evaluations) > 1:
+        menus.append(dict(buttons=run_buttons, direction="down", x=0, xanchor="left", showactive=True, **common))
+    return menus
+
+
+def _layout(title: str, menus, panel, plot_px: int, gal_px: int, cells: int, per_cell: int) -> dict:
+    """Matrix on top, gallery below (its own hidden axes), title clear of the modebar band."""
+    layout = dict(
+        title=dict(text=title, x=0.01, xanchor="left", y=1 - TITLE_TOP_PX / (plot_px + TOP_PX + BOTTOM_PX),
+                   yanchor="top", yref="container", font=dict(size=16)),
+        plot_bgcolor="white",
+        xaxis=dict(title="predicted", domain=[0, 0.86], anchor="y", constrain="domain"),
+        yaxis=dict(title="true", autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"),
+        updatemenus=menus, images=panel[0], annotations=panel[1], height=plot_px + TOP_PX + BOTTOM_PX,
+        width=700, margin=dict(t=TOP_PX, b=BOTTOM_PX, l=90, r=20), hoverlabel=dict(align="left"))
+    if gal_px:
+        layout.update(
+            xaxis2=dict(domain=[0, 1], range=[0, per_cell], visible=False, fixedrange=True, anchor="y2"),
+            yaxis2=dict(domain=[0, gal_px / plot_px], range=[0, cells], visible=False, fixedrange=True,
+                        anchor="x2"))
+    else:
+        layout.update(xaxis2=dict(visible=False), yaxis2=dict(visible=False))
+    return layout
+
+
 def explorer_figure(
     evaluations,
     title: str = "Confusion matrix",
@@ -342,129 +392,14 @@ def explorer_figure(
             _gallery(ev, cells, per_cell, thumb) if with_gallery else ([], [], ([],) * 3)
         )
         fig.add_scatter(
-            x=xs,
-            y=ys,
-            text=texts,
-            mode="markers",
-            hovertemplate="%{text}<extra></extra>",
+            x=xs, y=ys, text=texts, mode="markers", hovertemplate="%{text}<extra></extra>",
             marker=dict(size=thumb * 0.8, color="rgba(0,0,0,0)", symbol="square"),
-            showlegend=False,
-            visible=i == 0,
-            xaxis="x2",
-            yaxis="y2",
-            name=f"{ev.name} gallery",
+            showlegend=False, visible=i == 0, xaxis="x2", yaxis="y2", name=f"{ev.name} gallery",
         )
         panels.append((images, notes))
-    heat = list(range(0, 2 * len(evaluations), 2))
-
-    def sub(ev):
-        r = ev.report()
-        parts = [
-            subtitle,
-            ev.note,
-            f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
-            f"mean class recall {r['mean_class_recall']:.1%}",
-        ]
-        return title + "<br><sup>" + " · ".join(p for p in parts if p) + "</sup>"
-
-    norm_buttons = []
-    for key, label in NORMS.items():
-        z = [normalise(e.confusion, key) for e in evaluations]
-        norm_buttons.append(
-            dict(
-                label=label,
-                method="restyle",
-                args=[
-                    {
-                        "z": z,
-                        "text": [np.round(v).astype(int) for v in z],
-                        "zmax": [None if key == "counts" else 100] * len(z),
-                        "colorbar.title.text": ["images" if key == "counts" else "%"] * len(z),
-                    },
-                    heat,
-                ],
-            )
-        )
-    run_buttons = []
-    for i, ev in enumerate(evaluations):
-        visible = [j // 2 == i for j in range(2 * len(evaluations))]
-        run_buttons.append(
-            dict(
-                label=ev.name,
-                method="update",
-                args=[
-                    {"visible": visible},
-                    {"title.text": sub(ev), "images": panels[i][0], "annotations": panels[i][1]},
-                ],
-            )
-        )
-    menu_y = 1 + 12 / plot_px
-    menus = [
-        dict(
-            buttons=norm_buttons,
-            type="buttons",
-            direction="right",
-            x=1,
-            xanchor="right",
-            y=menu_y,
-            yanchor="bottom",
-            pad=dict(t=0, b=0),
-            font=dict(size=11),
-        )
-    ]
-    if len(evaluations) > 1:
-        menus.append(
-            dict(
-                buttons=run_buttons,
-                direction="down",
-                x=0,
-                xanchor="left",
-                y=menu_y,
-                yanchor="bottom",
-                pad=dict(t=0, b=0),
-                showactive=True,
-                font=dict(size=11),
-            )
-        )
-    layout = dict(
-        title=dict(
-            text=sub(evaluations[0]),
-            x=0.01,
-            xanchor="left",
-            y=1 - TITLE_TOP_PX / (plot_px + TOP_PX + BOTTOM_PX),
-            yanchor="top",
-            yref="container",
-            font=dict(size=16),
-        ),
-        plot_bgcolor="white",
-        xaxis=dict(title="predicted", domain=[0, 0.86], anchor="y", constrain="domain"),
-        yaxis=dict(
-            title="true", autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"
-        ),
-        updatemenus=menus,
-        images=panels[0][0],
-        annotations=panels[0][1],
-        height=plot_px + TOP_PX + BOTTOM_PX,
-        width=700,
-        margin=dict(t=TOP_PX, b=BOTTOM_PX, l=90, r=20),
-        hoverlabel=dict(align="left"),
-    )
-    if with_gallery:
-        layout.update(
-            xaxis2=dict(
-                domain=[0, 1], range=[0, per_cell], visible=False, fixedrange=True, anchor="y2"
-            ),
-            yaxis2=dict(
-                domain=[0, gal_px / plot_px],
-                range=[0, cells],
-                visible=False,
-                fixedrange=True,
-                anchor="x2",
-            ),
-        )
-    else:
-        layout.update(xaxis2=dict(visible=False), yaxis2=dict(visible=False))
-    fig.update_layout(**layout)
+    titles = [_subtitle(ev, title, subtitle) for ev in evaluations]
+    menus = _menus(evaluations, panels, titles, plot_px)
+    fig.update_layout(**_layout(titles[0], menus, panels[0], plot_px, gal_px, cells, per_cell))
     fig.layout.meta = {
         "fernb": "confusion-explorer",
         "evaluations": [e.name for e in evaluations],
