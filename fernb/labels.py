@@ -17,6 +17,17 @@ GENDERS = ("male", "female")
 NUM_CLASSES = len(EXPRESSIONS)
 
 
+def category_key(value):
+    """Sort key for group values as a reader expects them: age groups youngest first, numbers (skin tones) by
+    value, ``none`` last, anything else alphabetically."""
+    v = str(value)
+    if v in AGE_GROUPS:
+        return (0, AGE_GROUPS.index(v), "")
+    if v.replace(".", "", 1).isdigit():
+        return (1, float(v), "")
+    return (3 if v == "none" else 2, 0, v)
+
+
 def expression_index(name: str) -> int:
     """Index of an expression name in the canonical order, with a clear error for unknown names."""
     try:

@@ -62,7 +62,7 @@ from fernb.models.resemotenet import (
     TABLE_III_NOTE,
     TABLE_IV,
 )
-from fernb.viz import confusion_matrix_figure, sample_grid
+from fernb.viz import sample_grid
 from fernb.viz.tables import dashed, numbers
 
 warnings.filterwarnings("ignore", category=UserWarning)

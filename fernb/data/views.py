@@ -41,11 +41,6 @@ def parse_classes(classes) -> tuple:
     return names
 
 
-def class_names(ds) -> tuple:
-    """The names of a dataset's class indices: a view's own names, else the canonical order."""
-    return tuple(ds.manifest.get("class_names") or EXPRESSIONS_8[: ds.num_classes])
-
-
 def restrict_classes(ds, classes):
     """The records of ``ds`` labelled with one of ``classes``, relabelled 0..k-1 in the order given
     (§V-E's six classes). Label-like columns (``true_label`` …) are mapped too, with -1 for a class
@@ -54,7 +49,7 @@ def restrict_classes(ds, classes):
     from fernb.data.dataset import FERDataset
 
     names = parse_classes(classes)
-    current = class_names(ds)
+    current = ds.class_names
     counts = np.bincount(ds.records["label"].to_numpy(), minlength=len(current))
     missing = [c for c in names if c not in current or counts[current.index(c)] == 0]
     if missing:
@@ -81,18 +76,13 @@ def all_images(ds, holdout: float = 0.1, seed: int = 0):
     ``holdout`` share kept as ``test``: the trainer needs a test split of the training domain, and
     it gives an in-domain check. ``val`` records become ``train`` too (model selection then comes
     from the trainer's ``val_share``)."""
-    from sklearn.model_selection import train_test_split
-
     from fernb.data.dataset import FERDataset
+    from fernb.data.splits import stratified_split
 
     if not 0 < holdout < 0.5:
         raise ValueError(f"holdout must be in (0, 0.5), got {holdout!r}")
-    labels = ds.records["label"].to_numpy()
-    idx = np.arange(len(labels))
-    _, test = train_test_split(idx, test_size=holdout, random_state=seed, stratify=labels)
     rec = ds.records.copy()
-    rec["split"] = "train"
-    rec.loc[np.sort(test), "split"] = "test"
+    rec["split"] = stratified_split(rec["label"].to_numpy(), holdout, seed, min_test=1)
     return FERDataset(ds.name, ds.root, rec, dict(ds.manifest), ds.pixels, ds.problems, ds.excluded)
 
 

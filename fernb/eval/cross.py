@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fernb.data.views import SIX_CLASSES
+from fernb.labels import category_key
 
 PAPER_FIG5 = {"RAF-DB → InFER++": 33.0, "InFER++ → RAF-DB": 23.0}
 """InFER++ §V-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%,
@@ -178,18 +179,7 @@ def accuracy_by(evaluations, column: str) -> pd.DataFrame:
             if m.any()
         }
     table = pd.DataFrame(out)
-    return table.loc[sorted(table.index, key=_group_order)].fillna("—").rename_axis(column)
-
-
-def _group_order(v: str):
-    """Age groups in InFER++'s order, numbers by value, ``none`` last, the rest alphabetically."""
-    from fernb.labels import AGE_GROUPS
-
-    if v in AGE_GROUPS:
-        return (0, AGE_GROUPS.index(v), "")
-    if v.replace(".", "", 1).isdigit():
-        return (1, float(v), "")
-    return (3 if v == "none" else 2, 0, v)
+    return table.loc[sorted(table.index, key=category_key)].fillna("—").rename_axis(column)
 
 
 def named_confusions(evaluations, pairs=PAPER_CONFUSIONS) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, recall_score
 
-from fernb.labels import AGE_GROUPS, EXPRESSIONS
+from fernb.labels import EXPRESSIONS, category_key
 
 
 def mean_nll(probs: np.ndarray, y: np.ndarray) -> float:
@@ -67,8 +67,6 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
     }
     for col, values in (groups or {}).items():
         values = np.asarray(values)
-        present = set(values.tolist())
-        order = [v for v in AGE_GROUPS if v in present] if col == "age_group" else []  # youngest first
-        order += sorted(present - set(order), key=str)
+        order = sorted(set(values.tolist()), key=category_key)  # age groups youngest first
         out[f"accuracy_by_{col}"] = {str(v): float((pred[values == v] == y[values == v]).mean()) for v in order}
     return out

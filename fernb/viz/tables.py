@@ -1,4 +1,4 @@
-"""Tables as a page shows them: missing values as a dash, categories in the order of their meaning."""
+"""Tables as a page shows them: missing values as a dash, whole numbers without decimals."""
 
 from __future__ import annotations
 
@@ -12,14 +12,6 @@ def dashed(df: pd.DataFrame | pd.Series, digits: int | None = None):
     ``digits`` rounds the numbers first."""
     out = df.round(digits) if digits is not None else df
     return out.astype(object).where(out.notna(), MISSING)
-
-
-def ordered(index, order) -> list:
-    """The values of ``index`` in ``order`` (e.g. age groups youngest first, expressions in the canonical order);
-    values not in ``order`` follow in their own order."""
-    index = list(index)
-    known = [v for v in order if v in index]
-    return known + [v for v in index if v not in known]
 
 
 def numbers(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
