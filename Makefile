@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fernb-installed
 export FERNB_HOME ?= $(CURDIR)/.fernb
 
-.PHONY: install data book test lab chapters sync bench clean
+.PHONY: install data book test lab chapters sync bench clean colab-check
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ test: install
 lab: install
 	$(BIN)/python -m jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=fernb \
 		--ServerApp.open_browser=True
+
+# every chapter's committed .ipynb run from its Colab set-up cell in a fresh environment holding only torch
+colab-check: install
+	$(BIN)/python tests/colab_like.py
 
 # rewrite the paired, output-stripped .ipynb of every chapter from its .py
 sync: install

@@ -5,6 +5,7 @@ in ``_build/executed/<profile>/`` → Jupyter Book renders those with execution 
     python -m fernb.book run-all --profile smoke
     python -m fernb.book build --profile quick
     python -m fernb.book sync          # rewrite the paired, output-stripped .ipynb files for Colab
+    python -m fernb.book run 05_resemotenet -p profile full --record   # keep its results under results/
 """
 
 from __future__ import annotations
@@ -47,11 +48,54 @@ def chapter_path(name: str) -> Path:
     return NOTEBOOKS / f"{name}.py"
 
 
+def repository() -> dict:
+    """``repository`` of ``_config.yml``: the one place the repository URL and branch are configured (the Colab
+    set-up cell and the book's launch buttons use it)."""
+    import yaml
+
+    repo = (yaml.safe_load((ROOT / "_config.yml").read_text()) or {}).get("repository") or {}
+    if not repo.get("url"):
+        raise ValueError("_config.yml has no repository.url; the Colab set-up cell installs fernb from it")
+    return {"url": repo["url"].rstrip("/"), "branch": repo.get("branch", "main")}
+
+
+SETUP_TAG = "fernb-setup"
+SETUP_CELL = '''# Set-up for Colab or any fresh Python: installs fernb only when it is missing.
+# drive_folder: keep data and runs in Google Drive (e.g. "fernb"); None keeps them here.
+drive_folder = None
+import importlib, importlib.util, os, subprocess, sys
+
+if drive_folder:
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    os.environ["FERNB_HOME"] = os.path.join("/content/drive/MyDrive", drive_folder)
+if importlib.util.find_spec("fernb") is None:
+    src = os.environ.get("FERNB_SOURCE", "git+{url}@{branch}")
+    src = "file://" + os.path.abspath(src) if os.path.isdir(src) else src
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run(pip + [f"fernb[deploy] @ {{src}}"], check=True)
+    subprocess.run(pip + ["--no-deps", "facenet-pytorch==2.6.0"], check=True)
+    importlib.invalidate_caches()'''
+
+
+def setup_cell():
+    """The first code cell of every chapter (see :data:`SETUP_CELL`), tagged so tests and the book can find it."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(SETUP_CELL.format(**repository()))
+    cell.metadata["tags"] = [SETUP_TAG]
+    return cell
+
+
 def to_notebook(py: Path):
-    """The jupytext notebook of a chapter, with the fernb kernel named (papermill needs it explicit)."""
+    """The jupytext notebook of a chapter, with the fernb kernel named (papermill needs it explicit) and the
+    set-up cell before its first code cell."""
     import jupytext
 
     nb = jupytext.read(py, fmt="py:percent")
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    nb.cells.insert(first_code, setup_cell())
     for i, c in enumerate(nb.cells):  # stable ids, so the paired .ipynb only changes when the chapter does
         c["id"] = f"{py.stem[:40]}-{i:03d}"
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
@@ -65,6 +109,8 @@ def paired_ipynb(py: Path):
 
     nb = to_notebook(py)
     nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    # Colab and a plain Jupyter know the "python3" kernel; the book runner names "fernb" itself
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
@@ -113,9 +159,22 @@ def _check_kernel():
                            f"'{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL}'")
 
 
-def run(name: str, params: dict | None = None, profile: str | None = None, force: bool = False) -> Path:
+def _recorded_hash(name: str) -> str:
+    """Recorded results a chapter shows change its page, so they are part of its key."""
+    from fernb.results import results_root
+
+    h, folder = hashlib.sha256(), results_root() / name
+    for p in sorted(folder.rglob("*")) if folder.exists() else []:
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run(name: str, params: dict | None = None, profile: str | None = None, force: bool = False,
+        record: bool = False) -> Path:
     """Execute one chapter with papermill; returns the executed notebook.  Skipped when an executed copy with the
-    same chapter text, parameters and library already exists."""
+    same chapter text, parameters, library and recorded results already exists. The chapter reports into
+    ``_build/reports/<profile>/<chapter>/``; ``record`` then copies that to ``results/`` (:mod:`fernb.results`)."""
     import nbformat
     import papermill
 
@@ -128,12 +187,17 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
         if k not in declared:
             raise ValueError(f"chapter {name} has no parameter {k!r}; its parameters are: {', '.join(declared)}")
     prof = check_profile(params.get("profile", declared.get("profile")))
-    key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash()], sort_keys=True, default=str).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash(), _recorded_hash(name),
+                                     SETUP_CELL], sort_keys=True, default=str).encode()).hexdigest()
     out = BUILD / "executed" / prof / f"{name}.ipynb"
-    if out.exists() and not force:
+    reports = BUILD / "reports" / prof / name
+    if out.exists() and not force and reports.exists():
         try:
-            if nbformat.read(out, as_version=4).metadata.get("fernb", {}).get("key") == key:
+            meta = nbformat.read(out, as_version=4).metadata.get("fernb", {})
+            if meta.get("key") == key:
                 print(f"{name} [{prof}]: up to date ({out.relative_to(ROOT)})")
+                if record:
+                    _record(name, prof, reports, params, meta.get("seconds") or 0.0)
                 return out
         except Exception:  # an unreadable leftover is simply re-executed
             pass
@@ -144,17 +208,32 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     nbformat.write(to_notebook(py), src)
     os.environ["FERNB_BOOK_BUILD"] = "1"  # figures as HTML calling the book's plotly.js (fernb.viz.setup_plotly)
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for live readers; the page keeps the epoch log
+    if reports.exists():
+        shutil.rmtree(reports)
+    reports.mkdir(parents=True)
+    os.environ["FERNB_REPORT_DIR"], os.environ["FERNB_CHAPTER"] = str(reports), name
     t = time.perf_counter()
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
     papermill.execute_notebook(str(src), str(tmp), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
                                progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
+    seconds = round(time.perf_counter() - t, 1)
     nb = nbformat.read(tmp, as_version=4)
-    nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": round(time.perf_counter() - t, 1)}
+    nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
     nbformat.write(nb, out)
     tmp.unlink()
-    print(f"{name} [{prof}]: done in {time.perf_counter() - t:.0f}s -> {out.relative_to(ROOT)}")
+    print(f"{name} [{prof}]: done in {seconds:.0f}s -> {out.relative_to(ROOT)}")
+    if record:
+        _record(name, prof, reports, params, seconds)
     return out
+
+
+def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
+    from fernb import results
+
+    out = results.record(name, profile, reports, params, seconds)
+    where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    print(f"{name} [{profile}]: recorded -> {where}")
 
 
 # code cells at a size where the book's 88-character code column fits the content column of a laptop screen
@@ -190,6 +269,7 @@ def build(profile: str = "quick", force: bool = False) -> Path:
         shutil.copy(ROOT / f, site / f)
     shutil.copytree(ROOT / "book", site / "book")
     (site / "book" / "timings.md").write_text(timings_page(report))
+    (site / "book" / "results_map.md").write_text(results_map_page(profile))
     (site / "notebooks").mkdir()
     for nb in executed:
         shutil.copy(nb, site / "notebooks" / nb.name)
@@ -202,6 +282,14 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     index = site / "_build" / "html" / "index.html"
     print(f"\nThe book is at {index}\n  (open file://{index})")
     return index
+
+
+def results_map_page(profile: str) -> str:
+    """The results map (:func:`fernb.results.results_map`) from this build's reports and the recorded results."""
+    from fernb import results
+
+    heads = results.collected_headlines(BUILD / "reports", profile)
+    return results.results_map(results.paper_items(), heads, chapters(), profile)
 
 
 def timings(executed: list[Path], profile: str) -> dict:
@@ -340,6 +428,7 @@ def main(argv=None):
     r.add_argument("chapter")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     r.add_argument("--force", action="store_true")
+    r.add_argument("--record", action="store_true", help="keep the chapter's results under results/ (fernb.results)")
     ra = sub.add_parser("run-all", help="execute every chapter")
     ra.add_argument("--profile", choices=PROFILES, default="smoke")
     ra.add_argument("--force", action="store_true")
@@ -352,7 +441,7 @@ def main(argv=None):
     sub.add_parser("list", help="list chapters and their parameters")
     a = p.parse_args(argv)
     if a.cmd == "run":
-        run(a.chapter, _parse_params(a.param), force=a.force)
+        run(a.chapter, _parse_params(a.param), force=a.force, record=a.record)
     elif a.cmd == "run-all":
         timings([run(n, profile=a.profile, force=a.force) for n in chapters()], a.profile)
     elif a.cmd == "build":

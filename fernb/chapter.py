@@ -4,6 +4,7 @@ figures, and say plainly what data the chapter runs on."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,48 @@ class Chapter:
         base = {"dataset": self.dataset, "profile": self.profile, "data_seed": self.seed, "seed": self.seed}
         return fit(TrainConfig(**{**base, **options}), data_root=self.data_root, device=self.device,
                    progress=progress, labels=labels, dataset_options=dataset_options)
+
+    def report(self, name: str, table):
+        """Keep ``table`` (a DataFrame) as one of this chapter's results, under ``name``: ``--record`` commits it
+        with provenance, and :meth:`recorded` shows the recorded copy later. Returns ``table`` for display."""
+        from fernb import results
+
+        folder = results.report_dir()
+        if folder is not None:
+            results.write_table(folder, name, table)
+        return table
+
+    def headline(self, item: str, ours, note: str = "", dataset: str | None = None):
+        """This chapter's number for a paper's table, figure or experiment (an id of ``book/paper_items.yaml``),
+        shown on the results map with its dataset and profile."""
+        from fernb import results
+
+        folder = results.report_dir()
+        if folder is None:  # outside the book runner: still catch a misspelt item
+            ids = {it["id"] for it in results.paper_items()}
+            if item not in ids:
+                raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml")
+            return None
+        return results.add_headline(folder, item, ours, dataset or self.dataset, self.profile, note)
+
+    def recorded(self, name: str, profile: str = "full", missing: str | None = None):
+        """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when
+        there is one; otherwise show ``missing`` if given. Returns the table or ``None``."""
+        from IPython.display import Markdown, display
+
+        from fernb import results
+
+        if profile == self.profile:
+            return None
+        found = results.recorded(os.environ.get(results.CHAPTER_ENV), name, profile)
+        if found is None:
+            if missing:
+                display(Markdown(missing))
+            return None
+        table, prov = found
+        display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
+        display(table)
+        return table
 
     def notice(self, real: str = "any real dataset"):
         """A Markdown banner saying what data the results come from."""

@@ -453,5 +453,10 @@ class Trainer:
 
 def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True, labels=None,
         dataset_options: dict | None = None, callbacks=()) -> Run:
-    """Train ``cfg`` (or return its stored run); see :class:`Trainer` for the arguments."""
-    return Trainer(cfg, data_root, device, runs_root, progress, labels, dataset_options, callbacks).fit()
+    """Train ``cfg`` (or return its stored run); see :class:`Trainer` for the arguments. Inside the book runner the
+    run is noted in the chapter's report (:mod:`fernb.results`), so ``--record`` keeps its metrics and history."""
+    from fernb import results
+
+    run = Trainer(cfg, data_root, device, runs_root, progress, labels, dataset_options, callbacks).fit()
+    results.log_run(results.report_dir(), run.dir)
+    return run

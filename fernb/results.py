@@ -1,0 +1,279 @@
+"""What a chapter reports while it runs, and what was recorded from earlier runs (issues #18, #19).
+
+While ``python -m fernb.book run`` executes a chapter it points ``$FERNB_REPORT_DIR`` at an empty folder; the chapter
+then leaves there, through :class:`fernb.chapter.Chapter`:
+
+* ``tables/<name>.json``: each table it reports (``ch.report(name, frame)``);
+* ``headlines.json``: its result for each paper table or figure of ``book/paper_items.yaml`` (``ch.headline``),
+  which the results map shows;
+* ``runs.jsonl``: every training run it used (appended by :func:`fernb.train.fit`).
+
+``--record`` copies that folder, with the small files of each run (configuration, metrics, history; never weights or
+images) and its provenance (commit, device, torch and CUDA versions, date, wall time, datasets and their
+fingerprints), to the committed ``results/<chapter>/<profile>/``. A chapter shows a recorded table beside its live
+one with ``ch.recorded(name)``. Outside the book runner (JupyterLab, Colab) reporting writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER_ITEMS = ROOT / "book" / "paper_items.yaml"
+REPORT_ENV = "FERNB_REPORT_DIR"
+CHAPTER_ENV = "FERNB_CHAPTER"
+NEEDS = ("synthfer", "reader-data", "gpu", "none")
+RUN_FILES = ("config.json", "metrics.json", "history.jsonl")
+
+
+def results_root() -> Path:
+    """The committed ``results/`` of the checkout (``$FERNB_RESULTS`` overrides it, e.g. in tests)."""
+    return Path(os.environ.get("FERNB_RESULTS") or ROOT / "results")
+
+
+def report_dir() -> Path | None:
+    """The folder the running chapter reports into, or ``None`` outside the book runner."""
+    d = os.environ.get(REPORT_ENV)
+    return Path(d) if d else None
+
+
+def write_table(folder: Path, name: str, table) -> Path:
+    """A DataFrame as ``tables/<name>.json`` (pandas' "split" layout keeps the index, the columns and their order)."""
+    import pandas as pd
+
+    if not isinstance(table, (pd.DataFrame, pd.Series)):
+        raise TypeError(f"report({name!r}, ...) needs a pandas DataFrame or Series, got {type(table).__name__}")
+    _check_name(name)
+    frame = table.to_frame() if isinstance(table, pd.Series) else table
+    out = folder / "tables" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(frame.to_json(orient="split", double_precision=6, default_handler=str))
+    return out
+
+
+def read_table(path: Path):
+    import io
+
+    import pandas as pd
+
+    return pd.read_json(io.StringIO(Path(path).read_text()), orient="split")
+
+
+def _check_name(name: str):
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValueError(f"a reported table's name must be letters, digits, '-', '_' or '.', got {name!r}")
+
+
+def paper_items(path: Path | None = None) -> list[dict]:
+    """The four papers' tables, figures and experiments (``book/paper_items.yaml``), checked."""
+    import yaml
+
+    path = Path(path or PAPER_ITEMS)
+    items = yaml.safe_load(Path(path).read_text()) or []
+    seen = set()
+    for i, it in enumerate(items):
+        where = f"{path.name} entry {i + 1} ({it.get('id', '?')})"
+        missing = [k for k in ("id", "paper", "item", "what", "headline", "paper_data", "needs") if not it.get(k)]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        if it["needs"] not in NEEDS:
+            raise ValueError(f"{where}: needs={it['needs']!r}; expected one of {', '.join(NEEDS)}")
+        if it["id"] in seen:
+            raise ValueError(f"{where}: the id {it['id']!r} is used twice")
+        seen.add(it["id"])
+    return items
+
+
+def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str, note: str = "") -> dict:
+    """Record the chapter's result for paper item ``item`` (an id of ``book/paper_items.yaml``)."""
+    ids = {it["id"] for it in paper_items()}
+    if item not in ids:
+        import difflib
+
+        close = difflib.get_close_matches(item, sorted(ids), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml{hint}")
+    entry = {"item": item, "ours": str(ours), "dataset": dataset, "profile": profile, "note": note,
+             "chapter": os.environ.get(CHAPTER_ENV)}
+    path = folder / "headlines.json"
+    found = json.loads(path.read_text()) if path.exists() else {}
+    found[item] = entry
+    path.write_text(json.dumps(found, indent=1))
+    return entry
+
+
+def log_run(folder: Path | None, run_folder: Path):
+    """Note a training run the chapter used (called by :func:`fernb.train.fit`)."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "runs.jsonl", "a") as f:
+        f.write(json.dumps({"run": str(run_folder)}) + "\n")
+
+
+def _git(*args) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {cpu}, {os.cpu_count()} cores"
+
+
+def _runs(folder: Path) -> list[Path]:
+    path = folder / "runs.jsonl"
+    if not path.exists():
+        return []
+    seen = dict.fromkeys(Path(json.loads(line)["run"]) for line in path.read_text().splitlines() if line.strip())
+    return [p for p in seen if (p / "metrics.json").exists()]
+
+
+def provenance(chapter: str, profile: str, params: dict, seconds: float, folder: Path) -> dict:
+    """Where and how a chapter's results were made."""
+    import torch
+
+    datasets = {}
+    for run in _runs(folder):
+        rec = json.loads((run / "config.json").read_text())
+        datasets.setdefault(rec["config"]["dataset"], set()).add(rec.get("dataset_fingerprint", "?"))
+    commit = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    return {"chapter": chapter, "profile": profile, "parameters": params,
+            "commit": commit[:12] + ("+uncommitted changes" if dirty else "") if commit else "unknown",
+            "device": device_name(), "torch": torch.__version__, "cuda": torch.version.cuda or "none",
+            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "wall_s": round(seconds, 1),
+            "datasets": {k: sorted(v) for k, v in sorted(datasets.items())}}
+
+
+def record(chapter: str, profile: str, folder: Path, params: dict, seconds: float, results: Path | None = None) -> Path:
+    """Copy a finished chapter's report (tables, headlines, the small files of its runs) to
+    ``results/<chapter>/<profile>/`` with its provenance, replacing an earlier recording."""
+    out = (results or results_root()) / chapter / profile
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for part in ("tables", "headlines.json"):
+        src = folder / part
+        if src.is_dir():
+            shutil.copytree(src, out / part)
+        elif src.exists():
+            shutil.copy(src, out / part)
+    for run in _runs(folder):
+        dest = out / "runs" / run.name
+        dest.mkdir(parents=True)
+        for name in RUN_FILES:
+            if (run / name).exists():
+                shutil.copy(run / name, dest / name)
+    (out / "provenance.json").write_text(json.dumps(provenance(chapter, profile, params, seconds, folder), indent=1))
+    return out
+
+
+def recorded(chapter: str | None, name: str, profile: str = "full", results: Path | None = None):
+    """``(table, provenance)`` of a recorded table, or ``None`` when nothing was recorded. Without a chapter name
+    (a notebook opened outside the book runner) the table is looked up by name across chapters."""
+    results = results or results_root()
+    if chapter:
+        candidates = [results / chapter / profile]
+    else:
+        candidates = sorted(p.parent for p in results.glob(f"*/{profile}/tables/{name}.json"))
+        candidates = [p.parent for p in candidates]
+    for folder in candidates:
+        path = folder / "tables" / f"{name}.json"
+        if path.exists():
+            return read_table(path), json.loads((folder / "provenance.json").read_text())
+    return None
+
+
+def provenance_line(prov: dict) -> str:
+    """The admonition text above a recorded table."""
+    data = ", ".join(f"{k} ({'/'.join(v)})" for k, v in prov.get("datasets", {}).items()) or "see the chapter"
+    return (f"Recorded in the `{prov['profile']}` profile on {prov['device']} at commit `{prov['commit']}` "
+            f"({prov['date']}; torch {prov['torch']}, CUDA {prov['cuda']}; {prov['wall_s']:.0f} s), "
+            f"data: {data}. Not re-run in this build.")
+
+
+def collected_headlines(build_reports: Path, profile: str, results: Path | None = None) -> dict:
+    """``{item: [headline, ...]}``: the live ones of this build's ``profile`` and every recorded one."""
+    results = results or results_root()
+    found: dict[str, list] = {}
+    sources = sorted(build_reports.glob(f"{profile}/*/headlines.json"))
+    sources += sorted(results.glob("*/*/headlines.json"))
+    for path in sources:
+        is_recorded = results in path.parents
+        for item, h in json.loads(path.read_text()).items():
+            found.setdefault(item, []).append({**h, "recorded": is_recorded})
+    return found
+
+
+def _status(it: dict, heads: list, chapters: set) -> str:
+    if it["needs"] == "none":
+        return f"not reproducible: {it.get('why') or 'see the paper'}"
+    if it["needs"] == "reader-data":
+        return f"needs your copy of {it['paper_data']}"
+    if not it.get("chapter") or it["chapter"] not in chapters:
+        return "no chapter yet"
+    if not heads:
+        return "in the chapter; no number reported yet"
+    done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
+    if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] == "full" for h in heads):
+        done += "; paper scale needs a GPU (`full`)"
+    return done
+
+
+def _ours(heads: list) -> str:
+    parts = []
+    for h in heads:
+        tag = f"{h['dataset']}, {h['profile']}" + (", recorded" if h["recorded"] else "")
+        parts.append(f"{h['ours']} ({tag})")
+    return "<br>".join(parts) or "—"
+
+
+def _cell(text) -> str:
+    return str(text or "—").replace("|", "\\|").replace("\n", " ")
+
+
+def results_map(items: list[dict], headlines: dict, chapters: list[str], profile: str) -> str:
+    """The results map page: per paper, one row per table, figure or experiment, with the chapter that
+    reproduces it, the paper's number, ours (with its dataset and profile) and a status."""
+    lines = ["# Results map", "",
+             "Every table, figure and experiment of the four papers, where this book reproduces it, the paper's "
+             "headline number on the paper's data, and ours with the data and profile it was measured on. "
+             f"Generated when the book was built (`{profile}` profile) from the numbers the chapters report "
+             "and from recorded runs under `results/`. **SynthFER numbers measure this book's code on synthetic "
+             "faces; they are not results on the papers' datasets.**", ""]
+    known = set(chapters)
+    for paper in dict.fromkeys(it["paper"] for it in items):
+        lines += [f"## {paper}", "", "| item | what | paper (data) | chapter | ours (data, profile) | status |",
+                  "|---|---|---|---|---|---|"]
+        for it in (x for x in items if x["paper"] == paper):
+            heads = headlines.get(it["id"], [])
+            ch = it.get("chapter")
+            where = "—"
+            if ch and ch in known:
+                where = f"[{ch[:2]}](../notebooks/{ch}.ipynb)" + (f" {it['book_section']}" if it.get("book_section") else "")
+            row = [it["item"], it["what"], f"{it['headline']} ({it['paper_data']})", where, _ours(heads),
+                   _status(it, heads, known)]
+            lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Recorded results and the results map (fernb.results, issues #18 and #19)."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fernb import book, results
+
+ITEMS = """
+- {id: p-t1, paper: P, item: Table 1, what: accuracy, headline: "90 %", paper_data: RAF-DB, needs: synthfer,
+   chapter: 00_quickstart, book_section: first run}
+- {id: p-t2, paper: P, item: Table 2, what: counts, headline: "15,339 images", paper_data: RAF-DB,
+   needs: reader-data}
+- {id: p-f1, paper: P, item: Fig. 1, what: a photo, headline: examples, paper_data: RAF-DB, needs: none,
+   why: photographs of real people}
+- {id: p-t3, paper: P, item: Table 3, what: big models, headline: "70 %", paper_data: AffectNet, needs: gpu,
+   chapter: 99_nothere}
+"""
+
+
+@pytest.fixture
+def items(tmp_path, monkeypatch):
+    path = tmp_path / "items.yaml"
+    path.write_text(ITEMS)
+    monkeypatch.setattr(results, "PAPER_ITEMS", path)
+    return path
+
+
+def test_tables_round_trip_and_names_are_checked(tmp_path):
+    df = pd.DataFrame({"model": ["a", "b"], "acc": [0.5, 0.25]}).set_index("model")
+    results.write_table(tmp_path, "tab-1", df)
+    back = results.read_table(tmp_path / "tables" / "tab-1.json")
+    assert back.index.tolist() == ["a", "b"] and back["acc"].tolist() == [0.5, 0.25]
+    with pytest.raises(ValueError, match="name must be"):
+        results.write_table(tmp_path, "../escape", df)
+    with pytest.raises(TypeError, match="DataFrame"):
+        results.write_table(tmp_path, "x", [1, 2])
+
+
+def test_paper_items_are_validated(tmp_path, items):
+    assert [it["id"] for it in results.paper_items()] == ["p-t1", "p-t2", "p-f1", "p-t3"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ITEMS + "- {id: p-t1, paper: P, item: T, what: w, headline: h, paper_data: d, needs: synthfer}\n")
+    with pytest.raises(ValueError, match="entry 5 .*used twice"):
+        results.paper_items(bad)
+    bad.write_text("- {id: x, paper: P, item: T, what: w, headline: h, paper_data: d, needs: cloud}\n")
+    with pytest.raises(ValueError, match="needs='cloud'"):
+        results.paper_items(bad)
+    bad.write_text("- {id: x, paper: P, item: T, what: w, paper_data: d, needs: none}\n")
+    with pytest.raises(ValueError, match="missing headline"):
+        results.paper_items(bad)
+
+
+def test_the_real_catalogue_is_valid():
+    items = results.paper_items()
+    assert {it["paper"] for it in items} == {"InFER++", "ResEmoteNet", "BTFER", "LFER-LDL"}
+    chapters = set(book.chapters())
+    for it in items:
+        assert it.get("chapter") in chapters | {None}, it["id"]
+
+
+def test_headlines_name_known_items(tmp_path, items):
+    with pytest.raises(ValueError, match="'p-t4' is not an id.*did you mean p-t"):
+        results.add_headline(tmp_path, "p-t4", "1 %", "synth-raf", "quick")
+    results.add_headline(tmp_path, "p-t1", "81.2 %", "synth-raf", "quick")
+    results.add_headline(tmp_path, "p-t1", "82.0 %", "synth-raf", "quick")  # the last word wins
+    assert json.loads((tmp_path / "headlines.json").read_text())["p-t1"]["ours"] == "82.0 %"
+
+
+def _fake_run(folder):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"config": {"dataset": "synth-raf"},
+                                                    "dataset_fingerprint": "abc123"}))
+    (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
+    (folder / "history.jsonl").write_text("{}\n")
+    (folder / "model.pt").write_bytes(b"weights")
+    return folder
+
+
+def test_record_keeps_small_files_and_provenance(tmp_path, items):
+    report = tmp_path / "report"
+    run = _fake_run(tmp_path / "runs" / "synth-raf-small_cnn-1")
+    results.log_run(report, run)
+    results.log_run(report, run)  # a run used twice is kept once
+    results.log_run(report, tmp_path / "runs" / "unfinished")
+    results.write_table(report, "table3", pd.DataFrame({"acc": [0.5]}))
+    results.add_headline(report, "p-t1", "50 %", "synth-raf", "full")
+    out = results.record("00_quickstart", "full", report, {"profile": "full"}, 12.3, results=tmp_path / "res")
+    kept = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert kept == ["headlines.json", "provenance.json", "runs/synth-raf-small_cnn-1/config.json",
+                    "runs/synth-raf-small_cnn-1/history.jsonl", "runs/synth-raf-small_cnn-1/metrics.json",
+                    "tables/table3.json"]
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["datasets"] == {"synth-raf": ["abc123"]} and prov["wall_s"] == 12.3
+    assert prov["device"] and prov["torch"] and prov["commit"]
+    table, prov2 = results.recorded("00_quickstart", "table3", results=tmp_path / "res")
+    assert table["acc"].tolist() == [0.5] and prov2 == prov
+    assert results.recorded(None, "table3", results=tmp_path / "res") is not None
+    assert results.recorded("00_quickstart", "other", results=tmp_path / "res") is None
+    line = results.provenance_line(prov)
+    assert "Recorded in the `full` profile" in line and prov["device"] in line and "synth-raf (abc123)" in line
+
+
+def test_results_map_rows_and_statuses(tmp_path, items):
+    live = tmp_path / "build" / "quick" / "00_quickstart"
+    live.mkdir(parents=True)
+    results.add_headline(live, "p-t1", "81 %", "synth-raf", "quick")
+    heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "none")
+    page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
+    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
+    assert "81 % (synth-raf, quick)" in rows["Table 1"] and "runs on SynthFER" in rows["Table 1"]
+    assert "[00](../notebooks/00_quickstart.ipynb) first run" in rows["Table 1"]
+    assert "needs your copy of RAF-DB" in rows["Table 2"]
+    assert "not reproducible: photographs of real people" in rows["Fig. 1"]
+    assert "no chapter yet" in rows["Table 3"]
+    assert "90 % (RAF-DB)" in rows["Table 1"]
+
+
+TINY_CHAPTER = '''# %% [markdown]
+# # A tiny chapter
+
+# %% tags=["parameters"]
+profile = "smoke"
+dataset = "synth-raf"
+data_root = None
+device = "cpu"
+seed = 0
+
+# %%
+import pandas as pd
+import fernb.chapter
+
+ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
+table = ch.report("scores", pd.DataFrame({"acc": [0.25, 0.75]}, index=["a", "b"]))
+ch.headline("resemotenet-t3", "42.0 %")
+ch.recorded("scores", missing="Nothing recorded yet.")
+'''
+
+
+def test_a_recorded_table_shows_in_the_chapter_with_provenance(tmp_path, monkeypatch):
+    """Record a chapter, then (after its recording is promoted to ``full``) the chapter shows that table with its
+    provenance beside its live one: the whole mechanism through papermill and a real kernel."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "98_tiny.py").write_text(TINY_CHAPTER)
+    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(book, "BUILD", tmp_path / "build")
+    monkeypatch.setenv("FERNB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("FERNB_HOME", str(tmp_path / "home"))
+    first = nbformat.read(book.run("98_tiny", record=True), as_version=4)
+    assert "Nothing recorded yet." in json.dumps(first.cells[-1].outputs)
+    rec = tmp_path / "results" / "98_tiny" / "smoke"
+    assert results.read_table(rec / "tables" / "scores.json")["acc"].tolist() == [0.25, 0.75]
+    assert json.loads((rec / "headlines.json").read_text())["resemotenet-t3"]["chapter"] == "98_tiny"
+    rec.rename(rec.parent / "full")  # as if it had been recorded with -p profile full on a GPU
+    second = nbformat.read(book.run("98_tiny"), as_version=4)  # the recording changed: it runs again
+    shown = json.dumps(second.cells[-1].outputs)
+    assert "Recorded results" in shown and "Recorded in the `full` profile" in shown and "0.75" in shown
+    assert second.cells[1].metadata["tags"] == [book.SETUP_TAG]  # the set-up cell comes first
