@@ -63,20 +63,22 @@ SETUP_TAG = "fernb-setup"
 SETUP_CELL = '''# Set-up for Colab or any fresh Python: installs fernb only when it is missing.
 # drive_folder: keep data and runs in Google Drive (e.g. "fernb"); None keeps them here.
 drive_folder = None
-import importlib, importlib.util, os, subprocess, sys
+import importlib.util, os, subprocess, sys
 
 if drive_folder:
     from google.colab import drive
 
     drive.mount("/content/drive")
     os.environ["FERNB_HOME"] = os.path.join("/content/drive/MyDrive", drive_folder)
-if importlib.util.find_spec("fernb") is None:
-    src = os.environ.get("FERNB_SOURCE", "git+{url}@{branch}")
-    src = "file://" + os.path.abspath(src) if os.path.isdir(src) else src
+if importlib.util.find_spec("fernb") is None:  # a clone, which holds the manifests
+    src = os.environ.get("FERNB_SOURCE") or "fernb"
+    if not os.path.isdir(src):
+        repo = "{url}"
+        subprocess.run(["git", "clone", "-q", "-b", "{branch}", repo, src], check=True)
     pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run(pip + [f"fernb[deploy] @ {{src}}"], check=True)
+    subprocess.run(pip + ["-e", os.path.abspath(src) + "[deploy]"], check=True)
     subprocess.run(pip + ["--no-deps", "facenet-pytorch==2.6.0"], check=True)
-    importlib.invalidate_caches()'''
+    sys.path.insert(0, os.path.abspath(src))'''
 
 
 def setup_cell():
@@ -159,6 +161,10 @@ def _check_kernel():
                            f"'{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL}'")
 
 
+def _rel(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def _recorded_hash(name: str) -> str:
     """Recorded results a chapter shows change its page, so they are part of its key."""
     from fernb.results import results_root
@@ -195,7 +201,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
         try:
             meta = nbformat.read(out, as_version=4).metadata.get("fernb", {})
             if meta.get("key") == key:
-                print(f"{name} [{prof}]: up to date ({out.relative_to(ROOT)})")
+                print(f"{name} [{prof}]: up to date ({_rel(out)})")
                 if record:
                     _record(name, prof, reports, params, meta.get("seconds") or 0.0)
                 return out
@@ -222,7 +228,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
     nbformat.write(nb, out)
     tmp.unlink()
-    print(f"{name} [{prof}]: done in {seconds:.0f}s -> {out.relative_to(ROOT)}")
+    print(f"{name} [{prof}]: done in {seconds:.0f}s -> {_rel(out)}")
     if record:
         _record(name, prof, reports, params, seconds)
     return out
@@ -232,8 +238,7 @@ def _record(name: str, profile: str, reports: Path, params: dict, seconds: float
     from fernb import results
 
     out = results.record(name, profile, reports, params, seconds)
-    where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
-    print(f"{name} [{profile}]: recorded -> {where}")
+    print(f"{name} [{profile}]: recorded -> {_rel(out)}")
 
 
 # code cells at a size where the book's 88-character code column fits the content column of a laptop screen
@@ -448,7 +453,7 @@ def main(argv=None):
         build(a.profile, a.force)
     elif a.cmd == "sync":
         for w in sync():
-            print(f"wrote {w.relative_to(ROOT)}")
+            print(f"wrote {_rel(w)}")
     elif a.cmd == "check":
         problems = check_pages(a.profile)
         for line in problems:

@@ -65,7 +65,7 @@ class Chapter:
             if item not in ids:
                 raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml")
             return None
-        return results.add_headline(folder, item, ours, dataset or self.dataset, self.profile, note)
+        results.add_headline(folder, item, ours, dataset or self.dataset, self.profile, note)
 
     def recorded(self, name: str, profile: str = "full", missing: str | None = None):
         """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when

@@ -127,6 +127,11 @@ print(
     f"{report['nonfaces_past_filter']}"
 )
 print(f"final dataset: {report['final_images']} images (the paper: 50,371 -> 35,789)")
+ch.headline(
+    "infer-f2",
+    f"{det['scraped']} scraped → {report['final_images']} kept; face filter precision "
+    f"{det['precision']:.2f}, recall {det['recall']:.2f}",
+)
 
 # %% [markdown]
 # ## Read back as InFER++

@@ -97,7 +97,7 @@ fig = go.Figure(
 )
 fig.update_layout(
     title="Assessment accuracy against simulated reliability α (50 candidates, "
-          "SynthFER)",
+    "SynthFER)",
     xaxis_title="simulated α",
     yaxis_title="accuracy on 1,500 assessment images",
     height=380,
@@ -223,7 +223,13 @@ print(
     f"budget k = {k} of {len(wrong)} images; {wrong.sum()} EM labels are wrong "
     f"({wrong.mean():.1%})"
 )
-table.round(3)
+alg2 = table.loc["Alg. 2 (ELR-trained network, CE loss)", "precision@k"]
+ch.headline(
+    "infer-f4",
+    f"Alg. 2 picks {k} of {len(wrong)} images for re-annotation; "
+    f"precision@k {alg2:.2f} (random {table.loc['random', 'precision@k']:.2f})",
+)
+ch.report("ranking", table).round(3)
 
 # %% [markdown]
 # Read the first two rows together. Most errors left after EM are images that *look* like another expression (a
@@ -275,7 +281,7 @@ fig.update_layout(
     height=420,
     yaxis_title="crowd votes",
     title="Crowd votes of the hardest images; below each bar: EM label → label after "
-          "re-annotation",
+    "re-annotation",
     xaxis=dict(
         tickvals=[f"#{r + 1}" for r in range(len(hard))],
         ticktext=[

@@ -154,7 +154,9 @@ if ch.dataset not in TABLE_III_DATASETS:
         "paper (Table III, %)": None,
         "measured here (%)": ours,
     }
-display(dashed(table3.set_index("dataset")))
+display(dashed(ch.report("table3", table3.set_index("dataset"))))
+ch.recorded("table3")
+ch.headline("resemotenet-t3", f"{ours} %")
 print(
     f"ours: accuracy {ours} % on {ch.dataset}, profile {ch.profile}; macro-F1 "
     f"{m['macro_f1']:.3f}; ECE {m['ece']:.3f}; "
@@ -215,7 +217,11 @@ for name in TABLE_IV:
         )
         row["measured test loss"] = round(r.metrics["log_loss"], 3)
     rows.append(row)
-dashed(pd.DataFrame(rows).set_index("config"))
+table4 = ch.report("table4", pd.DataFrame(rows).set_index("config"))
+measured = table4[f"measured accuracy ({ch.dataset}, %)"].dropna()
+ch.headline("resemotenet-t4", ", ".join(f"{k} {v} %" for k, v in measured.items()))
+ch.recorded("table4")
+dashed(table4)
 
 # %% [markdown]
 # ## The leakage audit
@@ -328,7 +334,7 @@ for metric in ("best val accuracy", "test accuracy"):
     )
 fig.update_layout(
     title=f"Clean vs augment-before-split<br><sup>{ch.dataset}, profile {ch.profile}, "
-          f"model "
+    f"model "
     f"{audit_train['model']}</sup>",
     yaxis_title="accuracy",
     yaxis_range=[0, 1],

@@ -11,9 +11,9 @@
 # ---
 
 # %% [markdown]
-# # Cross-dataset: train on one dataset, test on the other (InFER++ §V-E)
+# # Cross-dataset: train on one dataset, test on the other (InFER++ §III-E)
 #
-# InFER++ §V-E trains a model on *all* images of RAF-DB and tests it on *all* images of InFER++, and the other
+# InFER++ §III-E trains a model on *all* images of RAF-DB and tests it on *all* images of InFER++, and the other
 # way round, "based on six-class expression", and reads the two confusion matrices of Fig. 5. Its text reports an
 # average accuracy of **33 %** for RAF-DB → InFER++ and **23 %** for InFER++ → RAF-DB, names surprise, happiness
 # and disgust as the best-recognised classes in both directions, and sadness/fear, anger/disgust and
@@ -56,8 +56,14 @@ import fernb.chapter
 from fernb.eval import cross
 from fernb.viz import explore
 
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed,
-                         datasets=["synth-raf", "synth-infer", "rafdb", "infer-pp"])
+ch = fernb.chapter.setup(
+    profile,
+    dataset,
+    data_root,
+    device,
+    seed,
+    datasets=["synth-raf", "synth-infer", "rafdb", "infer-pp"],
+)
 cross.check_pair(ch.dataset, dataset_b, data_root_b)
 ch.notice(real="RAF-DB or InFER++")
 print(f"profile={ch.profile} A={ch.dataset} B={dataset_b} device={ch.device}")
@@ -103,7 +109,12 @@ study.summary()
 # each row. Only the direction corresponds, not the numbers.
 
 # %%
-cross.paper_comparison(study)
+beside = ch.report("fig5", cross.paper_comparison(study))
+ch.headline(
+    "infer-f5", "; ".join(f"{k} {v} %" for k, v in beside["accuracy (%)"].items())
+)
+ch.recorded("fig5")
+beside
 
 # %% [markdown]
 # ## The confusion-matrix explorer
@@ -116,8 +127,11 @@ cross.paper_comparison(study)
 # or as a difference matrix.
 
 # %%
-explore(study.evaluations(), title="Cross-dataset confusion (InFER++ §V-E, Fig. 5)",
-        subtitle=f"profile {ch.profile}")
+explore(
+    study.evaluations(),
+    title="Cross-dataset confusion (InFER++ §III-E, Fig. 5)",
+    subtitle=f"profile {ch.profile}",
+)
 
 # %% [markdown]
 # ## The confusions the paper names
@@ -129,8 +143,10 @@ explore(study.evaluations(), title="Cross-dataset confusion (InFER++ §V-E, Fig.
 display(cross.named_confusions(study.evaluations()))
 for ev in study.transfer.values():
     recall = pd.Series(ev.report()["recall"]).sort_values(ascending=False)
-    print(f"{ev.name}: best recognised {', '.join(recall.index[:3])} "
-          f"(paper, both directions: {', '.join(cross.PAPER_BEST)})")
+    print(
+        f"{ev.name}: best recognised {', '.join(recall.index[:3])} "
+        f"(paper, both directions: {', '.join(cross.PAPER_BEST)})"
+    )
 
 # %% [markdown]
 # ## Who is recognised: accuracy by group

@@ -154,7 +154,7 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
     the disk lacks count as problems too. ``n`` keeps a random subset of ``n`` entries (seeded by ``seed``), for a
     quick look at a large copy; ``profile`` does not shrink a real dataset. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
     Faces of formats whose manifest says ``crop: detect`` (CK+) are found with ``detector`` once and cached.
-    ``classes``, ``splits`` and ``holdout`` make a view (:func:`fernb.data.views.apply_view`): e.g. InFER++ §V-E's
+    ``classes``, ``splits`` and ``holdout`` make a view (:func:`fernb.data.views.apply_view`): e.g. InFER++ §III-E's
     six classes (``classes="six"``) with every image in training (``splits="all"``).
     """
     from fernb.data.views import apply_view

@@ -1,4 +1,4 @@
-"""Views of a dataset for protocols that change its classes or splits (InFER++ §V-E).
+"""Views of a dataset for protocols that change its classes or splits (InFER++ §III-E).
 
 A view is a :class:`~fernb.data.dataset.FERDataset` of its own: the records are re-labelled or
 re-split, the manifest copy carries the new class count and names, and the fingerprint changes with
@@ -16,7 +16,7 @@ import numpy as np
 from fernb.labels import EXPRESSIONS_8
 
 SIX_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
-"""InFER++ §V-E's "six-class" cross-dataset study: the paper does not list them; its discussion
+"""InFER++ §III-E's "six-class" cross-dataset study: the paper does not list them; its discussion
 names these six, so neutral is left out (our reading)."""
 
 NAMED_CLASS_SETS = {"six": SIX_CLASSES}
@@ -43,7 +43,7 @@ def parse_classes(classes) -> tuple:
 
 def restrict_classes(ds, classes):
     """The records of ``ds`` labelled with one of ``classes``, relabelled 0..k-1 in the order given
-    (§V-E's six classes). Label-like columns (``true_label`` …) are mapped too, with -1 for a class
+    (§III-E's six classes). Label-like columns (``true_label`` …) are mapped too, with -1 for a class
     outside the set. Raises naming the dataset and the class when ``ds`` has no image of one of
     them."""
     from fernb.data.dataset import FERDataset
@@ -72,7 +72,7 @@ def restrict_classes(ds, classes):
 
 
 def all_images(ds, holdout: float = 0.1, seed: int = 0):
-    """Every record as training data (§V-E trains on all images of one dataset), except a stratified
+    """Every record as training data (§III-E trains on all images of one dataset), except a stratified
     ``holdout`` share kept as ``test``: the trainer needs a test split of the training domain, and
     it gives an in-domain check. ``val`` records become ``train`` too (model selection then comes
     from the trainer's ``val_share``)."""

@@ -1,4 +1,4 @@
-"""InFER++ §V-E: the RAF-DB ↔ InFER++ cross-dataset study (Fig. 5), and what SynthFER adds to it.
+"""InFER++ §III-E: the RAF-DB ↔ InFER++ cross-dataset study (Fig. 5), and what SynthFER adds to it.
 
 Train on all images of one dataset, test on all images of the other, both directions, six classes;
 within-domain baselines (each dataset's own split) beside them; accuracy by demographic group; and,
@@ -17,15 +17,15 @@ from fernb.data.views import SIX_CLASSES
 from fernb.labels import category_key
 
 PAPER_FIG5 = {"RAF-DB → InFER++": 33.0, "InFER++ → RAF-DB": 23.0}
-"""InFER++ §V-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%,
+"""InFER++ §III-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%,
 whereas that of the InFER → RAF-DB analysis was just 23%" (real photographs, six classes, the
 paper's model)."""
 PAPER_CONFUSIONS = (("sadness", "fear"), ("anger", "disgust"), ("happiness", "surprise"))
-"""§V-E: "sadness and fear, anger and disgust, and happiness and surprise were often confused"."""
+"""§III-E: "sadness and fear, anger and disgust, and happiness and surprise were often confused"."""
 PAPER_BEST = ("surprise", "happiness", "disgust")
-"""§V-E: the three classes with the highest accuracy in both directions."""
+"""§III-E: the three classes with the highest accuracy in both directions."""
 PAPER_MODELS = {"text": "mobilevit_s", "caption": "mobilenetv3_large"}
-"""§V-E's text names MobileViT; Fig. 5's caption says MobileNet (InFER++ benchmarks
+"""§III-E's text names MobileViT; Fig. 5's caption says MobileNet (InFER++ benchmarks
 MobileNetV3-Large)."""
 PAIRS = {
     "synth-raf": "synth-infer",
@@ -70,7 +70,7 @@ def load_pair(ch, dataset_b: str, data_root_b=None, classes="six") -> dict:
 
 @dataclass
 class CrossStudy:
-    """The four runs and four evaluations of §V-E: ``within[a]``, ``within[b]`` (own split) and
+    """The four runs and four evaluations of §III-E: ``within[a]``, ``within[b]`` (own split) and
     ``transfer[(a, b)]``, ``transfer[(b, a)]`` (trained on all of one, tested on all of the other).
     """
 
@@ -108,7 +108,7 @@ class CrossStudy:
 def cross_study(
     ch, dataset_b: str, data_root_b=None, classes="six", progress: bool = False, **train
 ) -> CrossStudy:
-    """Run §V-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings with ``train``
+    """Run §III-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings with ``train``
     options, each on the ``classes`` view; the "all images" runs use
     :func:`fernb.data.views.all_images` without a further validation share (the paper selects no
     model)."""
@@ -252,7 +252,7 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
 
 
 def paper_comparison(study: CrossStudy) -> pd.DataFrame:
-    """Each direction measured here beside §V-E's figure for the corresponding real direction, each
+    """Each direction measured here beside §III-E's figure for the corresponding real direction, each
     labelled with its own datasets (a SynthFER number is never a paper result)."""
     real = {
         "synth-raf": "RAF-DB",
@@ -269,7 +269,7 @@ def paper_comparison(study: CrossStudy) -> pd.DataFrame:
                 "measured here": ev.name,
                 "accuracy (%)": round(100 * r["accuracy"], 1),
                 "mean class recall (%)": round(100 * r["mean_class_recall"], 1),
-                "paper (§V-E, real photographs)": paper_key if paper_key in PAPER_FIG5 else "—",
+                "paper (§III-E, real photographs)": paper_key if paper_key in PAPER_FIG5 else "—",
                 "paper average accuracy (%)": PAPER_FIG5.get(paper_key),
             }
         )

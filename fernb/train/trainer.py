@@ -166,11 +166,10 @@ class Trainer:
         self.state = TrainState(stage=self.stages.first)
 
     # ---- data ---------------------------------------------------------------------------------------------------
-    def prepare_data(self) -> bool:
-        """Load the data, key the run folder; ``False`` when the run is already finished (nothing to do)."""
-        cfg, dist = self.cfg, self.dist
-        if not dist.main:
-            dist.barrier()  # process 0 generates SynthFER and builds the image store first
+    def locate(self):
+        """Load the data and key the run folder (``self.folder``) without training or writing anything: the folder
+        tells whether this configuration is finished, begun or new (a benchmark's resumption reads it)."""
+        cfg = self.cfg
         spec = DataSpec.of(cfg, self.data_root, self.dataset_options)
         ds = spec.load(progress=self.progress)
         fingerprint = ds.fingerprint + _teacher_fingerprint(cfg)
@@ -180,12 +179,20 @@ class Trainer:
             spec = DataSpec(**{**spec.__dict__, "labels_sha": labels_sha(labels)})
             fingerprint += ":labels=" + spec.labels_sha
         self.folder = run_dir(cfg, fingerprint + spec.key_suffix(), self.runs_root)
+        self.ds, self.spec, self.labels, self.num_classes = ds, spec, labels, ds.num_classes
+        return ds, spec, labels
+
+    def prepare_data(self) -> bool:
+        """Load the data, key the run folder; ``False`` when the run is already finished (nothing to do)."""
+        cfg, dist = self.cfg, self.dist
+        if not dist.main:
+            dist.barrier()  # process 0 generates SynthFER and builds the image store first
+        ds, spec, labels = self.locate()
         paths.ensure_writable(self.folder, "runs_root")
         if (self.folder / "status").exists() and (self.folder / "status").read_text().strip() == "done":
             if dist.main:
                 dist.barrier()
             return False
-        self.ds, self.spec, self.labels, self.num_classes = ds, spec, labels, ds.num_classes
         self.train_idx, self.val_idx, self.test_idx = split_indices(ds, labels, cfg)
         if len(self.train_idx) == 0 or len(self.test_idx) == 0:
             raise ValueError(f"dataset {cfg.dataset!r} needs non-empty train and test splits "

@@ -13,7 +13,7 @@
 * :func:`explore` picks the front end: the figure while the book is built, the widgets in a live
   kernel.
 
-InFER++ §V-E, Fig. 5 reads cross-dataset confusion matrices; every chapter's confusion matrix uses
+InFER++ §III-E, Fig. 5 reads cross-dataset confusion matrices; every chapter's confusion matrix uses
 this module.
 """
 
@@ -98,7 +98,7 @@ class Evaluation:
     def transfer(
         cls, run, dataset, rows=None, name: str | None = None, note: str = ""
     ) -> "Evaluation":
-        """A run's model on records of another dataset (InFER++ §V-E: train on A, test on B),
+        """A run's model on records of another dataset (InFER++ §III-E: train on A, test on B),
         through the run's own preprocessing; the dataset's classes must be the run's, in the same
         order."""
         have, want = tuple(dataset.class_names), tuple(run.dataset().class_names)
