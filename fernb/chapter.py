@@ -69,7 +69,7 @@ class Chapter:
 
     def recorded(self, name: str, profile: str = "full", missing: str | None = None):
         """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when
-        there is one; otherwise show ``missing`` if given. Returns the table or ``None``."""
+        there is one; otherwise show ``missing`` if given. Displays and returns nothing."""
         from IPython.display import Markdown, display
 
         from fernb import results
@@ -84,7 +84,6 @@ class Chapter:
         table, prov = found
         display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
         display(table)
-        return table
 
     def notice(self, real: str = "any real dataset"):
         """A Markdown banner saying what data the results come from."""

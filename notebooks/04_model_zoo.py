@@ -212,7 +212,8 @@ results = pd.DataFrame(
         for n, r in runs.items()
     }
 ).T
-results.round(3)
+display(ch.report("trained", results).round(3))
+ch.recorded("trained")
 
 # %% [markdown]
 # Read the table with its protocol in mind. Trained from scratch on about two thousand images, the depthwise,
@@ -239,7 +240,7 @@ accuracy_macs_figure(
     pts,
     title="Test accuracy against MACs",
     subtitle=f"filled: measured here on {ch.dataset} (synthetic), profile "
-             f"{ch.profile}; "
+    f"{ch.profile}; "
     "open: the papers' RAF-DB figures",
 )
 
@@ -310,9 +311,13 @@ for name in lat_names:
         }
     )
 torch.set_num_threads(threads)
-pd.DataFrame(rows).set_index("model").style.format(
-    {"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2
+latency = ch.report("latency", pd.DataFrame(rows).set_index("model"))
+display(
+    latency.style.format(
+        {"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2
+    )
 )
+ch.recorded("latency")
 
 # %% [markdown]
 # ## Bad requests fail early

@@ -123,3 +123,35 @@ def test_explorer_dropdown_switches_the_matrix(browser, site):
     fig.screenshot(path=str(SHOTS / "06_cross_dataset-explorer-switched.png"))
     assert not [u for u in requests if not u.startswith(LOCAL)]
     page.close()
+
+
+def test_results_map_lists_every_paper_item(browser, site):
+    """The map page: one row per item of book/paper_items.yaml, grouped by paper, with links into chapters."""
+    from fernb.results import paper_items
+
+    page, requests = _open(browser, site / "book" / "results_map.html")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == len(paper_items())
+    for paper in ("InFER++", "ResEmoteNet", "BTFER", "LFER-LDL"):
+        assert page.locator("h2", has_text=paper).count() == 1
+    link = page.locator("table a[href*='05_resemotenet']").first
+    assert link.count() and "runs on SynthFER" in page.locator("table tbody").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "results_map.png"), full_page=True)
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("05_resemotenet.html")
+    assert not [u for u in requests if not u.startswith(LOCAL)]
+    page.close()
+
+
+def test_chapters_have_a_colab_launch_button(browser, site):
+    from fernb.book import repository
+
+    page, _ = _open(browser, site / "notebooks" / "00_quickstart.html")
+    colab = page.locator("a[href^='https://colab.research.google.com/github/']")
+    assert colab.count() >= 1
+    href = colab.first.get_attribute("href")
+    repo = repository()["url"].removeprefix("https://github.com/")
+    assert href.endswith(f"/{repo}/blob/{repository()['branch']}/notebooks/00_quickstart.ipynb"), href
+    page.close()
