@@ -243,6 +243,8 @@ def _record(name: str, profile: str, reports: Path, params: dict, seconds: float
 
 # code cells at a size where the book's 88-character code column fits the content column of a laptop screen
 BOOK_CSS = """div.cell div.highlight pre, div.cell_output pre { font-size: 0.78em; }
+div.fernb-map table { font-size: 0.8em; }
+div.fernb-map table td:first-child { min-width: 14em; }
 """
 
 

@@ -264,16 +264,21 @@ def results_map(items: list[dict], headlines: dict, chapters: list[str], profile
              "faces; they are not results on the papers' datasets.**", ""]
     known = set(chapters)
     for paper in dict.fromkeys(it["paper"] for it in items):
-        lines += [f"## {paper}", "", "| item | what | paper (data) | chapter | ours (data, profile) | status |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {paper}", "", ":::{container} fernb-map", "",
+                  "| item | the paper (its data) | here: chapter, ours (data, profile) | status |",
+                  "|---|---|---|---|"]
         for it in (x for x in items if x["paper"] == paper):
             heads = headlines.get(it["id"], [])
-            ch = it.get("chapter")
-            where = "—"
-            if ch and ch in known:
-                where = f"[{ch[:2]}](../notebooks/{ch}.ipynb)" + (f" {it['book_section']}" if it.get("book_section") else "")
-            row = [it["item"], it["what"], f"{it['headline']} ({it['paper_data']})", where, _ours(heads),
-                   _status(it, heads, known)]
+            row = [f"**{it['item']}** ({it.get('section') or '—'}): {it['what']}",
+                   f"{it['headline']} ({it['paper_data']})", _here(it, heads, known), _status(it, heads, known)]
             lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
-        lines.append("")
+        lines += ["", ":::", ""]
     return "\n".join(lines)
+
+
+def _here(it: dict, heads: list, known: set) -> str:
+    ch = it.get("chapter")
+    if not ch or ch not in known:
+        return "—"
+    where = f"[{ch[:2]}](../notebooks/{ch}.ipynb)" + (f" {it['book_section']}" if it.get("book_section") else "")
+    return where + ("<br>" + _ours(heads) if heads else "")

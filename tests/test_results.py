@@ -110,13 +110,13 @@ def test_results_map_rows_and_statuses(tmp_path, items):
     results.add_headline(live, "p-t1", "81 %", "synth-raf", "quick")
     heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "none")
     page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
-    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
-    assert "81 % (synth-raf, quick)" in rows["Table 1"] and "runs on SynthFER" in rows["Table 1"]
-    assert "[00](../notebooks/00_quickstart.ipynb) first run" in rows["Table 1"]
-    assert "needs your copy of RAF-DB" in rows["Table 2"]
-    assert "not reproducible: photographs of real people" in rows["Fig. 1"]
-    assert "no chapter yet" in rows["Table 3"]
-    assert "90 % (RAF-DB)" in rows["Table 1"]
+    rows = {line.split("|")[1].split(" (")[0].strip(): line for line in page.splitlines() if line.startswith("| ")}
+    assert "81 % (synth-raf, quick)" in rows["**Table 1**"] and "runs on SynthFER" in rows["**Table 1**"]
+    assert "[00](../notebooks/00_quickstart.ipynb) first run" in rows["**Table 1**"]
+    assert "needs your copy of RAF-DB" in rows["**Table 2**"]
+    assert "not reproducible: photographs of real people" in rows["**Fig. 1**"]
+    assert "no chapter yet" in rows["**Table 3**"]
+    assert "90 % (RAF-DB)" in rows["**Table 1**"]
 
 
 TINY_CHAPTER = '''# %% [markdown]
