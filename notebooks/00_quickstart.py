@@ -26,7 +26,8 @@
 # age and gender distribution, Table 2 of the InFER++ paper). It exists so that every chapter runs on a laptop CPU
 # without a licence-gated download. Nothing measured on it is a result on RAF-DB or InFER++.
 #
-# On Colab: `!git clone <this repository> && pip install -e fernb` in a first cell, then set the parameters below.
+# On Colab (the rocket button above), the first code cell installs `fernb` when it is missing and can keep data and
+# runs in your Google Drive (`drive_folder`); then set the parameters below.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
