@@ -71,6 +71,7 @@ class TrainConfig:
     fold: int | None = later(None)  # cross-validated datasets (CK+): this fold is the test split
     precision: str = later("auto")  # auto | fp32 | bf16 | fp16: autocast dtype; auto measures (fernb.train.autotune)
     memory_format: str = later("auto")  # auto | contiguous | channels_last; auto measures with precision
+    betas: tuple = later((0.9, 0.999))  # Adam/AdamW (beta1, beta2); InFER++ §III-G uses (0.99, 0.999)
 
     def __post_init__(self):
         from fernb.models.registry import entry, validate
@@ -126,6 +127,11 @@ class TrainConfig:
             raise ValueError("loss='kl_teacher' needs loss_kwargs={'teacher': <path to the teacher's .npy distributions>}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
         object.__setattr__(self, "aug_ratio", tuple(self.aug_ratio))
+        object.__setattr__(self, "betas", tuple(self.betas))
+        if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
+            raise ValueError(f"TrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.optimizer == "sgd" and self.betas != (0.9, 0.999):
+            raise ValueError("TrainConfig.betas has no effect with optimizer='sgd'; use adam or adamw")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"TrainConfig.model_kwargs must be a dict, got {self.model_kwargs!r}")
         import os
@@ -153,6 +159,7 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["aug_scale"] = list(self.aug_scale)
         d["aug_ratio"] = list(self.aug_ratio)
+        d["betas"] = list(self.betas)
         return d
 
     def key(self) -> str:

@@ -163,7 +163,7 @@ def build_optimizer(cfg, model: nn.Module, loss_fn: nn.Module) -> torch.optim.Op
         opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     else:
         cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-        opt = cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = cls(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
     if cfg.sam_rho > 0:
         from fernb.train.sam import SAM
 

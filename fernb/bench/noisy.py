@@ -1,0 +1,149 @@
+"""Does a noisy-label objective do what InFER++ §IV claims? An ablation the paper does not run.
+
+LiteXpressionNet trains with ELR + SCE (§IV, Eq. for L_ELR) "to limit the effect of noisy labels". SynthFER knows each
+face's true expression (``true_label``) besides the crowd's label, so an objective can be scored against the truth
+while it trains on the crowd's labels, or on labels flipped at a known rate: symmetrically (to any other class) or
+to the class the face is most easily confused with (``confusable_label``). Every configuration runs with several
+seeds; comparisons are paired by seed against a baseline (:func:`fernb.eval.leakage.beyond_noise`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NOISE_KINDS = ("crowd", "symmetric", "confusable")
+OBJECTIVES = {"CE": "ce", "SCE": "sce", "ELR": "elr", "ELR+SCE": "elr_sce"}
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The training labels of one condition: the crowd's (``share`` is then what the data hold), or the true labels
+    with ``share`` of the training images flipped ``symmetric``-ally or to their ``confusable`` class."""
+
+    kind: str = "crowd"
+    share: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in NOISE_KINDS:
+            raise ValueError(f"noise kind {self.kind!r}; expected one of {NOISE_KINDS}")
+        if not 0 <= self.share < 1:
+            raise ValueError(f"noise share must be in [0, 1), got {self.share!r}")
+        if self.kind == "crowd" and self.share:
+            raise ValueError("crowd noise is what the crowd's labels hold: give no share")
+
+    @property
+    def name(self) -> str:
+        return "crowd labels" if self.kind == "crowd" else f"{self.kind} {self.share:.0%}"
+
+
+def require_truth(records: pd.DataFrame, kind: str = "symmetric"):
+    """Raise, naming the column, when the records cannot support the ablation (real datasets know no truth)."""
+    need = ["true_label"] + (["confusable_label"] if kind == "confusable" else [])
+    missing = [c for c in need if c not in records.columns]
+    if missing:
+        raise ValueError(f"the noisy-label ablation needs the records' {missing} (SynthFER's true expression); "
+                         f"this dataset has none: run it on synth-infer or synth-raf")
+
+
+def noisy_labels(records: pd.DataFrame, noise: Noise, seed: int = 0, num_classes: int = 7) -> np.ndarray:
+    """One label per record for ``fit(labels=...)``. Test records keep the crowd's label (the dataset's own score);
+    training records get the condition's label. Flips start from the true label, so exactly ``share`` of the
+    training images are wrong (symmetric: a uniformly drawn other class; confusable: ``confusable_label``)."""
+    labels = records["label"].to_numpy().astype(np.int64).copy()
+    if noise.kind == "crowd":
+        return labels
+    require_truth(records, noise.kind)
+    train = np.flatnonzero(records["split"].to_numpy() != "test")
+    truth = records["true_label"].to_numpy().astype(np.int64)
+    labels[train] = truth[train]
+    rng = np.random.default_rng(seed)
+    flip = rng.choice(train, int(round(noise.share * len(train))), replace=False)
+    if noise.kind == "symmetric":
+        labels[flip] = (truth[flip] + rng.integers(1, num_classes, len(flip))) % num_classes
+    else:
+        labels[flip] = records["confusable_label"].to_numpy().astype(np.int64)[flip]
+    return labels
+
+
+def score(run, ds, train_labels: np.ndarray) -> dict:
+    """A finished run scored against the crowd's and the true test labels of ``ds`` (the dataset it trained on),
+    and how much of the training noise it learned: the share of wrongly-labelled training images it predicts as
+    their wrong label (memorised)."""
+    from fernb.train.run import split_indices
+
+    records = ds.records
+    train, _, test = split_indices(ds, train_labels, run.config)
+    pred = run.test_probs.argmax(1)
+    truth = records["true_label"].to_numpy().astype(np.int64)
+    crowd = records["label"].to_numpy().astype(np.int64)
+    wrong = train[train_labels[train] != truth[train]]
+    memorised = np.nan
+    if len(wrong):
+        memorised = float((run.predict(wrong, dataset=ds).argmax(1) == train_labels[wrong]).mean())
+    return {"accuracy (true labels)": float((pred == truth[test]).mean()),
+            "accuracy (crowd labels)": float((pred == crowd[test]).mean()),
+            "wrong training labels": float((train_labels[train] != truth[train]).mean()),
+            "memorised": memorised}
+
+
+def configurations(objectives=tuple(OBJECTIVES), sam=(False, True)) -> list[tuple[str, bool]]:
+    """(objective, SAM) pairs of the ablation, checked: unknown objective names fail before any training."""
+    bad = [o for o in objectives if o not in OBJECTIVES]
+    if bad:
+        raise ValueError(f"objectives {bad} unknown; expected names from {list(OBJECTIVES)}")
+    return [(o, bool(s)) for o in objectives for s in sam]
+
+
+def config_name(objective: str, sam: bool) -> str:
+    return objective + (" + SAM" if sam else "")
+
+
+def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.05,
+             label_seed: int = 0) -> pd.DataFrame:
+    """Train every (noise, objective, SAM, seed) with ``fit(labels=..., **recipe, loss=..., sam_rho=..., seed=...)``
+    (a chapter's ``ch.fit``, training on ``ds``) and score it: one row per run. The flipped labels of a condition are drawn once
+    (``label_seed``) and shared by every objective and seed, so the comparisons are paired."""
+    noises, records = list(noises), ds.records
+    for n in noises:
+        if n.kind != "crowd":
+            require_truth(records, n.kind)
+    rows = []
+    for noise in noises:
+        labels = noisy_labels(records, noise, label_seed)
+        for objective, sam in configs:
+            for seed in seeds:
+                run = fit(labels=labels, **recipe, loss=OBJECTIVES[objective], sam_rho=sam_rho if sam else 0.0,
+                          seed=int(seed))
+                rows.append({"noise": noise.name, "objective": config_name(objective, sam), "seed": int(seed),
+                             **score(run, ds, labels), "train_s": run.metrics.get("train_seconds")})
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame, metric: str = "accuracy (true labels)") -> pd.DataFrame:
+    """Mean ± sd over seeds of ``metric``: one row per objective, one column per noise condition (in points)."""
+    g = table.groupby(["objective", "noise"], sort=False)[metric]
+    cell = (100 * g.mean()).round(1).astype(str) + " ± " + (100 * g.std(ddof=1)).round(1).astype(str)
+    if g.size().max() < 2:
+        cell = (100 * g.mean()).round(1).astype(str)
+    return cell.unstack("noise")
+
+
+def paired(table: pd.DataFrame, baseline: str = "CE", metric: str = "accuracy (true labels)") -> pd.DataFrame:
+    """Each configuration minus ``baseline`` on the same noise condition and seed: the mean difference, its
+    standard error over seeds and whether it lies beyond the run-to-run variation (|mean| > 2 standard errors)."""
+    from fernb.eval.leakage import beyond_noise
+
+    out = []
+    for noise, g in table.groupby("noise", sort=False):
+        wide = g.pivot(index="seed", columns="objective", values=metric)
+        if baseline not in wide:
+            raise ValueError(f"baseline {baseline!r} was not trained; configurations: {list(wide.columns)}")
+        diff = wide.drop(columns=baseline).sub(wide[baseline], axis=0)
+        verdict = beyond_noise(diff)
+        out.append(verdict.assign(noise=noise).rename_axis("objective").reset_index())
+    res = pd.concat(out, ignore_index=True)
+    res["mean"], res["standard error"] = 100 * res["mean"], 100 * res["standard error"]
+    return res.set_index(["noise", "objective"])[["mean", "standard error", "seeds", "beyond noise"]]

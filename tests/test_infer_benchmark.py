@@ -1,0 +1,145 @@
+"""The InFER++ benchmark chapter's library: paper tables, checks before training, k-fold folders and the
+noisy-label ablation (fernb.bench)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fernb.bench import infer, noisy
+
+
+def test_table3_self_check_reads_the_printed_rows():
+    t = infer.table3_self_check()
+    assert list(t.index) == list(infer.TABLE_3)
+    # SCN prints 88.1 for per-class figures whose mean is 88.37
+    assert t.loc["SCN", "mean of per-class (%)"] == pytest.approx(88.37, abs=0.01)
+    assert t.loc["SCN", "printed − mean of per-class"] == pytest.approx(-0.27, abs=0.01)
+    assert t.loc["Island Loss", "printed − mean of per-class"] == pytest.approx(0, abs=0.01)
+
+
+@pytest.mark.parametrize("model,loss,needle", [
+    ("mobilenetv3_large", "scn", "attention"),
+    ("savchenko_effnet_b0", "sparse_center", "attention"),
+    ("small_cnn", "island", "forward_aux"),
+])
+def test_objective_needing_what_the_model_lacks_fails_before_training(model, loss, needle):
+    with pytest.raises(ValueError, match=needle):
+        infer.check_objective(model, loss, 32)
+
+
+def test_every_method_pairs_its_model_and_objective():
+    infer.check_methods(infer.methods([n for n in infer.METHODS if n not in ("LiteXpressionNet", "Xception")]), 32)
+    infer.check_methods(infer.methods(["LiteXpressionNet"]), 64)
+    with pytest.raises(ValueError, match="LiteXpressionNet.*64"):
+        infer.check_methods(infer.methods(["LiteXpressionNet"]), 32)
+    with pytest.raises(ValueError, match="not benchmarked"):
+        infer.methods(["SCNN"])
+
+
+def test_fold_and_dataset_requests():
+    infer.check_fold("synth-infer", None)
+    infer.check_fold("ckplus", 9)
+    with pytest.raises(ValueError, match="fold=0.*no folds"):
+        infer.check_fold("synth-infer", 0)
+    with pytest.raises(ValueError, match="0..9"):
+        infer.check_fold("ckplus", 10)
+    assert infer.check_table4_dataset("synth-raf") == "RAF-DB"
+    assert infer.check_table4_dataset("affectnet-8", "/data/affectnet") == "AffectNet-8"
+    with pytest.raises(ValueError, match="contempt"):
+        infer.check_table4_dataset("affectnet-8")
+    with pytest.raises(ValueError, match="table4_dataset"):
+        infer.check_table4_dataset("synth-infer")
+
+
+def _records(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 7, n)
+    crowd = np.where(rng.random(n) < 0.1, (truth + 1) % 7, truth)
+    return pd.DataFrame({"label": crowd, "true_label": truth, "confusable_label": (truth + 3) % 7,
+                         "split": np.where(np.arange(n) < 150, "train", "test")})
+
+
+def test_noisy_labels_flip_exactly_the_share_and_leave_the_test_split():
+    rec = _records()
+    train, test = rec["split"] == "train", rec["split"] == "test"
+    assert (noisy.noisy_labels(rec, noisy.Noise("crowd")) == rec["label"]).all()
+    sym = noisy.noisy_labels(rec, noisy.Noise("symmetric", 0.4), seed=1)
+    wrong = sym[train] != rec["true_label"][train]
+    assert wrong.sum() == 60  # 40 % of 150
+    assert (sym[test] == rec["label"][test]).all()
+    conf = noisy.noisy_labels(rec, noisy.Noise("confusable", 0.2), seed=1)
+    flipped = train & (conf != rec["true_label"])
+    assert flipped.sum() == 30 and (conf[flipped] == rec["confusable_label"][flipped]).all()
+    assert (noisy.noisy_labels(rec, noisy.Noise("symmetric", 0.4), seed=1) == sym).all()  # seeded
+
+
+def test_noise_conditions_are_checked():
+    with pytest.raises(ValueError, match="share"):
+        noisy.Noise("symmetric", 1.2)
+    with pytest.raises(ValueError, match="kind"):
+        noisy.Noise("pairwise", 0.2)
+    with pytest.raises(ValueError, match="true_label"):
+        noisy.noisy_labels(_records().drop(columns="true_label"), noisy.Noise("symmetric", 0.2))
+    with pytest.raises(ValueError, match="objectives"):
+        noisy.configurations(["CE", "GCE"])
+
+
+def test_paired_differences_and_verdicts():
+    rows = []
+    for seed, (ce, elr) in enumerate([(0.50, 0.60), (0.52, 0.61), (0.49, 0.60)]):
+        rows += [{"noise": "symmetric 40%", "objective": "CE", "seed": seed, "accuracy (true labels)": ce},
+                 {"noise": "symmetric 40%", "objective": "ELR", "seed": seed, "accuracy (true labels)": elr}]
+    p = noisy.paired(pd.DataFrame(rows))
+    row = p.loc[("symmetric 40%", "ELR")]
+    assert row["mean"] == pytest.approx(10, abs=0.01) and bool(row["beyond noise"])
+    assert noisy.summary(pd.DataFrame(rows)).loc["ELR", "symmetric 40%"] == "60.3 ± 0.6"
+
+
+def test_kfold_folders_partition_a_subset(smoke_raf, tmp_path):
+    from fernb.data import load_dataset
+
+    folders = infer.kfold_folders(smoke_raf, tmp_path, k=3, n=120, seed=0)
+    assert len(folders) == 3
+    tests = []
+    for f in folders:
+        ds = load_dataset("records", data_root=f, progress=False)
+        assert len(ds.records) == 120 and "true_label" in ds.records
+        tests.append(set(ds.records.loc[ds.records["split"] == "test", "image"]))
+    assert sum(len(t) for t in tests) == 120 and len(set.union(*tests)) == 120
+    with pytest.raises(ValueError, match="folds"):
+        infer.kfold_folders(smoke_raf, tmp_path, k=1)
+
+
+def test_ablation_trains_scores_against_truth(fernb_home, tmp_path):
+    from fernb.train import fit
+    from fernb.data import load_dataset
+
+    ds = load_dataset("synth-infer", profile="smoke", progress=False)
+
+    def train(labels, **kw):
+        cfg = dict(dataset="synth-infer", profile="smoke", model="tiny_cnn", img_size=32, epochs=1,
+                   batch_size=32, max_batches_per_epoch=1, val_share=0.0, precision="fp32",
+                   memory_format="contiguous", **kw)
+        return fit(cfg, labels=labels, runs_root=tmp_path, progress=False)
+
+    t = noisy.ablation(train, ds, [noisy.Noise("symmetric", 0.4)], [("ELR+SCE", True), ("CE", False)], [0], {})
+    assert list(t["objective"]) == ["ELR+SCE + SAM", "CE"]
+    assert t["wrong training labels"].iloc[0] == pytest.approx(0.4, abs=0.01)
+    assert t["accuracy (true labels)"].between(0, 1).all() and t["memorised"].between(0, 1).all()
+
+
+def test_adam_betas_reach_the_optimiser_and_keep_old_run_keys():
+    from fernb.train import TrainConfig
+    from fernb.train.strategies import build_optimizer
+    import torch
+
+    base = TrainConfig()
+    assert "betas" not in base.to_dict() or base.key() == TrainConfig(betas=[0.9, 0.999]).key()
+    cfg = TrainConfig(betas=(0.99, 0.999))
+    assert cfg.key() != base.key()
+    opt = build_optimizer(cfg, torch.nn.Linear(2, 2), torch.nn.Module())
+    assert opt.param_groups[0]["betas"] == (0.99, 0.999)
+    with pytest.raises(ValueError, match="sgd"):
+        TrainConfig(optimizer="sgd", betas=(0.99, 0.999))
+    with pytest.raises(ValueError, match="betas"):
+        TrainConfig(betas=(1.5, 0.9))
