@@ -92,7 +92,9 @@ TABLE_4 = pd.DataFrame([
 def check_coefficients(values, name: str = "beta") -> list[float]:
     """The balance coefficients of a sweep (§2.4.1), each a number in [0, 1]; anything else names the culprit."""
     out = []
-    for v in np.atleast_1d(values).tolist():
+    items = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+    for v in items:
+        v = v.item() if isinstance(v, np.generic) else v
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
             raise ValueError(f"{name}={v!r}: the combo loss's balance coefficients must be numbers in [0, 1]")
         out.append(float(v))

@@ -1,0 +1,109 @@
+"""fernb.eval.ldl: LFER-LDL's label distributions against SynthFER's true blends, its paper tables and bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fernb.eval import ldl
+from fernb.train.losses import Combo, load_teacher
+
+
+def _records():
+    # four faces: two pure, two blends (anger + disgust at 0.4, happiness + surprise at 0.2)
+    return pd.DataFrame({"label": [0, 3, 0, 3], "true_label": [0, 3, 0, 3], "blend_label": [-1, -1, 1, 6],
+                         "blend_weight": [0.0, 0.0, 0.4, 0.2], "clarity": [0.9, 0.8, 0.5, 0.6]})
+
+
+def test_true_blend_distributions_put_the_weight_on_the_partner():
+    d = ldl.true_blend_distributions(_records())
+    assert np.allclose(d.sum(1), 1)
+    assert d[0, 0] == 1 and d[2, 0] == pytest.approx(0.6) and d[2, 1] == pytest.approx(0.4)
+    assert d[3, 3] == pytest.approx(0.8) and d[3, 6] == pytest.approx(0.2)
+
+
+def test_true_blends_need_synthfer_columns():
+    with pytest.raises(ValueError, match="blend_label"):
+        ldl.true_blend_distributions(pd.DataFrame({"label": [0], "true_label": [0]}))
+
+
+def test_report_scores_the_truth_perfectly_and_smoothing_worse():
+    rec = _records()
+    truth = ldl.true_blend_distributions(rec)
+    rows = np.arange(4)
+    rep = ldl.distribution_report({"truth": truth, "smooth": ldl.smoothed_labels(rec["label"], 7, 0.1)}, rec, rows)
+    assert rep.loc["truth", "KL(true || d), all"] == pytest.approx(0, abs=1e-6)
+    assert rep.loc["smooth", "KL(true || d), blends"] > 0.1
+    assert rep.loc["truth", "2nd class = partner"] == 1.0
+    assert rep.loc["smooth", "2nd class = partner"] == 0.0  # a tie is not a second class
+    assert rep.loc["truth", "rho(entropy, clarity)"] < 0  # blends are both less clear and more uncertain
+
+
+def test_report_rejects_distributions_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="'teacher' have shape"):
+        ldl.distribution_report({"teacher": np.full((3, 7), 1 / 7)}, _records(), np.arange(3))
+
+
+def test_paired_gap_has_the_sign_of_the_better_source():
+    rec = _records()
+    truth = ldl.true_blend_distributions(rec)
+    g = ldl.paired_gap(truth, ldl.smoothed_labels(rec["label"], 7, 0.1), np.full((4, 7), 1 / 7), np.arange(4))
+    assert g["mean"] < 0 and g["ci_low"] <= g["mean"] <= g["ci_high"] and g["images"] == 4
+
+
+def test_label_conditional_is_the_mean_truth_of_its_label():
+    rec = _records()
+    truth = ldl.true_blend_distributions(rec)
+    d = ldl.label_conditional(truth, rec["label"].to_numpy(), np.arange(4), eps=0)
+    assert np.allclose(d[0], (truth[0] + truth[2]) / 2) and np.allclose(d[0], d[2])
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "0.2", True, []])
+def test_balance_coefficients_outside_zero_one_are_refused(bad):
+    with pytest.raises(ValueError, match="beta"):
+        ldl.check_coefficients(bad if isinstance(bad, list) else [0.2, bad])
+
+
+def test_combo_loss_refuses_alpha_outside_zero_one():
+    with pytest.raises(ValueError, match="alpha"):
+        Combo(alpha=1.2)
+
+
+def test_teacher_file_must_match_the_dataset(tmp_path):
+    good = ldl.save_distributions(np.full((5, 7), 1 / 7), tmp_path / "t.npy")
+    assert load_teacher(good, 5, 7).shape == (5, 7)
+    with pytest.raises(ValueError, match=r"shape \(5, 7\); expected \(6, 7\)"):
+        load_teacher(good, 6, 7)  # rows
+    with pytest.raises(ValueError, match=r"expected \(5, 8\)"):
+        load_teacher(good, 5, 8)  # classes
+    bad = np.full((5, 7), 1 / 7)
+    bad[3, 0] = 0.5
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="row 3 is not a probability distribution"):
+        load_teacher(tmp_path / "bad.npy", 5, 7)
+
+
+def test_paper_tables_follow_the_text():
+    t4 = ldl.TABLE_4["accuracy (%)"]
+    assert t4.iloc[-1] - t4.iloc[0] == pytest.approx(5.13)  # §2.4.4: +5.13 over the baseline
+    assert ldl.TABLE_1.set_index("method").loc["gACNN", "accuracy (%)"] == pytest.approx(85.07)
+    assert ldl.PEAKS["AffectNet-7"] == (0.6, 62.05)
+    p = ldl.paper_protocol("affectnet-8")
+    assert (p["batch_size"], p["lr_step_size"], p["sampler"]) == (64, 10, "balanced")
+    assert ldl.paper_protocol("rafdb")["batch_size"] == 32
+
+
+def test_ablation_and_sweep_tables_without_runs():
+    t = ldl.ablation_table({}, "synth-raf")
+    assert list(t.index) == list(ldl.TABLE_4.index)
+    assert t["ours acc. (synth-raf, %)"].isna().all()
+    assert t.loc["+ PDWRes", "ours FLOPs (M)"] > t.loc["ShuffleNetV2 baseline", "ours FLOPs (M)"]
+
+    class R:
+        def __init__(self, a):
+            self.metrics = {"accuracy": a}
+
+    s = ldl.sweep_table({0.2: [R(0.5), R(0.52)], 0.6: [R(0.4)]})
+    v = ldl.sweep_verdict(s)
+    assert v["best beta"] == 0.2 and v["beyond noise"] is True
+    with pytest.raises(ValueError, match="paper_dataset"):
+        ldl.comparison_table("FER2013", None, "synth-raf")
