@@ -75,10 +75,11 @@ if importlib.util.find_spec("fernb") is None:  # a clone, which holds the manife
     if not os.path.isdir(src):
         repo = "{url}"
         subprocess.run(["git", "clone", "-q", "-b", "{branch}", repo, src], check=True)
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["-e", os.path.abspath(src) + "[deploy]"], check=True)
+    pip, here = [sys.executable, "-m", "pip", "install", "-q"], os.path.abspath(src)
+    subprocess.run(pip + ["-e", here + "[deploy]", "requests"], check=True)
+    # MTCNN face detection (it needs requests); its pins are outdated, so without them
     subprocess.run(pip + ["--no-deps", "facenet-pytorch==2.6.0"], check=True)
-    sys.path.insert(0, os.path.abspath(src))'''
+    sys.path.insert(0, here)'''
 
 
 def setup_cell():
