@@ -80,7 +80,7 @@ def test_noise_conditions_are_checked():
         noisy.Noise("pairwise", 0.2)
     with pytest.raises(ValueError, match="true_label"):
         noisy.noisy_labels(_records().drop(columns="true_label"), noisy.Noise("symmetric", 0.2))
-    with pytest.raises(ValueError, match="objectives"):
+    with pytest.raises(ValueError, match="unknown"):
         noisy.configurations(["CE", "GCE"])
 
 
@@ -143,3 +143,16 @@ def test_adam_betas_reach_the_optimiser_and_keep_old_run_keys():
         TrainConfig(optimizer="sgd", betas=(0.99, 0.999))
     with pytest.raises(ValueError, match="betas"):
         TrainConfig(betas=(1.5, 0.9))
+
+
+def test_training_subset_keeps_the_test_split_and_the_truth(fernb_home, tmp_path):
+    from fernb.data import load_dataset
+
+    ds = load_dataset("synth-infer", profile="smoke", progress=False)
+    sub = noisy.training_subset(ds, tmp_path, n_train=100, seed=0)
+    counts = sub.records["split"].value_counts()
+    assert counts["train"] == 100 and counts["test"] == (ds.records["split"] == "test").sum()
+    assert {"true_label", "confusable_label"} <= set(sub.records.columns)
+    by_image = ds.records.set_index("image")
+    assert (sub.records["confusable_label"].to_numpy()
+            == by_image.loc[sub.records["image"], "confusable_label"].to_numpy()).all()

@@ -120,16 +120,18 @@ def check_objective(model: str, loss: str, img_size: int, in_chans: int = 3):
                          f"{sorted(out)}; pair it with the model its method defines")
 
 
-def check_methods(chosen: dict, img_size: int):
-    """Every method's model accepts ``img_size`` and gives what its objective reads: all checked before training."""
-    from fernb.models.registry import validate
+def check_methods(chosen: dict, img_size: int | None = None):
+    """Every method's model accepts ``img_size`` (``None``: its paper's own) and gives what its objective reads:
+    all checked before training."""
+    from fernb.models.registry import entry, validate
 
     for name, m in chosen.items():
+        size = img_size or entry(m.model).img_size
         try:
-            validate(m.model, None, 3, img_size)
+            validate(m.model, None, 3, size)
         except ValueError as e:
             raise ValueError(f"method {name!r}: {e}") from None
-        check_objective(m.model, m.loss, img_size)
+        check_objective(m.model, m.loss, size)
 
 
 def check_table4_dataset(dataset: str, data_root=None) -> str:
@@ -198,36 +200,38 @@ def table4(runs: dict, block: str, measured_on: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method")
 
 
+def write_records(ds, rows, split, folder) -> Path:
+    """A record-table folder (``dataset="records"``) holding rows ``rows`` of ``ds`` with the given ``split``
+    column. Images are not copied: the folder links to ``ds``'s image folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = [c for c in ("image", "label", "true_label", "age_group", "gender") if c in ds.records]
+    ds.records.iloc[rows][keep].assign(split=split).to_csv(folder / "records.csv", index=False)
+    link = folder / "images"
+    if not link.exists():
+        os.symlink(Path(ds.root).resolve() / "images", link, target_is_directory=True)
+    return folder
+
+
 def kfold_folders(ds, out, k: int = 10, n: int | None = None, seed: int = 0) -> list[Path]:
     """``k`` record-table folders for k-fold cross-validation of ``ds`` (a dataset without folds: SynthFER): a
     stratified subset of ``n`` images (all by default) split by :class:`sklearn.model_selection.StratifiedKFold`,
-    fold ``i``'s folder holding fold ``i`` as its test split and the rest as train. Images are not copied: each
-    folder links to ``ds``'s image folder. SynthFER has no subject ids, so the folds are stratified by class,
-    not subject-independent like CK+'s."""
+    fold ``i``'s folder holding fold ``i`` as its test split and the rest as train. SynthFER has no subject ids,
+    so the folds are stratified by class, not subject-independent like CK+'s."""
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
-    rec = ds.records
-    rows = np.arange(len(rec))
-    if n is not None and n < len(rec):
-        rows, _ = train_test_split(rows, train_size=n, random_state=seed, stratify=rec["label"])
-        rows = np.sort(rows)
-    if k < 2 or k > np.bincount(rec["label"].to_numpy()[rows]).min():
+    labels = ds.records["label"].to_numpy()
+    rows = np.arange(len(labels))
+    if n is not None and n < len(rows):
+        rows = np.sort(train_test_split(rows, train_size=n, random_state=seed, stratify=labels)[0])
+    if k < 2 or k > np.bincount(labels[rows]).min():
         raise ValueError(f"k={k} folds need at least k images of every class and k >= 2")
-    sub = rec.iloc[rows][["image", "label", "true_label", "age_group", "gender"]
-                         if "true_label" in rec else ["image", "label"]].reset_index(drop=True)
-    out = Path(out)
+    root = Path(out) / f"{ds.name}-{ds.fingerprint}-n{len(rows)}-k{k}-s{seed}"
     folders = []
-    splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
-    for i, (_, test) in enumerate(splitter.split(sub, sub["label"])):
-        folder = out / f"{ds.name}-{ds.fingerprint}-n{len(sub)}-k{k}-s{seed}" / f"fold{i}"
-        folder.mkdir(parents=True, exist_ok=True)
-        split = np.full(len(sub), "train", dtype=object)
+    for i, (_, test) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, labels[rows])):
+        split = np.full(len(rows), "train", dtype=object)
         split[test] = "test"
-        sub.assign(split=split).to_csv(folder / "records.csv", index=False)
-        link = folder / "images"
-        if not link.exists():
-            os.symlink(Path(ds.root).resolve() / "images", link, target_is_directory=True)
-        folders.append(folder)
+        folders.append(write_records(ds, rows, split, root / f"fold{i}"))
     return folders
 
 

@@ -15,7 +15,21 @@ import numpy as np
 import pandas as pd
 
 NOISE_KINDS = ("crowd", "symmetric", "confusable")
-OBJECTIVES = {"CE": "ce", "SCE": "sce", "ELR": "elr", "ELR+SCE": "elr_sce"}
+OBJECTIVES = {"CE": ("ce", {}), "SCE": ("sce", {}), "ELR": ("elr", {}), "ELR+SCE": ("elr_sce", {})}
+"""Each objective's ``loss`` and ``loss_kwargs``: the published defaults of :mod:`fernb.train.losses` (SCE α = 0.1,
+β = 1, A = −4; ELR λ = 3, β = 0.7, Liu et al.'s CIFAR values: InFER++ gives none). :func:`objective` adds
+variants such as ``"ELR+SCE (λ=0.3)"``."""
+
+
+def objective(name: str) -> tuple[str, dict]:
+    """``(loss, loss_kwargs)`` of an objective name: one of :data:`OBJECTIVES`, optionally with an ELR weight
+    ``"ELR+SCE (λ=0.3)"``."""
+    base, _, rest = name.partition(" (λ=")
+    if base not in OBJECTIVES or (rest and (not rest.endswith(")") or not base.startswith("ELR"))):
+        raise ValueError(f"objective {name!r} unknown; expected one of {list(OBJECTIVES)}, or an ELR one with "
+                         f"its weight, e.g. 'ELR+SCE (λ=0.3)'")
+    loss, kw = OBJECTIVES[base]
+    return loss, ({**kw, "lam": float(rest[:-1])} if rest else dict(kw))
 
 
 @dataclass(frozen=True)
@@ -89,11 +103,46 @@ def score(run, ds, train_labels: np.ndarray) -> dict:
             "memorised": memorised}
 
 
+def training_subset(ds, out, n_train: int | None, seed: int = 0):
+    """``ds`` with its training split cut to a class-stratified ``n_train`` images (all its test images kept), as
+    a record-table folder under ``out``; returns the dataset as loaded from that folder, with the truth columns
+    the ablation reads (``true_label``, ``confusable_label``) carried over. A small training set lets a CPU run
+    reach the epochs where a network starts to memorise wrong labels."""
+    from sklearn.model_selection import train_test_split
+
+    from fernb.bench.infer import write_records
+    from fernb.data import load_dataset
+
+    require_truth(ds.records)
+    split = ds.records["split"].to_numpy()
+    train, test = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    if n_train is not None and n_train < len(train):
+        train = np.sort(train_test_split(train, train_size=n_train, random_state=seed,
+                                         stratify=ds.records["label"].to_numpy()[train])[0])
+    rows = np.concatenate([train, test])
+    folder = write_records(ds, rows, split[rows], f"{out}/{ds.name}-{ds.fingerprint}-train{len(train)}-s{seed}")
+    sub = load_dataset("records", data_root=folder, progress=False)
+    for col in ("true_label", "confusable_label"):
+        if col in ds.records:
+            sub.records[col] = ds.records[col].to_numpy()[rows].astype(np.int64)
+    return sub
+
+
+def fit_records(ds, device="auto", profile: str = "quick"):
+    """A ``fit(labels=..., **options)`` for :func:`ablation` that trains on the record-table dataset ``ds``
+    (from :func:`training_subset`)."""
+    from fernb.train import TrainConfig, fit
+
+    def train(labels=None, **options):
+        cfg = TrainConfig(**{"dataset": "records", "profile": profile, **options})
+        return fit(cfg, data_root=ds.root, device=device, labels=labels, progress=False)
+    return train
+
+
 def configurations(objectives=tuple(OBJECTIVES), sam=(False, True)) -> list[tuple[str, bool]]:
     """(objective, SAM) pairs of the ablation, checked: unknown objective names fail before any training."""
-    bad = [o for o in objectives if o not in OBJECTIVES]
-    if bad:
-        raise ValueError(f"objectives {bad} unknown; expected names from {list(OBJECTIVES)}")
+    for o in objectives:
+        objective(o)
     return [(o, bool(s)) for o in objectives for s in sam]
 
 
@@ -113,11 +162,12 @@ def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.0
     rows = []
     for noise in noises:
         labels = noisy_labels(records, noise, label_seed)
-        for objective, sam in configs:
+        for name, sam in configs:
             for seed in seeds:
-                run = fit(labels=labels, **recipe, loss=OBJECTIVES[objective], sam_rho=sam_rho if sam else 0.0,
-                          seed=int(seed))
-                rows.append({"noise": noise.name, "objective": config_name(objective, sam), "seed": int(seed),
+                loss, loss_kwargs = objective(name)
+                run = fit(labels=labels, **recipe, loss=loss, loss_kwargs=loss_kwargs,
+                          sam_rho=sam_rho if sam else 0.0, seed=int(seed))
+                rows.append({"noise": noise.name, "objective": config_name(name, sam), "seed": int(seed),
                              **score(run, ds, labels), "train_s": run.metrics.get("train_seconds")})
     return pd.DataFrame(rows)
 
