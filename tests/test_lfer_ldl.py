@@ -107,3 +107,23 @@ def test_ablation_and_sweep_tables_without_runs():
     assert v["best beta"] == 0.2 and v["beyond noise"] is True
     with pytest.raises(ValueError, match="paper_dataset"):
         ldl.comparison_table("FER2013", None, "synth-raf")
+
+
+def test_teacher_vs_truth_reports_both_splits_and_reads_as_words():
+    rec = pd.concat([_records()] * 3, ignore_index=True)
+    truth = ldl.true_blend_distributions(rec)
+    teacher = 0.9 * truth + 0.1 / 7
+    report, gaps = ldl.teacher_vs_truth([teacher], rec, np.arange(8), np.arange(8, 12), [0])
+    assert set(report.index.get_level_values("split")) == {"train", "test"}
+    assert gaps.loc[(0, "test", "blends", ldl.SMOOTHING), "mean"] < 0  # the near-truth teacher wins
+    text = ldl.truth_verdict(report, gaps, 0, "synth-raf", "smoke")
+    assert "closer to the truth" in text and "SynthFER" in text
+
+
+def test_examples_without_true_blends_fall_back_to_teacher_entropy():
+    rec = pd.DataFrame({"label": [0, 1, 2]})
+    teacher = np.array([[1.0, 0, 0, 0, 0, 0, 0], [1 / 7] * 7, [0.5, 0.5, 0, 0, 0, 0, 0]])
+    assert not ldl.has_true_blends(rec)
+    assert list(ldl.ambiguous_examples(teacher, rec, np.arange(3), k=2)) == [1, 2]
+    fig = ldl.distribution_figure([1], teacher, None, rec, [f"c{i}" for i in range(7)])
+    assert len(fig.data) == 1
