@@ -1,4 +1,4 @@
-"""InFER++ §V-E: six-class, all-images views of a dataset, training on them, train-on-A/test-on-B
+"""InFER++ §III-E: six-class, all-images views of a dataset, training on them, train-on-A/test-on-B
 evaluations, the group and display-shift tables, and the errors a reader's mistakes meet."""
 
 import numpy as np

@@ -65,7 +65,7 @@ def test_report_names_the_classes_of_a_view():
 
     from fernb.eval.metrics import classification_report
 
-    names = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # InFER++ §V-E's six: no neutral
+    names = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # InFER++ §III-E's six: no neutral
     probs = np.eye(6)[[0, 1, 2, 3, 4, 5]]
     rep = classification_report(np.arange(6), probs, num_classes=6, class_names=names)
     assert list(rep["per_class_accuracy"]) == list(names)
