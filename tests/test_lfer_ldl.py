@@ -127,3 +127,11 @@ def test_examples_without_true_blends_fall_back_to_teacher_entropy():
     assert list(ldl.ambiguous_examples(teacher, rec, np.arange(3), k=2)) == [1, 2]
     fig = ldl.distribution_figure([1], teacher, None, rec, [f"c{i}" for i in range(7)])
     assert len(fig.data) == 1
+
+
+def test_truth_verdict_gives_the_spread_over_teachers():
+    rec = pd.concat([_records()] * 3, ignore_index=True)
+    truth = ldl.true_blend_distributions(rec)
+    teachers = [0.9 * truth + 0.1 / 7, 0.8 * truth + 0.2 / 7]
+    report, gaps = ldl.teacher_vs_truth(teachers, rec, np.arange(8), np.arange(8, 12), [0, 1])
+    assert "Over 2 teachers" in ldl.truth_verdict(report, gaps, 0, "synth-raf", "quick")

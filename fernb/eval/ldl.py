@@ -418,14 +418,19 @@ def _gap_words(g) -> str:
 
 
 def truth_verdict(report: pd.DataFrame, gaps: pd.DataFrame, seed: int, dataset: str, profile: str) -> str:
-    """The teacher-against-truth measurement in words (test faces, the first teacher)."""
+    """The teacher-against-truth measurement in words (test faces; the first teacher, then the spread over all)."""
     t, o = report.loc[("test", "teacher")], report.loc[("test", ORACLE)]
-    return (f"**Measured on {dataset} (SynthFER), profile {profile}, test faces:** against label smoothing, the "
+    text = (f"**Measured on {dataset} (SynthFER), profile {profile}, test faces:** against label smoothing, the "
             f"teacher's KL to the true distribution is {_gap_words(gaps.loc[(seed, 'test', 'blends', SMOOTHING)])} "
             f"on blended faces and {_gap_words(gaps.loc[(seed, 'test', 'all', SMOOTHING)])} over all faces. Its "
             f"second class names the true partner of {100 * t['2nd class = partner']:.0f} % of blends (chance "
             f"17 %; the label-conditional oracle {100 * o['2nd class = partner']:.0f} %), and its entropy "
             f"correlates with clarity at ρ = {t['rho(entropy, clarity)']:+.2f}.")
+    per_seed = gaps.xs(("test", "blends", SMOOTHING), level=["split", "faces", "minus"])["mean"]
+    if len(per_seed) > 1:
+        text += (f" Over {len(per_seed)} teachers of different seeds the blended-face gap is "
+                 f"{per_seed.mean():+.3f} ± {per_seed.std(ddof=1):.3f} nats (mean ± sd).")
+    return text
 
 
 def target_verdict(table: pd.DataFrame, a: str, b: str, sd: float | None) -> str:
