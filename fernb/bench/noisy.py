@@ -85,7 +85,8 @@ def noisy_labels(records: pd.DataFrame, noise: Noise, seed: int = 0, num_classes
 def score(run, ds, train_labels: np.ndarray) -> dict:
     """A finished run scored against the crowd's and the true test labels of ``ds`` (the dataset it trained on),
     and how much of the training noise it learned: the share of wrongly-labelled training images it predicts as
-    their wrong label (memorised)."""
+    their wrong label (memorised); ``classes predicted`` on the test split is 1 for a run that has collapsed to a
+    single class."""
     from fernb.train.run import split_indices
 
     records = ds.records
@@ -100,7 +101,7 @@ def score(run, ds, train_labels: np.ndarray) -> dict:
     return {"accuracy (true labels)": float((pred == truth[test]).mean()),
             "accuracy (crowd labels)": float((pred == crowd[test]).mean()),
             "wrong training labels": float((train_labels[train] != truth[train]).mean()),
-            "memorised": memorised}
+            "memorised": memorised, "classes predicted": int(len(np.unique(pred)))}
 
 
 def training_subset(ds, out, n_train: int | None, seed: int = 0):
