@@ -62,6 +62,7 @@ warnings.filterwarnings("ignore", category=UserWarning)
 ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
 ch.notice(real="RAF-DB or AffectNet")
 paper_dataset = ldl.PAPER_DATASET.get(ch.dataset, "RAF-DB")
+where = f"{ch.dataset}, SynthFER" if ch.synthetic else ch.dataset  # for table headers
 print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 
 # %% [markdown]
@@ -105,7 +106,7 @@ dashed(
 # The teacher learns the single labels with cross-entropy. Its softmax output on every training image becomes that
 # image's label distribution. In `full` the teacher is ResNet-50 (`btfer_resnet50`, timm's ResNet-50 with a
 # 7-way head) trained with the student's protocol; in `quick` it is the book's `small_cnn` at 48×48 with Adam for
-# 5 epochs, because ResNet-50 trains at about 50 images a second on this CPU.
+# 5 epochs, because a ResNet-50 would take far longer than the chapter's budget to train on a 2-core CPU.
 
 # %%
 teacher_cfg = ch.pick(
@@ -252,8 +253,8 @@ for beta in betas:
     ]
 sweep_tab = ldl.sweep_table(sweep)
 verdict = ldl.sweep_verdict(sweep_tab)
-display(dashed(sweep_tab, 2))
-ldl.sweep_figure(sweep_tab, ch.dataset, ch.profile)
+display(dashed(sweep_tab.rename(columns={"accuracy (%)": f"accuracy (%, {where})"}), 2))
+ldl.sweep_figure(sweep_tab, where, ch.profile)
 
 # %%
 noise_text = (
@@ -302,7 +303,7 @@ for row, r in ldl.TABLE_4.iterrows():
             ch.fit(**{**student, "model": r["model"], **combo(beta_ref), "seed": s})
             for s in seeds
         ]
-table4 = ldl.ablation_table(ablation, ch.dataset)
+table4 = ldl.ablation_table(ablation, where)
 numbers(table4.T, 2)  # one column per row of Table 4
 
 # %% [markdown]
@@ -320,6 +321,7 @@ paired = pd.DataFrame(
     }
 )
 noise = beyond_noise(paired.T)
+paired.columns.name = where
 display(dashed(paired, 2))
 n = noise.iloc[0]
 display(
@@ -369,7 +371,8 @@ kl_targets = pd.DataFrame(
         for name, runs in targets.items()
     }
 ).T
-display(dashed(kl_targets, 2))  # test accuracy (%) by the KL term's target
+kl_targets.columns.name = f"test accuracy (%, {where})"
+display(dashed(kl_targets, 2))  # one row per target of the KL term
 if controls:
     display(
         Markdown(ldl.target_verdict(kl_targets, "teacher", controls[0], verdict["sd"]))
@@ -397,7 +400,7 @@ for name in ldl.PAPER_TABLES:
 # %%
 ldl.curves_figure(
     final,
-    f"Training curves, LFER-LDL with LDL, β = {beta_ref}<br><sup>{ch.dataset}, "
+    f"Training curves, LFER-LDL with LDL, β = {beta_ref}<br><sup>{where}, "
     f"profile {ch.profile}; validation = 10 % of the training split; train loss = "
     f"combo + KL, validation loss = cross-entropy</sup>",
 )
@@ -415,7 +418,7 @@ explore(
         for r in rs[:1]
     ],
     title="LFER-LDL with label distributions",
-    subtitle=f"{ch.dataset}, profile {ch.profile}, test split; one run per β",
+    subtitle=f"{where}, profile {ch.profile}, test split; one run per β",
 )
 
 # %% [markdown]
