@@ -192,6 +192,10 @@ else:
     print(f"{ch.dataset} records no true blends: this section needs SynthFER")
 
 # %% [markdown]
+# Label smoothing has no second class, yet its ρ(p_partner, weight) is positive: the stronger a blend, the more
+# often the crowd's label is the partner itself, and smoothing then puts 0.91 on it. That is label noise, not
+# insight into the face.
+#
 # The training rows are the ones label-distribution learning uses, and the teacher has seen their labels: it may
 # have memorised them, which pulls its distributions towards one-hot. The test rows show what it infers from the
 # face alone. The interval below is over images (a bootstrap); teachers of different seeds (two in `quick`, three in
