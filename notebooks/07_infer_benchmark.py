@@ -84,8 +84,8 @@ print(
 #
 # | section | paper | `quick` (this CPU) |
 # |---|---|---|
-# | Table 3 | 7 methods, 50 epochs, own resolution | SCN, DACL, Island Loss at 32×32, 2 epochs of 6 batches of 64 |
-# | Table 4 | 12 methods on RAF-DB, 5 on AffectNet-8 | LiteXpressionNet and EfficientFace at 64×64, 2 epochs of 4 batches |
+# | Table 3 | 7 methods, 50 epochs, own resolution | SCN, DACL, Island Loss at 32×32, 1 epoch of 8 batches of 64 |
+# | Table 4 | 12 methods on RAF-DB, 5 on AffectNet-8 | LiteXpressionNet and EfficientFace at 64×64, 1 epoch of 4 batches |
 # | Table 5 | CK+, 10 subject-independent folds | ShuffleNetV2, 3 class-stratified folds of 600 SynthFER images, 2 epochs |
 # | ablation | not in the paper | small CNN at 16×16, 7 epochs, 3 seeds, no SAM variants (see its section) |
 #
@@ -131,9 +131,9 @@ table3_recipe = dict(  # §III-G: Adam, lr 1e-3, beta1 0.99, beta2 0.999, 50 epo
     lr=1e-3,
     betas=(0.99, 0.999),
     scheduler=ch.pick(smoke="none", quick="none", full="none"),
-    epochs=ch.pick(smoke=1, quick=2, full=50),
-    batch_size=ch.pick(smoke=32, quick=64, full=64),
-    max_batches_per_epoch=ch.pick(smoke=2, quick=6, full=None),
+    epochs=ch.pick(smoke=1, quick=1, full=50),
+    batch_size=ch.pick(smoke=16, quick=64, full=64),
+    max_batches_per_epoch=ch.pick(smoke=1, quick=8, full=None),
 )
 pd.DataFrame(
     [
@@ -211,9 +211,9 @@ explore(
 lite_recipe = dict(optimizer="adam", lr=1e-3, scheduler="cosine", sam_rho=0.05)
 other_recipe = dict(optimizer="adam", lr=1e-3, betas=(0.99, 0.999), scheduler="cosine")
 budget4 = dict(
-    epochs=ch.pick(smoke=1, quick=2, full=50),
-    batch_size=ch.pick(smoke=32, quick=64, full=64),
-    max_batches_per_epoch=ch.pick(smoke=2, quick=4, full=None),
+    epochs=ch.pick(smoke=1, quick=1, full=50),
+    batch_size=ch.pick(smoke=16, quick=64, full=64),
+    max_batches_per_epoch=ch.pick(smoke=1, quick=4, full=None),
 )
 runs4 = {}
 for name, m in t4.items():
@@ -444,8 +444,8 @@ reports = pd.DataFrame(
             **deploy_report(
                 runs4[n],
                 paths.cache_root() / "deploy" / "07_infer_benchmark",
-                calibration_images=ch.pick(smoke=16, quick=32, full=512),
-                latency_runs=ch.pick(smoke=3, quick=15, full=100),
+                calibration_images=ch.pick(smoke=8, quick=16, full=512),
+                latency_runs=ch.pick(smoke=2, quick=10, full=100),
             ),
         }
         for n in edge
