@@ -87,6 +87,8 @@ def test_balanced_test_set_synthetic_and_real_checks(tmp_path, mocks):
         btfer.balanced_test_set(profile="smoke", per_class=1000)
     with pytest.raises(ValueError, match="BTFER is 7 × 300"):
         btfer.balanced_test_set(mocks["btfer"])
+    with pytest.raises(ValueError, match="dataset='rafdb' is a real training set: set btfer_root"):
+        btfer.balanced_test_set(profile="smoke", per_class=5, trained_on="rafdb")
 
 
 class StopModel(StopAfterEpoch):

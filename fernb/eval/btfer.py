@@ -24,7 +24,7 @@ from fernb import paths
 
 STARTS = ("scratch", "imagenet", "vggface")
 LABEL_QUALITIES = ("plurality", "true", "one_annotator")
-PAPER_DATASETS = {"RAF-DB": "rafdb", "FER2013": "fer2013", "AffectNet 7": "affectnet-7", "AffectNet": "affectnet-7"}
+PAPER_DATASETS = {"RAF-DB": "rafdb", "FER2013": "fer2013", "AffectNet": "affectnet-7", "AffectNet 7": "affectnet-7"}
 
 # BTFER Tables 2 (48×48) and 3 (224×224), as printed: resolution | model | parameters | training set | validation and
 # BTFER accuracy with simple weighting | the same with conservative weighting.
@@ -546,12 +546,18 @@ class TestSet:
 
 
 def balanced_test_set(btfer_root=None, profile: str = "quick", per_class: int = 300, seed: int = 0,
-                      domain: str = "synth-infer", data_root=None) -> TestSet:
+                      domain: str = "synth-infer", data_root=None, trained_on: str | None = None) -> TestSet:
     """BTFER's balanced in-the-wild test set: the reader's copy under ``btfer_root`` (2,100 faces, 7 × 300, checked),
     or on SynthFER ``per_class`` images of each expression of the ``domain`` set (synth-infer: other demographics,
     display style and capture than synth-raf), drawn by their latent true label and scored against it. The
-    chapter never trains on ``domain``, so none of these images was seen in training."""
+    chapter never trains on ``domain``, so none of these images was seen in training. A real training set
+    (``trained_on``) needs the real test set."""
     from fernb.data import load_dataset
+    from fernb.data.manifest import load_manifest
+
+    if btfer_root is None and trained_on is not None and load_manifest(trained_on)["kind"] != "synthetic":
+        raise ValueError(f"dataset={trained_on!r} is a real training set: set btfer_root=<your copy of BTFER> "
+                         f"(7 × 300 faces, one folder per class); the synthetic test set is for SynthFER")
 
     if btfer_root is not None:
         ds = load_dataset("btfer", btfer_root, progress=False)
