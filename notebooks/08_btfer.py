@@ -531,8 +531,9 @@ for bad in (
 # The verdicts below are read from this page's own measurements. In `quick` several of the paper's questions
 # cannot be asked on a 2-core CPU (one network, no pretrained weights, 96 px for 224), and the verdicts say so
 # instead of guessing. What `quick` measured when this page was written (`python -m fernb.book run 08_btfer -p
-# profile quick --force`, 188 s for the whole chapter on the book's 2-core CPU, training included; a second run
-# finds every row in the registry):
+# profile quick --force`: 188 s for the whole chapter on the book's 2-core CPU with an empty registry, 291 s
+# while two other jobs shared the CPU, about 20 s once every row is in the registry; the numbers were the same
+# in both cold runs):
 #
 # * **Label quality is the clearest effect.** Trained on one annotator's vote (22 % of training labels wrong)
 #   LeNet5 loses about 8 points against the true labels in its own domain, well beyond the seed-to-seed
