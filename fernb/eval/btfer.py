@@ -292,10 +292,13 @@ class BenchmarkSpec:
                 raise TypeError(f"BenchmarkSpec.weight_files[{m!r}] must be a path, got {p!r}")
 
     def rows(self) -> list[Row]:
-        """Every combination, each with its configuration or the reason it is skipped."""
-        combos = itertools.product(self.models, self.resolutions, self.starts, self.weightings, self.train_sets,
-                                   self.seeds)
-        return [self._row(*c) for c in combos]
+        """Every combination, each with its configuration or the reason it is skipped (worked out once: finding
+        whether pretrained weights are present builds the model)."""
+        if "_rows" not in self.__dict__:
+            combos = itertools.product(self.models, self.resolutions, self.starts, self.weightings,
+                                       self.train_sets, self.seeds)
+            object.__setattr__(self, "_rows", [self._row(*c) for c in combos])
+        return list(self._rows)
 
     def _row(self, model, img_size, start, weighting, train_set, seed) -> Row:
         from fernb.models.registry import entry
