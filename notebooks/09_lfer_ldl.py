@@ -255,9 +255,21 @@ for beta in betas:
     sweep[beta] = [
         ch.fit(**{**student, **with_ldl(beta), "seed": s}) for s in beta_seeds
     ]
-sweep_tab = ldl.sweep_table(sweep)
+sweep_tab = ch.report("sweep", ldl.sweep_table(sweep))
 verdict = ldl.sweep_verdict(sweep_tab)
 display(dashed(sweep_tab.rename(columns={"accuracy (%)": f"accuracy (%, {where})"}), 2))
+ch.recorded("sweep")
+best = sweep_tab["accuracy (%)"]
+noise_word = {
+    True: "beyond seed noise",
+    False: "not beyond seed noise",
+    None: "noise unmeasured (one seed per value)",
+}
+ch.headline(
+    "lferldl-f7" if paper_dataset == "AffectNet-7" else "lferldl-f6",
+    f"best {best.max():.2f} % at β = {best.idxmax()} of {len(best)} values; "
+    f"{noise_word[verdict['beyond noise']]}",
+)
 ldl.sweep_figure(sweep_tab, where, ch.profile)
 
 # %%
@@ -307,7 +319,10 @@ for row, r in ldl.TABLE_4.iterrows():
             ch.fit(**{**student, "model": r["model"], **combo(beta_ref), "seed": s})
             for s in seeds
         ]
-table4 = ldl.ablation_table(ablation, where)
+table4 = ch.report("table4", ldl.ablation_table(ablation, where))
+steps = table4["ours step"].dropna()
+ch.headline("lferldl-t4", "; ".join(f"{k}: {v:+.2f}" for k, v in steps.items()) or "—")
+ch.recorded("table4")
 numbers(table4.T, 2)  # one column per row of Table 4
 
 # %% [markdown]
@@ -395,6 +410,15 @@ else:
 # %%
 final = sweep[beta_ref][0]
 ours_acc = ldl.accuracies(sweep[beta_ref]).mean()  # mean over its seeds
+table_item = {
+    "RAF-DB": "lferldl-t1",
+    "AffectNet-7": "lferldl-t2",
+    "AffectNet-8": "lferldl-t3",
+}
+ch.headline(
+    table_item.get(paper_dataset, "lferldl-t1"),
+    f"{ours_acc:.2f} % with LDL at β = {beta_ref}, mean of {len(sweep[beta_ref])} seed(s)",
+)
 for name in ldl.PAPER_TABLES:
     label = f"{ch.dataset}, SynthFER" if ch.synthetic else ch.dataset
     measured = ours_acc if name == paper_dataset else None
@@ -402,6 +426,10 @@ for name in ldl.PAPER_TABLES:
     display(dashed(ldl.comparison_table(name, measured, label), 2))
 
 # %%
+ch.headline(
+    "lferldl-f9" if paper_dataset.startswith("AffectNet") else "lferldl-f8",
+    f"curves over {len(final.history)} epochs; test {100 * final.metrics['accuracy']:.1f} %",
+)
 ldl.curves_figure(
     final,
     f"Training curves, LFER-LDL with LDL, β = {beta_ref}<br><sup>{where}, "
