@@ -13,7 +13,7 @@
 # %% [markdown]
 # # InFER++: the SOTA benchmark and LiteXpressionNet
 #
-# InFER++ (Rizvi et al.) benchmarks seven published FER methods on its own data (§III-G, Table 3), then proposes
+# InFER++ (Rizvi et al.) benchmarks seven published FER methods on its own data (§III-F, Table 3), then proposes
 # LiteXpressionNet (§IV), a GhostNetV2/MobileViTv2-style network trained with a new objective, early-learning
 # regularisation on top of symmetric cross-entropy (ELR + SCE), with Adam, cosine annealing and SAM. It compares
 # it with lightweight methods on RAF-DB and AffectNet-8 (Table 4) and on CK+ with 10-fold cross-validation
@@ -79,7 +79,7 @@ print(
 # %% [markdown]
 # ## What each profile trains
 #
-# The paper trains every method for 50 epochs from scratch (§III-G) at each method's own resolution. A 2-core
+# The paper trains every method for 50 epochs from scratch (§III-F) at each method's own resolution. A 2-core
 # CPU cannot, so `quick` shrinks everything and says so here:
 #
 # | section | paper | `quick` (this CPU) |
@@ -126,7 +126,7 @@ t4 = infer.methods(t4_names)
 t5 = infer.methods(t5_names)
 for chosen, size in ((t3, size3), (t4, size4), (t5, size3)):
     infer.check_methods(chosen, size)
-table3_recipe = dict(  # §III-G: Adam, lr 1e-3, beta1 0.99, beta2 0.999, 50 epochs
+table3_recipe = dict(  # §III-F: Adam, lr 1e-3, beta1 0.99, beta2 0.999, 50 epochs
     optimizer="adam",
     lr=1e-3,
     betas=(0.99, 0.999),
@@ -170,7 +170,7 @@ display(
 
 # %% [markdown]
 # Each method trains with its own objective: SCN's rank regularisation and relabelling, DACL's sparse centre
-# loss, the island loss, cross-entropy for EfficientNet-B0 and MobileNetV3; where a paper gives no recipe, §III-G's
+# loss, the island loss, cross-entropy for EfficientNet-B0 and MobileNetV3; where a paper gives no recipe, §III-F's
 # Adam (learning rate 1e-3, β₁ = 0.99, β₂ = 0.999).
 
 # %%
@@ -182,8 +182,14 @@ for name, m in t3.items():
         img_size=size3 or entry(m.model).img_size,
         **table3_recipe,
     )
-ours3 = infer.per_class(runs3)
-dashed(ours3.map(lambda v: v if v != v else round(v, 3)))
+ours3 = ch.report("table3", infer.per_class(runs3))
+ch.headline(
+    "infer-t3",
+    ", ".join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs3.items())
+    + " overall accuracy",
+)
+display(dashed(ours3.map(lambda v: v if v != v else round(v, 3))))
+ch.recorded("table3")
 
 # %% [markdown]
 # Rows marked *paper* are InFER++ photographs; rows marked *ours* are the dataset named, trained with this
@@ -205,7 +211,7 @@ explore(
 #
 # LiteXpressionNet trains with its own recipe (§IV-A): the ELR + SCE objective, Adam with cosine annealing, wrapped
 # in SAM (ρ = 0.05; the paper gives no ρ, nor ELR's λ and β: we use ELR's published λ = 3, β = 0.7). The other
-# methods train with their own objectives and §III-G's Adam. MACs and parameters are counted for our 7-class
+# methods train with their own objectives and §III-F's Adam. MACs and parameters are counted for our 7-class
 # networks at the resolution we trained (`fernb.eval.complexity`); the paper's are at its resolution, with
 # ImageNet heads for EfficientNet and MobileNetV3 (see the model-zoo chapter). Methods we do not have (gACNN, RAN,
 # FGNet …) keep the paper's row and dashes for ours.
@@ -234,7 +240,14 @@ for name, m in t4.items():
 measured4 = f"{table4_dataset}" + (
     " (SynthFER)" if table4_dataset.startswith("synth") else ""
 )
-dashed(infer.table4(runs4, block4, measured4))
+table4 = ch.report("table4", infer.table4(runs4, block4, measured4))
+ch.headline(
+    "infer-t4",
+    "; ".join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs4.items()),
+    dataset=table4_dataset,
+)
+display(dashed(table4))
+ch.recorded("table4")
 
 # %%
 mine = pd.DataFrame(
@@ -274,7 +287,17 @@ cv = infer.cross_validate(
     fold=fold,
     **cv_budget,
 )
-dashed(infer.fold_summary(cv))
+table5 = ch.report("table5", infer.fold_summary(cv))
+ch.headline(
+    "infer-t5",
+    "; ".join(
+        f"{m} {r['mean accuracy (%)']:.1f} ± {r['sd across folds (pts)']:.1f} % "
+        f"over {int(r['folds'])} folds"
+        for m, r in table5.iterrows()
+    ),
+)
+display(dashed(table5))
+ch.recorded("table5")
 
 # %% [markdown]
 # ## Does ELR + SCE do what §IV claims? The objective on noisy labels
@@ -357,7 +380,8 @@ if ch.synthetic:
     display(
         Markdown("**Accuracy against the true expression (%, mean ± sd over seeds)**")
     )
-    display(noisy.summary(ablation))
+    display(ch.report("ablation", noisy.summary(ablation)))
+    ch.recorded("ablation")
 else:
     print("the objective ablation needs true labels: SynthFER only")
 

@@ -254,14 +254,25 @@ every.groupby(["spec", "state"]).size().unstack(fill_value=0)
 # %%
 main = results["main"].table
 paper_set = {v: k for k, v in btfer.PAPER_DATASETS.items()}.get(ch.dataset, "RAF-DB")
-table2 = btfer.beside_paper(main, 48, paper_set, ch.dataset)
+table2 = ch.report("table2", btfer.beside_paper(main, 48, paper_set, ch.dataset))
+ours2 = table2.dropna(subset=["params_m"]).drop_duplicates("model")
+ch.headline(
+    "btfer-t2",
+    "; ".join(
+        f"{r.model}: val {r.val_conservative:.2f}, balanced test "
+        f"{r.test_conservative:.2f} (conservative)"
+        for r in ours2.itertuples()
+    )
+    or "—",
+)
 display(
     Markdown(
         f"**Table 2 (48×48): ours on SynthFER {ch.dataset} → {test.title}; "
         f"paper on {paper_set} → BTFER**"
     )
 )
-dashed(btfer.side_by_side(table2), 2)
+display(dashed(btfer.side_by_side(table2), 2))
+ch.recorded("table2")
 
 # %%
 table3 = btfer.beside_paper(main, 224, paper_set, ch.dataset)
@@ -433,7 +444,15 @@ dashed(resolution, 3)
 # our best under 5M parameters, per resolution, on the balanced test set.
 
 # %%
-best = btfer.best_per_resolution(both)
+best = ch.report("table6", btfer.best_per_resolution(both))
+ch.headline(
+    "btfer-t6",
+    "; ".join(
+        f"{r.img_size} px {r.pick}: {r.model} {r.val_acc:.2f} / {r.test_acc:.2f}"
+        for r in best.itertuples()
+    ),
+)
+ch.recorded("table6")
 display(
     dashed(
         best[
@@ -599,3 +618,11 @@ lines.append(
     f"{top.test_acc:.3f}."
 )
 display(Markdown("\n\n".join(lines)))
+verdicts = {}
+for (
+    line
+) in lines:  # "**Experiment N (topic)...:** verdict" -> btfer-eN on the results map
+    n, text = line.replace("**", "").split("Experiment ", 1)[1].split(" ", 1)
+    verdicts.setdefault(f"btfer-e{n}", []).append(text)
+for item, texts in verdicts.items():
+    ch.headline(item, " ".join(texts))

@@ -1,4 +1,4 @@
-"""The InFER++ benchmark: Table 3 (SOTA methods on InFER++, §III-G), Table 4 (lightweight methods on RAF-DB and
+"""The InFER++ benchmark: Table 3 (SOTA methods on InFER++, §III-F), Table 4 (lightweight methods on RAF-DB and
 AffectNet-8, §IV-A) and Table 5 (CK+, 10-fold), with each method's own objective and checks that fail before any
 training. The paper's numbers are kept here as printed, with the dataset each was measured on."""
 

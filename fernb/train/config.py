@@ -71,7 +71,7 @@ class TrainConfig:
     fold: int | None = later(None)  # cross-validated datasets (CK+): this fold is the test split
     precision: str = later("auto")  # auto | fp32 | bf16 | fp16: autocast dtype; auto measures (fernb.train.autotune)
     memory_format: str = later("auto")  # auto | contiguous | channels_last; auto measures with precision
-    betas: tuple = later((0.9, 0.999))  # Adam/AdamW (beta1, beta2); InFER++ §III-G uses (0.99, 0.999)
+    betas: tuple = later((0.9, 0.999))  # Adam/AdamW (beta1, beta2); InFER++ §III-F uses (0.99, 0.999)
 
     def __post_init__(self):
         from fernb.models.registry import entry, validate
