@@ -129,7 +129,8 @@ print(
 print(f"final dataset: {report['final_images']} images (the paper: 50,371 -> 35,789)")
 ch.headline(
     "infer-f2",
-    f"{det['scraped']} scraped → {report['final_images']} kept; face filter precision "
+    f"{det['scraped']} scraped → {report['final_images']} kept; "
+    f"face filter precision "
     f"{det['precision']:.2f}, recall {det['recall']:.2f}",
 )
 

@@ -321,7 +321,8 @@ for row, r in ldl.TABLE_4.iterrows():
         ]
 table4 = ch.report("table4", ldl.ablation_table(ablation, where))
 steps = table4["ours step"].dropna()
-ch.headline("lferldl-t4", "; ".join(f"{k}: {v:+.2f}" for k, v in steps.items()) or "—")
+step_text = "; ".join(f"{k}: {v:+.2f}" for k, v in steps.items())
+ch.headline("lferldl-t4", step_text or "—")
 ch.recorded("table4")
 numbers(table4.T, 2)  # one column per row of Table 4
 
@@ -417,7 +418,8 @@ table_item = {
 }
 ch.headline(
     table_item.get(paper_dataset, "lferldl-t1"),
-    f"{ours_acc:.2f} % with LDL at β = {beta_ref}, mean of {len(sweep[beta_ref])} seed(s)",
+    f"{ours_acc:.2f} % with LDL at β = {beta_ref}, "
+    f"mean of {len(sweep[beta_ref])} seed(s)",
 )
 for name in ldl.PAPER_TABLES:
     label = f"{ch.dataset}, SynthFER" if ch.synthetic else ch.dataset
@@ -428,7 +430,8 @@ for name in ldl.PAPER_TABLES:
 # %%
 ch.headline(
     "lferldl-f9" if paper_dataset.startswith("AffectNet") else "lferldl-f8",
-    f"curves over {len(final.history)} epochs; test {100 * final.metrics['accuracy']:.1f} %",
+    f"curves over {len(final.history)} epochs; "
+    f"test {100 * final.metrics['accuracy']:.1f} %",
 )
 ldl.curves_figure(
     final,
