@@ -254,9 +254,13 @@ def _ipc_kernel_manager():
     has nothing to warn about on stderr, and nothing listens on a port)."""
     from jupyter_client.manager import KernelManager
 
+    import tempfile
+
+    sockets = Path(tempfile.mkdtemp(prefix="fernb-kernel-"))  # not the chapter folder (papermill's cwd)
+
     class IPCKernelManager(KernelManager):
         def __init__(self, **kw):
-            super().__init__(transport="ipc", **kw)
+            super().__init__(transport="ipc", ip=str(sockets / "kernel-ipc"), **kw)
 
     return IPCKernelManager
 

@@ -29,6 +29,8 @@ PAPER_ITEMS = ROOT / "book" / "paper_items.yaml"
 REPORT_ENV = "FERNB_REPORT_DIR"
 CHAPTER_ENV = "FERNB_CHAPTER"
 NEEDS = ("synthfer", "reader-data", "gpu", "none")
+"""What an item needs: ``synthfer`` (a chapter shows it on SynthFER), ``reader-data`` (only meaningful on the real
+dataset), ``gpu`` (the chapter runs it in ``full``; ``quick`` cannot), ``none`` (not reproducible; ``why`` says)."""
 RUN_FILES = ("config.json", "metrics.json", "history.jsonl")
 
 
@@ -234,6 +236,8 @@ def _status(it: dict, heads: list, chapters: set) -> str:
     if not it.get("chapter") or it["chapter"] not in chapters:
         return "no chapter yet"
     if not heads:
+        if it["needs"] == "gpu":
+            return "needs the `full` profile (a GPU; pretrained weights where the paper used them)"
         return "in the chapter; no number reported yet"
     done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
     if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] == "full" for h in heads):

@@ -116,6 +116,8 @@ def test_results_map_rows_and_statuses(tmp_path, items):
     assert "needs your copy of RAF-DB" in rows["**Table 2**"]
     assert "not reproducible: photographs of real people" in rows["**Fig. 1**"]
     assert "no chapter yet" in rows["**Table 3**"]
+    page = results.results_map(results.paper_items(), heads, ["00_quickstart", "99_nothere"], "quick")
+    assert "needs the `full` profile" in page
     assert "90 % (RAF-DB)" in rows["**Table 1**"]
 
 
