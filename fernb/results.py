@@ -53,6 +53,10 @@ def write_table(folder: Path, name: str, table) -> Path:
         raise TypeError(f"report({name!r}, ...) needs a pandas DataFrame or Series, got {type(table).__name__}")
     _check_name(name)
     frame = table.to_frame() if isinstance(table, pd.Series) else table
+    if isinstance(frame.index, pd.MultiIndex):  # "split" JSON keeps one index level: the levels become columns
+        frame = frame.reset_index()
+    if isinstance(frame.columns, pd.MultiIndex):
+        frame = frame.set_axis([" / ".join(map(str, c)) for c in frame.columns], axis=1)
     out = folder / "tables" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(frame.to_json(orient="split", double_precision=6, default_handler=str))

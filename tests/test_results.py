@@ -33,6 +33,12 @@ def test_tables_round_trip_and_names_are_checked(tmp_path):
     results.write_table(tmp_path, "tab-1", df)
     back = results.read_table(tmp_path / "tables" / "tab-1.json")
     assert back.index.tolist() == ["a", "b"] and back["acc"].tolist() == [0.5, 0.25]
+    multi = pd.DataFrame({"acc": [1.0, 2.0, 3.0]},
+                         index=pd.MultiIndex.from_tuples([("a", "paper"), ("a", "ours"), ("b", "ours")],
+                                                         names=["method", "source"]))
+    results.write_table(tmp_path, "multi", multi)
+    back = results.read_table(tmp_path / "tables" / "multi.json")
+    assert back.columns.tolist() == ["method", "source", "acc"] and back["acc"].tolist() == [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="name must be"):
         results.write_table(tmp_path, "../escape", df)
     with pytest.raises(TypeError, match="DataFrame"):
