@@ -29,7 +29,7 @@
 # 5. measures what LiteXpressionNet and EfficientFace cost on a CPU at batch 1 (onnxruntime fp32 and int8).
 #
 # Every method and objective comes from the library (`fernb.models`, `fernb.train.losses`); the experiment logic
-# is in `fernb.bench.infer` and `fernb.bench.noisy`.
+# is in `fernb.eval.infer` and `fernb.eval.noisy`.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
@@ -51,7 +51,7 @@ from IPython.display import Markdown, display
 
 import fernb.chapter
 from fernb import paths
-from fernb.bench import infer, noisy
+from fernb.eval import infer, noisy
 from fernb.data import load_dataset
 from fernb.eval.complexity import accuracy_cost_points
 from fernb.eval.deploy import deploy_report
@@ -266,7 +266,7 @@ accuracy_macs_figure(
 # Table 5 reports CK+ with subject-independent 10-fold cross-validation. With a reader's CK+ (`dataset="ckplus"`,
 # `data_root=...`) the chapter trains every fold, or the one named by `fold`. SynthFER has no folds and no subject
 # ids, so here the same protocol runs on a stratified subset of the chapter's data split into k class-stratified
-# folds (`fernb.bench.infer.kfold_folders`); `quick` uses 3 folds of 600 images and one model, `full` 10 folds
+# folds (`fernb.eval.infer.kfold_folders`); `quick` uses 3 folds of 600 images and one model, `full` 10 folds
 # of the whole dataset. The spread across folds is what one train/test split cannot show.
 
 # %%

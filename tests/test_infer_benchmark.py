@@ -1,11 +1,11 @@
 """The InFER++ benchmark chapter's library: paper tables, checks before training, k-fold folders and the
-noisy-label ablation (fernb.bench)."""
+noisy-label ablation (fernb.eval.infer, fernb.eval.noisy)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from fernb.bench import infer, noisy
+from fernb.eval import infer, noisy
 
 
 def test_table3_self_check_reads_the_printed_rows():

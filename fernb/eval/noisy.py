@@ -111,7 +111,7 @@ def training_subset(ds, out, n_train: int | None, seed: int = 0):
     reach the epochs where a network starts to memorise wrong labels."""
     from sklearn.model_selection import train_test_split
 
-    from fernb.bench.infer import write_records
+    from fernb.eval.infer import write_records
     from fernb.data import load_dataset
 
     require_truth(ds.records)
