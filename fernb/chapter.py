@@ -35,13 +35,15 @@ class Chapter:
             raise ValueError(f"pick() needs a value for every profile; missing {missing}")
         return by_profile[self.profile]
 
-    def fit(self, labels=None, dataset_options: dict | None = None, progress: bool = False, **options):
+    def fit(self, labels=None, dataset_options: dict | None = None, progress: bool = False, data_root=None,
+            **options):
         """Train (or fetch the stored run of) ``options`` on this chapter's data: ``dataset``, ``profile``,
-        ``data_seed`` and ``seed`` come from the chapter unless given, ``data_root`` and ``device`` always do."""
+        ``data_seed`` and ``seed`` come from the chapter unless given, and so does ``data_root`` (give it with a
+        ``dataset`` of your own, e.g. a second dataset's copy); ``device`` always does."""
         from fernb.train import TrainConfig, fit
 
         base = {"dataset": self.dataset, "profile": self.profile, "data_seed": self.seed, "seed": self.seed}
-        return fit(TrainConfig(**{**base, **options}), data_root=self.data_root, device=self.device,
+        return fit(TrainConfig(**{**base, **options}), data_root=data_root or self.data_root, device=self.device,
                    progress=progress, labels=labels, dataset_options=dataset_options)
 
     def report(self, name: str, table):

@@ -224,13 +224,14 @@ budget4 = dict(
     batch_size=ch.pick(smoke=16, quick=64, full=64),
     max_batches_per_epoch=ch.pick(smoke=1, quick=4, full=None),
 )
+# a synthetic Table 4 dataset lives beside the chapter's SynthFER
+root4 = table4_root or (ch.data_root if ch.synthetic else paths.data_root())
 runs4 = {}
 for name, m in t4.items():
     recipe = lite_recipe if name == "LiteXpressionNet" else other_recipe
-    runs4[name] = infer.fit_on(
-        ch,
-        table4_dataset,
-        table4_root,
+    runs4[name] = ch.fit(
+        dataset=table4_dataset,
+        data_root=root4,
         model=m.model,
         loss=m.loss,
         img_size=size4 or entry(m.model).img_size,

@@ -195,3 +195,21 @@ def test_accuracy_cost_points_keep_papers_and_runs_apart():
     paper = pts[pts.source == "paper"].set_index("model")
     assert set(paper.dataset) == {"RAF-DB"} and paper.loc["lfer_ldl", "accuracy"] == 0.8715
     assert "AffectNet-8" in set(accuracy_cost_points(None, papers_dataset=None).dataset)
+
+
+def test_cached_torchvision_weights_load_offline(tmp_path, monkeypatch):
+    """Offline, torchvision's ImageNet weights are refused only when torch.hub's cache lacks them."""
+    import torch
+    import torchvision
+
+    from fernb.models import pretrained
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert not pretrained.torchvision_cached(torchvision.models.vgg16)
+    name = torchvision.models.VGG16_Weights.DEFAULT.url.rsplit("/", 1)[1]
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / name).write_bytes(b"")
+    assert pretrained.torchvision_cached(torchvision.models.vgg16)
+    monkeypatch.setenv("FERNB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="not in the local cache"):
+        pretrained.torchvision_create(torchvision.models.resnet18, "imagenet")

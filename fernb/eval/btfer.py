@@ -339,7 +339,7 @@ class Row:
 
 
 def _offline_create(model: str, img_size: int) -> bool:
-    """Whether ``model``'s ImageNet weights load without a network (timm's Hugging Face cache)."""
+    """Whether ``model``'s ImageNet weights load without a network (timm's Hugging Face or torch.hub's cache)."""
     from fernb.models import create
 
     old = os.environ.get("FERNB_OFFLINE")
@@ -356,15 +356,6 @@ def _offline_create(model: str, img_size: int) -> bool:
             os.environ["FERNB_OFFLINE"] = old
 
 
-def _torchvision_cached(model: str) -> bool:
-    import torch
-    import torchvision
-
-    weights = {"btfer_vgg16": torchvision.models.VGG16_Weights, "btfer_vgg19": torchvision.models.VGG19_Weights}
-    url = weights[model].DEFAULT.url
-    return (Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name).is_file()
-
-
 def start_weights(model: str, start: str, weight_files: dict | None = None):
     """``(pretrained value, None)`` when ``start`` can be used for ``model`` on this machine, else ``(None, reason)``:
     nothing is downloaded (BTFER §III-E: ImageNet, VGGFace, or scratch)."""
@@ -376,7 +367,7 @@ def start_weights(model: str, start: str, weight_files: dict | None = None):
     if start == "imagenet":
         if "imagenet" not in have:
             return None, f"{model} has no ImageNet weights (BTFER trains it from scratch)"
-        found = _torchvision_cached(model) if model in ("btfer_vgg16", "btfer_vgg19") else _offline_create(model, 224)
+        found = _offline_create(model, 224)
         absent = "needs its ImageNet weights in the local timm/torchvision cache (none here; nothing is downloaded)"
         return ("imagenet", None) if found else (None, absent)
     if "file" not in have:

@@ -245,17 +245,6 @@ def fold_summary(results: pd.DataFrame) -> pd.DataFrame:
     return out.round(2)
 
 
-def fit_on(ch, dataset: str, data_root=None, **options):
-    """Train ``options`` on another dataset than the chapter's (Table 4's), with the chapter's profile, seed and
-    device; a synthetic dataset without ``data_root`` lives where the chapter's SynthFER does."""
-    from fernb import paths
-    from fernb.train import TrainConfig, fit
-
-    root = data_root if data_root is not None else (ch.data_root if ch.synthetic else paths.data_root(None))
-    base = {"dataset": dataset, "profile": ch.profile, "data_seed": ch.seed, "seed": ch.seed}
-    return fit(TrainConfig(**{**base, **options}), data_root=root, device=ch.device, progress=False)
-
-
 def _fold_row(name: str, fold: int, run) -> dict:
     m = run.metrics
     return {"method": name, "fold": fold, "accuracy": m["accuracy"], "mean class accuracy": m["mean_class_accuracy"],

@@ -65,12 +65,24 @@ def _timm_weights_cached(name: str) -> bool:
     return any(isinstance(try_to_load_from_cache(repo, f), str) for f in ("model.safetensors", "pytorch_model.bin"))
 
 
+def torchvision_cached(fn) -> bool:
+    """Whether the default ImageNet weights of torchvision builder ``fn`` are in torch.hub's cache (loading them
+    then needs no network)."""
+    from torchvision.models import get_model_weights
+
+    try:
+        url = get_model_weights(fn).DEFAULT.url
+    except (ValueError, KeyError, AttributeError):
+        return False
+    return (Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name).is_file()
+
+
 def torchvision_create(fn, pretrained, **kw) -> nn.Module:
     want = pretrained is True or pretrained == "imagenet"
     if not want:
         return fn(weights=None, **kw)
     try:
-        if _offline():
+        if _offline() and not torchvision_cached(fn):
             raise ConnectionError("offline (HF_HUB_OFFLINE/FERNB_OFFLINE set) and not cached")
         return fn(weights="DEFAULT", **kw)
     except Exception as err:  # noqa: BLE001
