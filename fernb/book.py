@@ -191,7 +191,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
         params["profile"] = profile
     declared = declared_parameters(py)
     for k in params:
-        if k not in declared:
+        if k not in declared or k == "report":
             raise ValueError(f"chapter {name} has no parameter {k!r}; its parameters are: {', '.join(declared)}")
     prof = check_profile(params.get("profile", declared.get("profile")))
     key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash(), _recorded_hash(name),
@@ -218,11 +218,13 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     if reports.exists():
         shutil.rmtree(reports)
     reports.mkdir(parents=True)
-    os.environ["FERNB_REPORT_DIR"], os.environ["FERNB_CHAPTER"] = str(reports), name
+    injected = dict(params)
+    if "report" in declared:  # where the chapter reports (fernb.chapter.setup), relative to papermill's cwd
+        injected["report"] = os.path.relpath(reports, NOTEBOOKS)
     t = time.perf_counter()
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
-    papermill.execute_notebook(str(src), str(tmp), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
+    papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
                                progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
     seconds = round(time.perf_counter() - t, 1)
     nb = nbformat.read(tmp, as_version=4)

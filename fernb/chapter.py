@@ -4,7 +4,6 @@ figures, and say plainly what data the chapter runs on."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,10 @@ class Chapter:
     device: "object"
     seed: int
     manifest: dict
+    name: str | None = None
+    report_dir: Path | None = None
+    """Where this chapter reports its tables, headlines and runs: given by the book runner (the ``report``
+    parameter it injects), ``None`` in JupyterLab or Colab, where reporting writes nothing."""
 
     @property
     def synthetic(self) -> bool:
@@ -44,16 +47,15 @@ class Chapter:
 
         base = {"dataset": self.dataset, "profile": self.profile, "data_seed": self.seed, "seed": self.seed}
         return fit(TrainConfig(**{**base, **options}), data_root=data_root or self.data_root, device=self.device,
-                   progress=progress, labels=labels, dataset_options=dataset_options)
+                   progress=progress, labels=labels, dataset_options=dataset_options, report=self.report_dir)
 
     def report(self, name: str, table):
         """Keep ``table`` (a DataFrame) as one of this chapter's results, under ``name``: ``--record`` commits it
         with provenance, and :meth:`recorded` shows the recorded copy later. Returns ``table`` for display."""
         from fernb import results
 
-        folder = results.report_dir()
-        if folder is not None:
-            results.write_table(folder, name, table)
+        if self.report_dir is not None:
+            results.write_table(self.report_dir, name, table)
         return table
 
     def headline(self, item: str, ours, note: str = "", dataset: str | None = None):
@@ -61,13 +63,13 @@ class Chapter:
         shown on the results map with its dataset and profile."""
         from fernb import results
 
-        folder = results.report_dir()
-        if folder is None:  # outside the book runner: still catch a misspelt item
+        if self.report_dir is None:  # outside the book runner: still catch a misspelt item
             ids = {it["id"] for it in results.paper_items()}
             if item not in ids:
                 raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml")
             return None
-        results.add_headline(folder, item, ours, dataset or self.dataset, self.profile, note)
+        results.add_headline(self.report_dir, item, ours, dataset or self.dataset, self.profile, note,
+                             chapter=self.name)
 
     def recorded(self, name: str, profile: str = "full", missing: str | None = None):
         """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when
@@ -78,7 +80,7 @@ class Chapter:
 
         if profile == self.profile:
             return None
-        found = results.recorded(os.environ.get(results.CHAPTER_ENV), name, profile)
+        found = results.recorded(self.name, name, profile) if self.name else None
         if found is None:
             if missing:
                 display(Markdown(missing))
@@ -104,10 +106,13 @@ def require(module: str, install: str):
         raise ModuleNotFoundError(f"this chapter needs the Python package {module!r}; install it with: {install}")
 
 
-def setup(profile="quick", dataset="synth-raf", data_root=None, device="auto", seed=0, datasets=None) -> Chapter:
+def setup(profile="quick", dataset="synth-raf", data_root=None, device="auto", seed=0, datasets=None,
+          name: str | None = None, report=None) -> Chapter:
     """Validate the common chapter parameters before any work starts.
 
-    ``datasets`` restricts the allowed dataset names for a chapter (default: any with a manifest).
+    ``datasets`` restricts the allowed dataset names for a chapter (default: any with a manifest). ``name`` is the
+    chapter's own name (``"08_btfer"``: where its recorded results live); ``report`` the folder the book runner
+    collects its results in (the ``report`` parameter it injects; ``None`` elsewhere).
     """
     from fernb.data.manifest import available, load_manifest
     from fernb.train.trainer import resolve_device
@@ -133,4 +138,9 @@ def setup(profile="quick", dataset="synth-raf", data_root=None, device="auto", s
         require(mod, pkg)
     dev = resolve_device(device)
     setup_plotly()
-    return Chapter(profile, dataset, root, dev, seed, manifest)
+    if report is not None and not isinstance(report, (str, Path)):
+        raise TypeError(f"report must be a folder path or None, got {type(report).__name__}")
+    folder = Path(report).resolve() if report is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    return Chapter(profile, dataset, root, dev, seed, manifest, name, folder)

@@ -1,12 +1,13 @@
 """What a chapter reports while it runs, and what was recorded from earlier runs (issues #18, #19).
 
-While ``python -m fernb.book run`` executes a chapter it points ``$FERNB_REPORT_DIR`` at an empty folder; the chapter
-then leaves there, through :class:`fernb.chapter.Chapter`:
+While ``python -m fernb.book run`` executes a chapter it hands the chapter an empty folder (the ``report`` parameter
+it injects, which ``fernb.chapter.setup`` keeps as ``Chapter.report_dir``); the chapter then leaves there, through
+:class:`fernb.chapter.Chapter`:
 
 * ``tables/<name>.json``: each table it reports (``ch.report(name, frame)``);
 * ``headlines.json``: its result for each paper table or figure of ``book/paper_items.yaml`` (``ch.headline``),
   which the results map shows;
-* ``runs.jsonl``: every training run it used (appended by :func:`fernb.train.fit`).
+* ``runs.jsonl``: every training run it used (appended by the trainer's last step, whatever path trained it).
 
 ``--record`` copies that folder, with the small files of each run (configuration, metrics, history; never weights or
 images) and its provenance (commit, device, torch and CUDA versions, date, wall time, datasets and their
@@ -26,8 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_ITEMS = ROOT / "book" / "paper_items.yaml"
-REPORT_ENV = "FERNB_REPORT_DIR"
-CHAPTER_ENV = "FERNB_CHAPTER"
 NEEDS = ("synthfer", "reader-data", "gpu", "none")
 """What an item needs: ``synthfer`` (a chapter shows it on SynthFER), ``reader-data`` (only meaningful on the real
 dataset), ``gpu`` (the chapter runs it in ``full``; ``quick`` cannot), ``none`` (not reproducible; ``why`` says)."""
@@ -37,12 +36,6 @@ RUN_FILES = ("config.json", "metrics.json", "history.jsonl")
 def results_root() -> Path:
     """The committed ``results/`` of the checkout (``$FERNB_RESULTS`` overrides it, e.g. in tests)."""
     return Path(os.environ.get("FERNB_RESULTS") or ROOT / "results")
-
-
-def report_dir() -> Path | None:
-    """The folder the running chapter reports into, or ``None`` outside the book runner."""
-    d = os.environ.get(REPORT_ENV)
-    return Path(d) if d else None
 
 
 def write_table(folder: Path, name: str, table) -> Path:
@@ -96,7 +89,8 @@ def paper_items(path: Path | None = None) -> list[dict]:
     return items
 
 
-def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str, note: str = "") -> dict:
+def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str, note: str = "",
+                 chapter: str | None = None) -> dict:
     """Record the chapter's result for paper item ``item`` (an id of ``book/paper_items.yaml``)."""
     ids = {it["id"] for it in paper_items()}
     if item not in ids:
@@ -106,7 +100,7 @@ def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str,
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml{hint}")
     entry = {"item": item, "ours": str(ours), "dataset": dataset, "profile": profile, "note": note,
-             "chapter": os.environ.get(CHAPTER_ENV)}
+             "chapter": chapter}
     path = folder / "headlines.json"
     found = json.loads(path.read_text()) if path.exists() else {}
     found[item] = entry
@@ -115,7 +109,7 @@ def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str,
 
 
 def log_run(folder: Path | None, run_folder: Path):
-    """Note a training run the chapter used (called by :func:`fernb.train.fit`)."""
+    """Note a training run the chapter used (the trainer's last step, :meth:`fernb.train.Trainer.log`)."""
     if folder is None:
         return
     folder.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,8 @@ import fernb.chapter
 from fernb import paths
 from fernb.data import load_dataset
 from fernb.labels import AGE_GROUPS, EXPRESSIONS
-from fernb.viz import Evaluation, explore, expression_examples, sample_grid
+from fernb.eval import Evaluation
+from fernb.viz import explore, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(
     profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"]

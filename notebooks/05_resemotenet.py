@@ -172,7 +172,8 @@ if "accuracy_by_gender" in m:
     )
 
 # %%
-from fernb.viz import Evaluation, explore
+from fernb.eval import Evaluation
+from fernb.viz import explore
 
 explore(
     [Evaluation.from_run(run, name="ResEmoteNet, Table III protocol")],

@@ -56,7 +56,8 @@ from fernb.data import load_dataset
 from fernb.eval.complexity import accuracy_cost_points
 from fernb.eval.deploy import deploy_report
 from fernb.models import entry
-from fernb.viz import Evaluation, accuracy_macs_figure, explore
+from fernb.eval import Evaluation
+from fernb.viz import accuracy_macs_figure, explore
 from fernb.viz.tables import dashed
 
 warnings.filterwarnings("ignore", category=UserWarning)

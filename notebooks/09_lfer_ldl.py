@@ -55,7 +55,8 @@ from fernb.data.store import record_loader
 from fernb.eval import ldl
 from fernb.eval.leakage import beyond_noise
 from fernb.train import teacher_distributions
-from fernb.viz import Evaluation, explore, sample_grid
+from fernb.eval import Evaluation
+from fernb.viz import explore, sample_grid
 from fernb.viz.tables import dashed, numbers
 
 warnings.filterwarnings("ignore", category=UserWarning)

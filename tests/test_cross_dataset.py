@@ -8,7 +8,8 @@ from fernb.data import load_dataset
 from fernb.data.views import SIX_CLASSES, all_images, parse_classes, restrict_classes
 from fernb.eval import cross
 from fernb.train import TrainConfig, fit
-from fernb.viz import ConfusionExplorer, Evaluation
+from fernb.eval import Evaluation
+from fernb.viz import ConfusionExplorer
 
 TINY = dict(
     model="tiny_cnn", profile="smoke", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from fernb.data.dataset import FERDataset
-from fernb.viz import ConfusionExplorer, Evaluation, explore, explorer_figure
+from fernb.eval import Evaluation
+from fernb.viz import ConfusionExplorer, explore, explorer_figure
 from fernb.viz.explorer import normalise
 
 CLASSES = ("a", "b", "c")

@@ -136,12 +136,13 @@ dataset = "synth-raf"
 data_root = None
 device = "cpu"
 seed = 0
+report = None
 
 # %%
 import pandas as pd
 import fernb.chapter
 
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
+ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, name="98_tiny", report=report)
 table = ch.report("scores", pd.DataFrame({"acc": [0.25, 0.75]}, index=["a", "b"]))
 ch.headline("resemotenet-t3", "42.0 %")
 ch.recorded("scores", missing="Nothing recorded yet.")

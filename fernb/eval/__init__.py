@@ -1,0 +1,5 @@
+"""Metrics, evaluations, complexity, latency and deployment: nothing here trains (ARCHITECTURE.md)."""
+
+from fernb.eval.evaluation import Evaluation
+
+__all__ = ["Evaluation"]

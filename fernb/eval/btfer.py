@@ -578,7 +578,7 @@ def balanced_test_set(btfer_root=None, profile: str = "quick", per_class: int = 
 def score(result: BenchmarkResult, test: TestSet) -> BenchmarkResult:
     """Each trained row's accuracy on the balanced test set (``test_acc``), through the run's own preprocessing; the
     evaluations (for the confusion-matrix explorer) are kept in ``result.evaluations``."""
-    from fernb.viz import Evaluation
+    from fernb.eval import Evaluation
 
     table = result.table.copy()
     table["test_acc"] = np.nan

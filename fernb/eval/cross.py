@@ -114,7 +114,7 @@ def cross_study(
     model)."""
     from fernb.data import load_dataset
     from fernb.train import TrainConfig, fit
-    from fernb.viz.explorer import Evaluation
+    from fernb.eval import Evaluation
 
     a, b = ch.dataset, dataset_b
     root_b = check_pair(a, b, data_root_b) or ch.data_root

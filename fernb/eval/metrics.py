@@ -70,3 +70,16 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
         order = sorted(set(values.tolist()), key=category_key)  # age groups youngest first
         out[f"accuracy_by_{col}"] = {str(v): float((pred[values == v] == y[values == v]).mean()) for v in order}
     return out
+
+
+def confusion_report(cm, class_names) -> dict:
+    """Accuracy, mean per-class recall and per-class recall from a confusion matrix (rows: true class), through
+    :func:`classification_report`'s scikit-learn metrics; a class with no true samples has recall ``nan``."""
+    cm = np.asarray(cm, dtype=np.int64)
+    k = cm.shape[0]
+    true, pred = np.divmod(np.repeat(np.arange(k * k), cm.ravel()), k)
+    rep = classification_report(true, np.eye(k)[pred], num_classes=k, class_names=class_names)
+    recall = [np.nan if v is None else v for v in rep["per_class_accuracy"].values()]
+    return {"n": rep["n"], "accuracy": rep["accuracy"] if rep["n"] else 0.0,
+            "mean_class_recall": float(np.nanmean(recall)) if rep["n"] else float("nan"),
+            "recall": dict(zip(class_names, recall))}

@@ -37,6 +37,7 @@ from fernb.train.config import DataSpec, TrainConfig
 from fernb.train.losses import build_loss
 from fernb.train.run import Run, input_norm, labels_sha, list_runs, load_run, predict, run_dir, split_indices
 from fernb.train.run import teacher_distributions
+from fernb.train.runlock import RunLock
 from fernb.train.strategies import Distributed, Precision, Stages, build_optimizer, build_scheduler, make_step
 from fernb.train.strategies import head_parameters, resolve_device
 from fernb.train.weighting import class_weights
@@ -147,15 +148,25 @@ class Trainer:
     votes (InFER++ Alg. 2 trains on the EM labels): part of the run's key, stored as ``labels.npy``, and the test
     metrics are computed against them. ``dataset_options`` go to :func:`fernb.data.load_dataset` (``lenient``,
     ``detector``, ``variant`` …) and are recorded in the run's :class:`DataSpec`. ``callbacks`` see every epoch.
+    ``report`` is the folder of the chapter this run serves (``Chapter.report_dir``): the last step,
+    :meth:`log`, notes the run there, whether it was trained now or found stored.
 
     Under ``torchrun --nproc_per_node N -m fernb.train CONFIG`` every process sees the same shuffled batches and
     takes its part of each, gradients are averaged, and process 0 alone writes the run folder. Exact resume is
     guaranteed for single-process runs.
+
+    One process at a time trains a run folder (:mod:`fernb.train.runlock`, held from ``prepare_data`` to
+    ``finish``): another process asking for the same run waits for it and then reuses the finished run, or after
+    ``lock_timeout`` seconds (the attribute; default ``$FERNB_RUN_LOCK_TIMEOUT``, else no limit) fails naming the
+    holder's pid. The lock of a killed holder is taken over: the run resumes from its checkpoint.
     """
 
+    lock_timeout: float | None = None
+
     def __init__(self, cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True,
-                 labels=None, dataset_options: dict | None = None, callbacks=()):
+                 labels=None, dataset_options: dict | None = None, callbacks=(), report=None):
         self.cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
+        self.report = report
         self.dist = Distributed()
         self.dev = self.dist.device(device)
         self.data_root, self.runs_root = data_root, runs_root
@@ -164,6 +175,7 @@ class Trainer:
         self.callbacks: list[Callback] = list(callbacks)
         self.stages = Stages(self.cfg.freeze_epochs, self.cfg.epochs)
         self.state = TrainState(stage=self.stages.first)
+        self._lock = None
 
     # ---- data ---------------------------------------------------------------------------------------------------
     def locate(self):
@@ -189,7 +201,10 @@ class Trainer:
             dist.barrier()  # process 0 generates SynthFER and builds the image store first
         ds, spec, labels = self.locate()
         paths.ensure_writable(self.folder, "runs_root")
+        if dist.main:
+            self.lock_run()
         if (self.folder / "status").exists() and (self.folder / "status").read_text().strip() == "done":
+            self.release_run()
             if dist.main:
                 dist.barrier()
             return False
@@ -206,6 +221,25 @@ class Trainer:
                  "num_classes": self.num_classes}, indent=1))
             dist.barrier()
         return True
+
+    def lock_run(self):
+        """Own the run folder: wait while another process trains it (up to ``lock_timeout`` seconds)."""
+        timeout, env = self.lock_timeout, os.environ.get("FERNB_RUN_LOCK_TIMEOUT")
+        if timeout is None and env:
+            try:
+                timeout = float(env)
+            except ValueError:
+                raise ValueError(f"FERNB_RUN_LOCK_TIMEOUT={env!r}: expected seconds (a number)") from None
+
+        def waiting(holder):
+            if self.progress:
+                print(f"{self.folder.name}: {holder} is training this run; waiting for it", flush=True)
+        self._lock = RunLock(self.folder, timeout, on_wait=waiting).acquire()
+
+    def release_run(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # ---- model, objective, loaders ------------------------------------------------------------------------------
     def build(self):
@@ -424,6 +458,7 @@ class Trainer:
         np.save(folder / "test_probs.npy", probs.astype(np.float32))
         (folder / "metrics.json").write_text(json.dumps(self.test_metrics(probs), indent=1))
         (folder / "status").write_text("done\n")
+        self.release_run()
         self.dist.barrier()
         return load_run(folder)
 
@@ -441,7 +476,24 @@ class Trainer:
                  channels_last=self.precision.channels_last, precision_source=self.precision.source)
         return m
 
+    def log(self, run: Run) -> Run:
+        """Note the run in the chapter's report (``report``), so ``--record`` keeps its metrics and history."""
+        from fernb import results
+
+        if self.report is not None and self.dist.main:
+            results.log_run(Path(self.report), run.dir)
+        return run
+
     def fit(self) -> Run:
+        return self.log(self._fit())
+
+    def _fit(self) -> Run:
+        try:
+            return self._train()
+        finally:  # after an error the next process takes the folder over and resumes from the checkpoint
+            self.release_run()
+
+    def _train(self) -> Run:
         if not self.prepare_data():
             return load_run(self.folder)
         self.build()
@@ -459,11 +511,6 @@ class Trainer:
 
 
 def fit(cfg: TrainConfig | dict, data_root=None, device="auto", runs_root=None, progress: bool = True, labels=None,
-        dataset_options: dict | None = None, callbacks=()) -> Run:
-    """Train ``cfg`` (or return its stored run); see :class:`Trainer` for the arguments. Inside the book runner the
-    run is noted in the chapter's report (:mod:`fernb.results`), so ``--record`` keeps its metrics and history."""
-    from fernb import results
-
-    run = Trainer(cfg, data_root, device, runs_root, progress, labels, dataset_options, callbacks).fit()
-    results.log_run(results.report_dir(), run.dir)
-    return run
+        dataset_options: dict | None = None, callbacks=(), report=None) -> Run:
+    """Train ``cfg`` (or return its stored run); see :class:`Trainer` for the arguments."""
+    return Trainer(cfg, data_root, device, runs_root, progress, labels, dataset_options, callbacks, report).fit()

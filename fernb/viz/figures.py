@@ -39,7 +39,8 @@ def setup_plotly() -> str:
 def confusion_matrix_figure(cm, labels=EXPRESSIONS, title: str = "Confusion matrix", subtitle: str = ""):
     """One confusion matrix in the static explorer (:func:`fernb.viz.explorer.explorer_figure`): row-normalised
     colours, hover with counts and shares, buttons for recall, precision and counts."""
-    from fernb.viz.explorer import Evaluation, explorer_figure
+    from fernb.eval.evaluation import Evaluation
+    from fernb.viz.explorer import explorer_figure
 
     return explorer_figure([Evaluation.from_counts("matrix", cm, labels)], title, subtitle)
 
