@@ -26,11 +26,3 @@ def category_key(value):
     if v.replace(".", "", 1).isdigit():
         return (1, float(v), "")
     return (3 if v == "none" else 2, 0, v)
-
-
-def expression_index(name: str) -> int:
-    """Index of an expression name in the canonical order, with a clear error for unknown names."""
-    try:
-        return EXPRESSIONS_8.index(name)
-    except ValueError:
-        raise ValueError(f"unknown expression {name!r}; expected one of {', '.join(EXPRESSIONS_8)}") from None

@@ -35,21 +35,23 @@ dataset = "synth-raf"  # the dataset trained and tested on
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
+report = None  # set by the book runner: where this chapter's tables and runs are collected
 
 # %%
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
 import fernb.chapter
 from fernb import paths
 from fernb.data import load_dataset
-from fernb.labels import AGE_GROUPS, EXPRESSIONS
 from fernb.eval import Evaluation
+from fernb.labels import EXPRESSIONS
+from fernb.papers import quickstart
 from fernb.viz import explore, expression_examples, sample_grid
 
 ch = fernb.chapter.setup(
-    profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"]
+    profile, dataset, data_root, device, seed, datasets=["synth-raf", "synth-infer"],
+    name="00_quickstart", report=report,
 )
 ch.notice(real="RAF-DB or InFER++")
 print(
@@ -70,19 +72,11 @@ domains = {
     name: load_dataset(name, ch.data_root, profile=ch.profile, seed=ch.seed)
     for name in ("synth-raf", "synth-infer")
 }
-summary = pd.DataFrame({name: ds.class_counts() for name, ds in domains.items()})
-summary.loc["total"] = summary.sum()
-summary
+quickstart.domain_summary(domains)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for name, ds in domains.items():
-    r = ds.records
-    print(
-        f"{name}: {len(r)} images, train {int((r.split == 'train').sum())} / test "
-        f"{int((r.split == 'test').sum())}, "
-        f"crowd label noise {(r.label != r.true_label).mean():.1%}"
-    )
+print(quickstart.split_lines(domains))
 
 # %% [markdown]
 # One image per expression and domain: the most intense unoccluded example of each.
@@ -97,11 +91,7 @@ display(grid)
 # The demographic mix of `synth-infer` follows InFER++ Table 2; expression × age group and gender:
 
 # %%
-r = domains["synth-infer"].records
-expression = r.true_label.map(dict(enumerate(EXPRESSIONS)))
-table = pd.crosstab(expression, [r.gender, r.age_group])
-# age groups youngest first, not in string order
-table[sorted(table.columns, key=lambda c: (c[0], AGE_GROUPS.index(c[1])))]
+quickstart.demographics(domains["synth-infer"])
 
 # %% [markdown]
 # ## A first model
@@ -111,32 +101,17 @@ table[sorted(table.columns, key=lambda c: (c[0], AGE_GROUPS.index(c[1])))]
 # (size of the largest class) / (its size), capped at 3 (BTFER §III-E, Fig. 7). The trainer holds out a stratified
 # 10 % of the training split for model selection, writes a checkpoint every epoch and stores the run under a hash of
 # its configuration: running this cell again returns the stored run instantly, and a run interrupted mid-way resumes.
+# What each profile trains:
 
 # %%
-run = ch.fit(
-    model=ch.pick(smoke="tiny_cnn", quick="small_cnn", full="small_cnn"),
-    img_size=ch.pick(smoke=48, quick=64, full=96),
-    epochs=ch.pick(smoke=1, quick=10, full=40),
-    class_weighting="conservative",
-    batch_size=ch.pick(smoke=32, quick=64, full=128),
-    max_batches_per_epoch=ch.pick(smoke=4, quick=None, full=None),
-    progress=True,
-)
+quickstart.FIRST_MODEL.frame()
+
+# %%
+run = quickstart.first_model(ch)
 pd.DataFrame(run.history).set_index("epoch").round(4)
 
 # %%
-m = run.metrics
-print(
-    f"{ch.dataset} test split ({m['n']} images), crowd labels: accuracy "
-    f"{m['accuracy']:.3f}, "
-    f"mean class accuracy {m['mean_class_accuracy']:.3f}, macro-F1 "
-    f"{m['macro_f1']:.3f}, ECE {m['ece']:.3f}"
-)
-if "accuracy_vs_true_label" in m:
-    print(
-        f"accuracy against the latent true expression: "
-        f"{m['accuracy_vs_true_label']:.3f}"
-    )
+print(quickstart.metrics_lines(run))
 
 # %% [markdown]
 # ## The confusion matrix
@@ -158,14 +133,7 @@ explore(
 # Accuracy per age group and gender, which SynthFER (like InFER++) makes measurable and none of the four papers reports:
 
 # %%
-pd.DataFrame(
-    {
-        "accuracy": {
-            **{f"age {k}": v for k, v in m.get("accuracy_by_age_group", {}).items()},
-            **{f"gender {k}": v for k, v in m.get("accuracy_by_gender", {}).items()},
-        }
-    }
-).round(3)
+quickstart.group_accuracy(run)
 
 # %% [markdown]
 # ## Where next

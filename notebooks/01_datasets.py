@@ -32,28 +32,17 @@ dataset = "synth-raf"  # any name in the catalogue below; real ones need data_ro
 data_root = None  # None: $FERNB_HOME/data; a real dataset: the folder of your copy
 device = "auto"  # unused here; kept so every chapter takes the same parameters
 seed = 0
+report = None  # set by the book runner: where this chapter's tables and runs are collected
 
 # %%
-import shutil
-import warnings
-
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
 import fernb.chapter
 from fernb import paths
-from fernb.data import load_dataset, load_manifest
-from fernb.data.mock import write_all
-from fernb.data.verify import (
-    catalogue,
-    demographics_table,
-    published_class_counts,
-    published_table,
-    verify,
-)
-from fernb.labels import AGE_GROUPS, EXPRESSIONS, EXPRESSIONS_8, GENDERS
-from fernb.train.weighting import class_weights
+from fernb.data.verify import catalogue, demographics_table, published_table, verify
+from fernb.labels import EXPRESSIONS, EXPRESSIONS_8
+from fernb.papers import datasets
 from fernb.viz import (
     class_distribution_figure,
     class_examples,
@@ -61,7 +50,9 @@ from fernb.viz import (
     sample_grid,
 )
 
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
+ch = fernb.chapter.setup(
+    profile, dataset, data_root, device, seed, name="01_datasets", report=report
+)
 ch.notice(real="a real dataset")
 print(
     f"profile={ch.profile} dataset={ch.dataset} data_root={paths.shown(ch.data_root)}"
@@ -87,19 +78,13 @@ with pd.option_context("display.max_colwidth", 120):
 # of stopping at the first).
 
 # %%
-if ch.synthetic:
-    ds = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed)
-    report = verify(ch.dataset, ds.root)
-else:
-    report = verify(ch.dataset, ch.data_root, lenient=True)
-    ds = load_dataset(ch.dataset, ch.data_root, lenient=True)
-print(report.summary())
+ds, verified = datasets.chosen(ch)
+print(verified.summary())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-found = report.counts[report.counts["source"] == "found on disk"]
-table = found.pivot_table(index="cls", columns="split", values="found", sort=False)
-print(table.astype(int).to_string())
+table = datasets.found_counts(verified)
+print(table.to_string())
 
 # %% [markdown]
 # Where the manifest has published per-class counts, they stand beside ours. On SynthFER there are none: the
@@ -126,19 +111,8 @@ else:
 # the buttons.
 
 # %%
-dist = {
-    "RAF-DB (BTFER Table 1)": published_class_counts("rafdb", "all", "BTFER"),
-    "FER2013 (BTFER Table 1)": published_class_counts("fer2013", "all", "BTFER"),
-    "AffectNet-7 train (ResEmoteNet Table II)": published_class_counts(
-        "affectnet-7", "train"
-    ),
-    "InFER++ (InFER++ Table 2a)": published_class_counts("infer-pp", "all"),
-    "BTFER (BTFER Table 1)": published_class_counts("btfer", "test"),
-    f"{ch.dataset} (found here)": ds.class_counts(),
-}
-dist = pd.DataFrame(dist).reindex(list(EXPRESSIONS))
 class_distribution_figure(
-    dist,
+    datasets.class_shares(ds),
     "Expression shares per dataset",
     "published counts, with the table they come from, beside the chosen dataset as "
     "found",
@@ -152,23 +126,11 @@ class_distribution_figure(
 # The paper prints no joint table of expression × age × gender; ours follows.
 
 # %%
-if ch.dataset == "infer-pp":
-    demo = ds
-else:
-    demo = load_dataset(
-        "synth-infer",
-        ch.data_root if ch.synthetic else None,
-        profile=ch.profile,
-        seed=ch.seed,
-    )
+demo = datasets.demographics_dataset(ch, ds)
 display(demographics_table(demo).round(1))
 
 # %%
-joint = pd.crosstab(
-    [demo.records["age_group"], demo.records["gender"]],
-    demo.records["label"].map(dict(enumerate(EXPRESSIONS))),
-)
-display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_value=0))
+display(datasets.joint_demographics(demo))
 
 # %% [markdown]
 # ## BTFER's class weights, recomputed
@@ -180,37 +142,12 @@ display(joint.reindex(pd.MultiIndex.from_product([AGE_GROUPS, GENDERS]), fill_va
 # rather than on the 12,271 official training images.
 
 # %%
-train_counts = published_class_counts("rafdb", "train")  # ResEmoteNet Table II
-all_counts = published_class_counts("rafdb", "all")  # BTFER Table 1
-printed = load_manifest("btfer")["printed_class_weights"]
-weights = pd.DataFrame(
-    {
-        "simple, printed (Fig. 6)": pd.Series(printed["simple"]),
-        "simple, RAF-DB train": class_weights(train_counts, "simple"),
-        "simple, RAF-DB all": class_weights(all_counts, "simple"),
-        "conservative, printed (Fig. 9)": pd.Series(printed["conservative"]),
-        "conservative, RAF-DB train": class_weights(train_counts, "conservative"),
-        "conservative, RAF-DB all": class_weights(all_counts, "conservative"),
-        f"conservative, {ds.name} train": class_weights(
-            ds.class_counts("train").iloc[:7].to_numpy(), "conservative"
-        ),
-    },
-    index=list(EXPRESSIONS),
-)
+weights = datasets.btfer_weights(ds)
 display(weights.round(2))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-gap_train = (
-    (weights["simple, RAF-DB train"] - weights["simple, printed (Fig. 6)"]).abs().max()
-)
-gap_all = (
-    (weights["simple, RAF-DB all"] - weights["simple, printed (Fig. 6)"]).abs().max()
-)
-print(
-    f"largest gap to BTFER Fig. 6: from training counts {gap_train:.2f}, from "
-    f"whole-dataset counts {gap_all:.2f}"
-)
+print(datasets.weight_gaps(weights))
 
 # %% [markdown]
 # ## Examples of each expression
@@ -230,38 +167,8 @@ display(sample_grid([examples], [ds.name], list(EXPRESSIONS_8[: len(examples)]))
 # synthetic; the formats are the real ones.
 
 # %%
-mock_root = paths.cache_root() / "mock-layouts"
-shutil.rmtree(mock_root, ignore_errors=True)
-source = load_dataset(
-    "synth-raf",
-    ch.data_root if ch.synthetic else None,
-    profile="smoke",
-    seed=0,
-    progress=False,
-)
-with warnings.catch_warnings():  # the table counts what each lenient load quarantined
-    warnings.simplefilter("ignore", UserWarning)
-    layouts = {
-        name: load_dataset(name, folder, progress=False, lenient=True)
-        for name, folder in write_all(mock_root, source).items()
-    }
-rows = []
-for name, d in layouts.items():
-    rows.append(
-        {
-            "dataset": name,
-            "entries read": len(d),
-            "splits": dict(d.records["split"].value_counts()),
-            "excluded": len(d.excluded),
-            "quarantined": len(d.problems),
-            "extra columns": ", ".join(
-                c
-                for c in d.records.columns
-                if c not in ("image", "label", "split", "origin")
-            )[:70],
-        }
-    )
-display(pd.DataFrame(rows).set_index("dataset"))
+mock_root, layouts = datasets.mock_layouts(ch)
+display(datasets.layouts_table(layouts))
 
 # %% [markdown]
 # What was set aside, and why. Nothing is dropped without a line here: AffectNet's non-expression classes (and
@@ -270,21 +177,15 @@ display(pd.DataFrame(rows).set_index("dataset"))
 # of the blended synthetic frames).
 
 # %%
-set_aside = pd.concat(
-    [d.set_aside.assign(dataset=n) for n, d in layouts.items()], ignore_index=True
-)
-display(
-    set_aside.groupby(["dataset", "kind", "reason"]).size().rename("entries").to_frame()
-)
+display(datasets.set_aside_table(layouts))
 
 # %% [markdown]
 # One face per expression as each adapter delivers it: RAF-DB's original images and AffectNet's and ExpW's photographs
 # are cropped with their face boxes, CK+ frames with the detector's box, FER2013 comes from its pixel strings.
 
 # %%
-names = ["rafdb", "fer2013", "affectnet-7", "expw", "ckplus", "infer-pp", "btfer"]
-grid = [class_examples(layouts[n]) for n in names]
-display(sample_grid(grid, names, list(EXPRESSIONS), cell=80, font_size=13))
+grid = [class_examples(layouts[n]) for n in datasets.LAYOUTS]
+display(sample_grid(grid, datasets.LAYOUTS, list(EXPRESSIONS), cell=80, font_size=13))
 
 # %% [markdown]
 # ## A damaged copy
@@ -294,20 +195,8 @@ display(sample_grid(grid, names, list(EXPRESSIONS), cell=80, font_size=13))
 # lists it, and goes on.
 
 # %%
-broken = shutil.copytree(mock_root / "rafdb", mock_root / "rafdb-broken")
-listing = broken / "EmoLabel/list_patition_label.txt"
-lines = listing.read_text().splitlines()
-lines[2] = lines[2].split()[0] + " 9"
-listing.write_text("\n".join(lines) + "\n")
-victim = sorted((broken / "Image/aligned").glob("train_*.jpg"))[5]
-victim.write_bytes(victim.read_bytes()[:600])
-shutil.copy(
-    victim.with_name("test_00001_aligned.jpg"), broken / "Image/aligned/holiday.jpg"
-)
-try:
-    verify("rafdb", broken, progress=False)
-except ValueError as e:
-    print("strict:", e)
+broken = datasets.damage(mock_root)
+print(datasets.strict_error(broken))
 
 # %%
 print(verify("rafdb", broken, lenient=True, progress=False).summary())

@@ -4,7 +4,7 @@ import pytest
 
 from fernb import book, chapter
 from fernb.data.manifest import load_manifest
-from fernb.data.dataset import validate_records
+from fernb.data.records import validate_records
 from fernb.viz import confusion_matrix_figure, setup_plotly
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fernb.data.dataset import FERDataset
+from fernb.data.records import FERDataset
 from fernb.eval import Evaluation
 from fernb.viz import ConfusionExplorer, explore, explorer_figure
 from fernb.viz.explorer import normalise

@@ -83,12 +83,23 @@ def test_run_rebuilds_its_data_and_reproduces_the_stored_test_predictions(smoke_
     assert list(runs.model) == ["tiny_cnn"] and runs.accuracy.iloc[0] == run.metrics["accuracy"]
 
 
-def test_run_keys_do_not_move():
-    """Run folders are named by these keys: options added later must leave existing keys alone (the literals were
-    computed before the Trainer refactor, with the LATER_DEFAULTS table it replaced)."""
-    assert TrainConfig(**TINY).key() == "722388197cb6"
-    assert TrainConfig().key() == "ce7f45b6c10c"
-    assert TrainConfig(**TINY, loss="elr_sce", sam_rho=0.05, freeze_epochs=2, fold=1).key() == "fe39a05d47f2"
+def test_run_key_holds_every_option_and_only_what_changes_training():
+    """Every field is in the key (a default changed later keys new runs instead of returning stale ones); the
+    profile, which only sizes SynthFER, is not in a real dataset's key; momentum with Adam is refused."""
+    import dataclasses
+
+    base = TrainConfig(**TINY)
+    blob = base.to_dict()
+    assert set(blob) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert base.key() != TrainConfig(**{**TINY, "aug_ratio": (1.0, 1.0)}).key()
+    assert base.key() != TrainConfig(**TINY, loss="sce").key()
+    assert base.key() != TrainConfig(**{**TINY, "profile": "quick"}).key()  # SynthFER: the profile is its size
+    real = {k: v for k, v in TINY.items() if k not in ("dataset", "profile")}
+    assert (TrainConfig(**real, dataset="rafdb", profile="quick").key()
+            == TrainConfig(**real, dataset="rafdb", profile="full").key())
+    with pytest.raises(ValueError, match="momentum has no effect"):
+        TrainConfig(**TINY, momentum=0.5)
+    assert TrainConfig(**{**TINY, "optimizer": "sgd"}, momentum=0.5).momentum == 0.5
 
 
 def test_checkpoint_of_another_config_is_refused(smoke_raf, tmp_path):

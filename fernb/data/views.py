@@ -1,6 +1,6 @@
 """Views of a dataset for protocols that change its classes or splits (InFER++ §III-E).
 
-A view is a :class:`~fernb.data.dataset.FERDataset` of its own: the records are re-labelled or
+A view is a :class:`~fernb.data.records.FERDataset` of its own: the records are re-labelled or
 re-split, the manifest copy carries the new class count and names, and the fingerprint changes with
 them, so runs, image stores and caches of a view never mix with the dataset's. The trainer reaches
 views through ``dataset_options`` (recorded in the run's :class:`~fernb.train.config.DataSpec`, so
@@ -46,7 +46,7 @@ def restrict_classes(ds, classes):
     (§III-E's six classes). Label-like columns (``true_label`` …) are mapped too, with -1 for a class
     outside the set. Raises naming the dataset and the class when ``ds`` has no image of one of
     them."""
-    from fernb.data.dataset import FERDataset
+    from fernb.data.records import FERDataset
 
     names = parse_classes(classes)
     current = ds.class_names
@@ -76,7 +76,7 @@ def all_images(ds, holdout: float = 0.1, seed: int = 0):
     ``holdout`` share kept as ``test``: the trainer needs a test split of the training domain, and
     it gives an in-domain check. ``val`` records become ``train`` too (model selection then comes
     from the trainer's ``val_share``)."""
-    from fernb.data.dataset import FERDataset
+    from fernb.data.records import FERDataset
     from fernb.data.splits import stratified_split
 
     if not 0 < holdout < 0.5:

@@ -1,4 +1,4 @@
-"""Training: configuration, the trainer and the results registry of runs."""
+"""Training: configuration, the trainer and the run folders it writes (FERNB_HOME/runs)."""
 
 from fernb.train.callbacks import Callback, StopAfterEpoch
 from fernb.train.config import DataSpec, TrainConfig

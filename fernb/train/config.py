@@ -16,17 +16,11 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 
 
+def _synthetic(dataset: str) -> bool:
+    """Whether ``dataset`` is generated here (its size then follows the profile)."""
+    from fernb.data.manifest import load_manifest
 
-def later(default, **kw):
-    """An option added after runs were first stored: left out of the run key while it holds its default, so stored
-    runs keep their folders. Every option added from now on is declared with ``later``."""
-    if isinstance(default, dict):
-        return field(default_factory=dict, metadata={"later": True}, **kw)
-    return field(default=default, metadata={"later": True}, **kw)
-
-
-def _default(f: dataclasses.Field):
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return load_manifest(dataset)["kind"] == "synthetic"
 
 
 @dataclass(frozen=True)
@@ -35,7 +29,7 @@ class TrainConfig:
 
     model: str = "small_cnn"
     dataset: str = "synth-raf"
-    profile: str = "quick"  # selects the SynthFER size; ignored by real datasets
+    profile: str = "quick"  # selects the SynthFER size; not part of a real dataset's run key, which ignores it
     data_seed: int = 0
     img_size: int = 64
     in_chans: int = 3
@@ -49,7 +43,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weighting: str = "none"  # none | simple | conservative (BTFER §III-E)
     aug_scale: tuple = (0.8, 1.0)
-    aug_ratio: tuple = later((0.9, 1.1))  # aspect-ratio range of the random crop; (1, 1) with aug_scale (1, 1) = no crop
+    aug_ratio: tuple = (0.9, 1.1)  # aspect-ratio range of the random crop; (1, 1) with aug_scale (1, 1) = no crop
     aug_flip: float = 0.5
     aug_brightness: float = 0.1
     aug_contrast: float = 0.1
@@ -57,21 +51,21 @@ class TrainConfig:
     seed: int = 0
     max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
     model_kwargs: dict = field(default_factory=dict)
-    loss: str = later("ce")  # ce | sce | elr | elr_sce (fernb.train.losses)
-    loss_kwargs: dict = later({})
-    sam_rho: float = later(0.0)  # > 0 wraps the optimiser in SAM with this radius (Foret et al. 2021)
-    early_stop_patience: int = later(0)  # stop a stage after this many epochs without a better validation score; 0 = never
-    monitor: str = later("val_acc")  # val_acc | val_loss: the validation score for model selection, plateau and early stop
-    lr_step_size: int = later(0)  # step schedule: epochs between decays (0 = a third of the stage)
-    lr_gamma: float = later(0.1)  # step and plateau schedules: the decay factor
-    plateau_patience: int = later(3)  # plateau schedule: epochs without improvement before a decay
-    min_lr: float = later(0.0)  # plateau schedule: the floor (BTFER: 1e-10)
-    freeze_epochs: int = later(0)  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained
-    sampler: str = later("shuffle")  # shuffle | balanced (class-balanced sampling with replacement)
-    fold: int | None = later(None)  # cross-validated datasets (CK+): this fold is the test split
-    precision: str = later("auto")  # auto | fp32 | bf16 | fp16: autocast dtype; auto measures (fernb.train.autotune)
-    memory_format: str = later("auto")  # auto | contiguous | channels_last; auto measures with precision
-    betas: tuple = later((0.9, 0.999))  # Adam/AdamW (beta1, beta2); InFER++ §III-F uses (0.99, 0.999)
+    loss: str = "ce"  # ce | sce | elr | elr_sce (fernb.train.losses)
+    loss_kwargs: dict = field(default_factory=dict)
+    sam_rho: float = 0.0  # > 0 wraps the optimiser in SAM with this radius (Foret et al. 2021)
+    early_stop_patience: int = 0  # stop a stage after this many epochs without a better validation score; 0 = never
+    monitor: str = "val_acc"  # val_acc | val_loss: the validation score for model selection, plateau and early stop
+    lr_step_size: int = 0  # step schedule: epochs between decays (0 = a third of the stage)
+    lr_gamma: float = 0.1  # step and plateau schedules: the decay factor
+    plateau_patience: int = 3  # plateau schedule: epochs without improvement before a decay
+    min_lr: float = 0.0  # plateau schedule: the floor (BTFER: 1e-10)
+    freeze_epochs: int = 0  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained
+    sampler: str = "shuffle"  # shuffle | balanced (class-balanced sampling with replacement)
+    fold: int | None = None  # cross-validated datasets (CK+): this fold is the test split
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16: autocast dtype; auto measures (fernb.train.autotune)
+    memory_format: str = "auto"  # auto | contiguous | channels_last; auto measures with precision
+    betas: tuple = (0.9, 0.999)  # Adam/AdamW (beta1, beta2); InFER++ §III-F uses (0.99, 0.999)
 
     def __post_init__(self):
         from fernb.models.registry import entry, validate
@@ -132,6 +126,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}")
         if self.optimizer == "sgd" and self.betas != (0.9, 0.999):
             raise ValueError("TrainConfig.betas has no effect with optimizer='sgd'; use adam or adamw")
+        if self.optimizer != "sgd" and self.momentum != 0.9:
+            raise ValueError(f"TrainConfig.momentum has no effect with optimizer={self.optimizer!r} (Adam's "
+                             "momentum is betas[0]); set betas, or use optimizer='sgd'")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"TrainConfig.model_kwargs must be a dict, got {self.model_kwargs!r}")
         import os
@@ -163,12 +160,12 @@ class TrainConfig:
         return d
 
     def key(self) -> str:
-        """Stable hash of the configuration: the name of its run folder. Options added later are left out of the
-        hash while they hold their defaults, so runs stored before they existed keep their keys."""
+        """Stable hash of every option that changes training: the name of its run folder. A later change of a
+        default therefore keys new runs rather than returning stale ones. ``profile`` only sizes SynthFER, so a
+        real dataset's key leaves it out."""
         d = self.to_dict()
-        for f in dataclasses.fields(self):
-            if f.metadata.get("later") and getattr(self, f.name) == _default(f):
-                d.pop(f.name)
+        if not _synthetic(self.dataset):
+            d.pop("profile")
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -382,11 +382,6 @@ def objective_class(name: str) -> type:
     return OBJECTIVES[name]
 
 
-def needs_aux(name: str) -> bool:
-    """Whether objective ``name`` reads ``forward_aux``'s dict (the embedding, attention) rather than the logits."""
-    return objective_class(name).needs_aux
-
-
 def build_loss(name: str, n_samples: int, num_classes: int, weight=None, label_smoothing: float = 0.0,
                embed_dim: int | None = None, class_weighting: str | None = None, **kw) -> Objective:
     """The objective a ``TrainConfig`` names (``loss``, ``loss_kwargs``). The trainer's context (dataset size, class

@@ -1,4 +1,6 @@
-"""The results registry: a run folder, what it knows about its data, and the one inference loop.
+"""A run folder: what it holds, what it knows about its data, and the one inference loop. (The registry of run
+folders is ``FERNB_HOME/runs``, found by :func:`run_dir` and listed by :func:`list_runs`; what chapters report and
+record is :mod:`fernb.results`.)
 
 A run folder (named by a hash of the configuration and the data) holds ``config.json`` (the
 :class:`~fernb.train.config.TrainConfig`, the :class:`~fernb.train.config.DataSpec` it trained on and its class
@@ -194,7 +196,7 @@ def load_run(folder: Path) -> Run:
 
 
 def list_runs(runs_root=None):
-    """Every finished run in the results registry as a DataFrame: its configuration, headline metrics and folder.
+    """Every finished run under ``runs_root`` as a DataFrame: its configuration, headline metrics and folder.
     Chapters use it to collect what other chapters trained (e.g. the model-zoo accuracy-MACs scatter)."""
     import pandas as pd
 

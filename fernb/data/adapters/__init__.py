@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fernb.data.dataset import escapes_root
+from fernb.data.records import escapes_root
 from fernb.labels import EXPRESSIONS_8
 
 ADAPTERS = {"rafdb": "rafdb", "fer2013": "fer2013", "affectnet": "affectnet", "expw": "expw", "ckplus": "ckplus",
