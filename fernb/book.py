@@ -11,6 +11,7 @@ in ``_build/executed/<profile>/`` → Jupyter Book renders those with execution 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -213,8 +214,6 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     src.parent.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(to_notebook(py), src)
-    os.environ["FERNB_BOOK_BUILD"] = "1"  # figures as HTML calling the book's plotly.js (fernb.viz.setup_plotly)
-    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for live readers; the page keeps the epoch log
     if reports.exists():
         shutil.rmtree(reports)
     reports.mkdir(parents=True)
@@ -224,8 +223,9 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     t = time.perf_counter()
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
-    papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
-                               progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
+    with _kernel_environment():
+        papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
+                                   progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
     seconds = round(time.perf_counter() - t, 1)
     nb = nbformat.read(tmp, as_version=4)
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
@@ -235,6 +235,23 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     if record:
         _record(name, prof, reports, params, seconds)
     return out
+
+
+@contextlib.contextmanager
+def _kernel_environment():
+    """What the chapter's kernel inherits while papermill runs it, restored afterwards: figures as HTML calling the
+    book's plotly.js (``fernb.viz.setup_plotly``), and no progress bars (the page keeps the epoch log)."""
+    saved = {k: os.environ.get(k) for k in ("FERNB_BOOK_BUILD", "TQDM_DISABLE")}
+    os.environ["FERNB_BOOK_BUILD"] = "1"
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
