@@ -40,7 +40,7 @@ def ensure_writable(path: Path, what: str) -> Path:
     """Create ``path`` (and parents) or fail with an error naming the parameter it came from."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".fernb-write-test"
+        probe = path / f".fernb-write-test-{os.getpid()}"  # per process: two may probe one folder at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as e:
