@@ -1,19 +1,21 @@
 # make book : install, generate the default data, run every chapter (quick profile), build the HTML book
 # make test : install, unit tests, every chapter executed in the smoke profile, its pages checked (no warnings,
 #             tracebacks, local paths, NaN tables, over-wide code), nbval, the HTML book built from those executed
-#             notebooks and opened in headless Chromium (tests/test_browser.py)
-# make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer)
+#             notebooks and opened in headless Chromium (tests/test_browser.py; scripts/system-deps installs it)
+# make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer); as root too
+#             (containers, Colab-like machines)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fernb-installed
 export FERNB_HOME ?= $(CURDIR)/.fernb
 
-.PHONY: install data book test lab chapters sync bench clean colab-check
+.PHONY: install data book test lab chapters sync bench clean colab-check browser
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	PYTHON=$(PYTHON) sh scripts/system-deps venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
@@ -28,7 +30,12 @@ data: install
 book: data
 	$(BIN)/python -m fernb.book build --profile quick
 
-test: install
+# Debian's chromium for tests/test_browser.py: installed when this user can (root, or sudo without a password),
+# otherwise a stop within seconds, before anything is installed or tested, naming the command to run
+browser:
+	PYTHON=$(PYTHON) sh scripts/system-deps chromium
+
+test: browser install
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py
 	$(BIN)/python -m fernb.book run-all --profile smoke
 	$(BIN)/python -m fernb.book check --profile smoke
@@ -39,7 +46,7 @@ test: install
 # the chapters in JupyterLab, kernel "fernb": the confusion-matrix explorers are live widgets there
 lab: install
 	$(BIN)/python -m jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=fernb \
-		--ServerApp.open_browser=True
+		--ServerApp.open_browser=True $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # every chapter's committed .ipynb run from its Colab set-up cell in a fresh environment holding only torch
 colab-check: install

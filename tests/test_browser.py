@@ -14,7 +14,7 @@ import pytest
 
 from fernb import book
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("FERNB_CHROMIUM", "/usr/bin/chromium")  # scripts/system-deps installs it
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 HTML = book.BUILD / "site" / "_build" / "html"
@@ -35,7 +35,7 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need(False, "playwright is not installed (pip install -e '.[test]')")
-    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (scripts/system-deps chromium installs it)")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
