@@ -1,4 +1,5 @@
-"""Perceptual fingerprints, the clean and augment-before-split protocols, and the audit that compares them."""
+"""Perceptual fingerprints and the clean and augment-before-split protocols (the audit that trains on them is
+tests/test_resemotenet.py)."""
 
 import json
 
@@ -68,49 +69,3 @@ def test_protocols_split_photographs_as_described(smoke_raf, tmp_path):
     flagged = leaky.similarity > threshold
     assert flagged.sum() > 0.4 * leaky.sibling_in_reference.sum()
     assert leaky.sibling_in_reference[flagged].mean() >= 0.9, leaky[flagged]
-
-
-def test_leakage_audit_summary(smoke_raf, tmp_path):
-    from fernb.eval.leakage import leakage_audit
-
-    audit = leakage_audit(smoke_raf, dict(model="tiny_cnn", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2),
-                          runs_root=tmp_path, progress=False)
-    s = audit.summary()
-    assert list(s.index) == ["clean", "leaky"] and s.loc["clean", "train images"] == s.loc["leaky", "train images"]
-    run = audit.runs["clean"]
-    assert run.metrics["n_val"] == s.loc["clean", "val images"]  # the trainer used the protocol's own validation split
-    paired = audit.paired()
-    assert paired["images"].sum() > 0 and set(paired.index) <= {False, True} and 0 < audit.detection().iloc[0]["ROC AUC"] <= 1
-    noise = audit.by_label_noise()
-    assert noise[("images", "clean")].sum() == s.loc["clean", "test images"]
-    with pytest.raises(ValueError, match="leave 'dataset' out"):
-        leakage_audit(smoke_raf, dict(dataset="synth-raf"), runs_root=tmp_path, progress=False)
-
-
-def test_audits_over_seeds_report_their_spread(smoke_raf, tmp_path):
-    from fernb.eval.leakage import leakage_audits, spread
-
-    train = dict(model="tiny_cnn", img_size=32, batch_size=32, epochs=1, max_batches_per_epoch=2)
-    audits = leakage_audits(smoke_raf, train, seeds=(0, 1), runs_root=tmp_path, progress=False)
-    assert [a.runs["clean"].config.seed for a in audits] == [0, 1]
-    table = spread(audits)
-    assert list(table.index) == [0, 1, "mean", "sd"]
-    col = "test accuracy, leaky − clean"
-    assert table.loc["mean", col] == pytest.approx((table.loc[0, col] + table.loc[1, col]) / 2)
-    assert audits[0].datasets["clean"].root != audits[1].datasets["clean"].root  # each seed its own split
-    shared = leakage_audits(smoke_raf, train, seeds=(0, 1), runs_root=tmp_path, progress=False, protocol_seed=0)
-    assert shared[0].datasets["clean"].root == shared[1].datasets["clean"].root  # one written pair, two trainings
-    assert shared[0].runs["clean"].dir != shared[1].runs["clean"].dir
-    with pytest.raises(ValueError, match="at least one seed"):
-        leakage_audits(smoke_raf, train, seeds=(), runs_root=tmp_path, progress=False)
-
-
-def test_beyond_noise_flags_only_clear_effects():
-    import pandas as pd
-
-    from fernb.eval.leakage import beyond_noise
-
-    table = pd.DataFrame({"big": [0.40, 0.45, 0.50], "noise": [0.03, -0.04, 0.02]}, index=[0, 1, 2])
-    v = beyond_noise(table)
-    assert bool(v.loc["big", "beyond noise"]) and not bool(v.loc["noise", "beyond noise"])
-    assert v.loc["big", "mean"] == pytest.approx(0.45) and v.loc["big", "seeds"] == 3

@@ -69,3 +69,14 @@ def test_report_names_the_classes_of_a_view():
     probs = np.eye(6)[[0, 1, 2, 3, 4, 5]]
     rep = classification_report(np.arange(6), probs, num_classes=6, class_names=names)
     assert list(rep["per_class_accuracy"]) == list(names)
+
+
+def test_beyond_noise_flags_only_clear_effects():
+    import pandas as pd
+
+    from fernb.eval.metrics import beyond_noise
+
+    table = pd.DataFrame({"big": [0.40, 0.45, 0.50], "noise": [0.03, -0.04, 0.02]}, index=[0, 1, 2])
+    v = beyond_noise(table)
+    assert bool(v.loc["big", "beyond noise"]) and not bool(v.loc["noise", "beyond noise"])
+    assert v.loc["big", "mean"] == pytest.approx(0.45) and v.loc["big", "seeds"] == 3

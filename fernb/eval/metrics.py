@@ -83,3 +83,16 @@ def confusion_report(cm, class_names) -> dict:
     return {"n": rep["n"], "accuracy": rep["accuracy"] if rep["n"] else 0.0,
             "mean_class_recall": float(np.nanmean(recall)) if rep["n"] else float("nan"),
             "recall": dict(zip(class_names, recall))}
+
+
+def beyond_noise(table):
+    """For each column of a per-seed table (one row per seed; ``mean``/``sd`` rows are dropped): the mean over
+    seeds, its standard error, and whether the mean lies more than two standard errors from zero (a rough test with
+    few seeds: it flags effects clearly larger than the run-to-run variation, and says nothing of smaller ones)."""
+    import pandas as pd
+
+    per_seed = table.drop(index=["mean", "sd"], errors="ignore").astype(float)
+    n = per_seed.notna().sum()
+    mean, se = per_seed.mean(), per_seed.std(ddof=1) / np.sqrt(n)
+    return pd.DataFrame({"mean": mean, "standard error": se, "seeds": n,
+                         "beyond noise": (mean.abs() > 2 * se) & (n > 1)})

@@ -118,19 +118,3 @@ for _cfg, (_convs, _se, _res, _removed) in ABLATIONS.items():
     register(f"resemotenet_{_cfg.lower()}", 64, min_img_size=2 ** (len(_convs) + 1),
              paper=f"ResEmoteNet Table IV {_cfg} (removed: {_removed})", family="resemotenet",
              )(_make(_cfg))
-
-
-# The paper's results, carried over with their source; chapters print ours beside them with the dataset named.
-TABLE_III = {  # ResEmoteNet Table III, test accuracy (%) of the proposed network, by the paper's dataset name
-    "FER2013": 79.79, "RAF-DB": 94.76, "AffectNet-7": 72.93, "ExpW": 75.67,
-}
-TABLE_III_DATASETS = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet-7": "AffectNet-7", "expw": "ExpW"}  # fernb name -> paper's
-TABLE_III_NOTE = "the abstract prints 72.39 for AffectNet-7; Table III and §IV-A print 72.93"
-TABLE_IV = {  # ResEmoteNet Table IV (RAF-DB): config -> (removed components, accuracy %, "loss %")
-    "resemotenet": ("— (C1, the full network)", 94.76, 3.73),
-    "resemotenet_c2": ("SE (256)", 94.18, 16.83),
-    "resemotenet_c3": ("CNN (64)", 83.51, 7.19),
-    "resemotenet_c4": ("CNN (64, 128)", 88.27, 5.32),
-    "resemotenet_c5": ("RB (256)", 75.39, 10.2),
-    "resemotenet_c6": ("RB (256, 512)", 82.77, 8.8),
-}
