@@ -35,7 +35,7 @@ dataset = "synth-raf"  # the dataset trained and tested on
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
-report = None  # set by the book runner: where this chapter's tables and runs are collected
+report = None  # set by the book runner: the folder this chapter reports into
 
 # %%
 import pandas as pd

@@ -32,7 +32,7 @@ dataset = "synth-raf"  # any name in the catalogue below; real ones need data_ro
 data_root = None  # None: $FERNB_HOME/data; a real dataset: the folder of your copy
 device = "auto"  # unused here; kept so every chapter takes the same parameters
 seed = 0
-report = None  # set by the book runner: where this chapter's tables and runs are collected
+report = None  # set by the book runner: the folder this chapter reports into
 
 # %%
 import pandas as pd
