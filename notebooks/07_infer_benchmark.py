@@ -28,8 +28,9 @@
 #    *true* expression, which only SynthFER knows;
 # 5. measures what LiteXpressionNet and EfficientFace cost on a CPU at batch 1 (onnxruntime fp32 and int8).
 #
-# Every method and objective comes from the library (`fernb.models`, `fernb.train.losses`); the experiment logic
-# is in `fernb.eval.infer` and `fernb.eval.noisy`.
+# Every method and objective comes from the library (`fernb.models`, `fernb.train.losses`); the experiments, what
+# each profile trains and the text that reads their results are in `fernb.papers.infer.benchmark` and
+# `fernb.papers.infer.noisy`.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
@@ -40,37 +41,24 @@ table4_root = None  # your RAF-DB or AffectNet copy for Table 4
 fold = None  # CK+ fold 0-9 (dataset ckplus); None: k-fold on SynthFER
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
+report = None  # set by the book runner: where this chapter's tables and runs go
 
 # %%
-import warnings
-
-import pandas as pd
-import plotly.graph_objects as go
-import torch
 from IPython.display import Markdown, display
 
 import fernb.chapter
-from fernb import paths
-from fernb.eval import infer, noisy
-from fernb.data import load_dataset
-from fernb.eval.complexity import accuracy_cost_points
-from fernb.eval.deploy import deploy_report
-from fernb.models import entry
 from fernb.eval import Evaluation
-from fernb.viz import accuracy_macs_figure, explore
+from fernb.papers.infer import benchmark, noisy
+from fernb.papers.recipes import recipes_frame
+from fernb.viz import explore
 from fernb.viz.tables import dashed
 
-warnings.filterwarnings("ignore", category=UserWarning)
 ch = fernb.chapter.setup(
-    profile,
-    dataset,
-    data_root,
-    device,
-    seed,
+    profile, dataset, data_root, device, seed,
     datasets=["synth-infer", "infer-pp", "ckplus"],
+    name="07_infer_benchmark", report=report,
 )
-block4 = infer.check_table4_dataset(table4_dataset, table4_root)
-infer.check_fold(ch.dataset, fold)
+block4 = benchmark.check_requests(ch, table4_dataset, table4_root, fold)
 ch.notice(real="InFER++, RAF-DB, AffectNet or CK+")
 print(
     f"profile={ch.profile} dataset={ch.dataset} table4={table4_dataset} "
@@ -80,94 +68,27 @@ print(
 # %% [markdown]
 # ## What each profile trains
 #
-# The paper trains every method for 50 epochs from scratch (§III-F) at each method's own resolution. A 2-core
-# CPU cannot, so `quick` shrinks everything and says so here:
-#
-# | section | paper | `quick` (this CPU) |
-# |---|---|---|
-# | Table 3 | 7 methods, 50 epochs, own resolution | SCN, DACL, Island Loss at 32×32, 1 epoch of 8 batches of 64 |
-# | Table 4 | 12 methods on RAF-DB, 5 on AffectNet-8 | LiteXpressionNet and EfficientFace at 64×64, 1 epoch of 4 batches |
-# | Table 5 | CK+, 10 subject-independent folds | ShuffleNetV2, 3 class-stratified folds of 600 SynthFER images, 2 epochs |
-# | ablation | not in the paper | small CNN at 16×16, 7 epochs, 3 seeds, no SAM variants (see its section) |
-#
-# With a few hundred images seen, the Table 3 and Table 4 numbers show that each method's network and objective
-# train and what they cost; they cannot rank the methods. `full` runs the paper's protocol (every method, 50
-# epochs, its own resolution) on a GPU. All checks of the requests (a method whose objective needs what its
-# network does not give, a `fold` on a dataset without folds, AffectNet-8 without a copy) run before any
-# training.
+# The paper trains every method for 50 epochs from scratch (§III-F) at each method's own resolution (`full`, on
+# a GPU; a dash for the resolution below is each method's own). A 2-core CPU cannot, so `quick` shrinks the images,
+# the epochs, the batches and the methods, and each section below says what its runs can show in that budget.
+# The ablation is not in the paper. All checks of the requests (a method whose objective needs what its network
+# does not give, a `fold` on a dataset without folds, AffectNet-8 without a copy) ran in the cell above, before
+# any training.
 
 # %%
-t3_names = ch.pick(
-    smoke=list(infer.TABLE_3),
-    quick=["SCN", "DACL", "Island Loss"],
-    full=list(infer.TABLE_3),
-)
-t4_names = ch.pick(
-    smoke=["LiteXpressionNet", "EfficientFace"],
-    quick=["LiteXpressionNet", "EfficientFace"],
-    full=[
-        "LiteXpressionNet",
-        "EfficientFace",
-        "Savchenko et al. (EfficientNet)",
-        "MobileNetV3",
-        "SCN",
-        "ShuffleNetV2",
-        "Xception",
-    ],
-)
-t5_names = ch.pick(
-    smoke=["ShuffleNetV2"],
-    quick=["ShuffleNetV2"],
-    full=["LiteXpressionNet", "ShuffleNetV2", "Xception"],
-)
-size3 = ch.pick(smoke=32, quick=32, full=None)  # None: each method's own
-size4 = ch.pick(smoke=64, quick=64, full=None)
-t3 = infer.methods(t3_names)
-t4 = infer.methods(t4_names)
-t5 = infer.methods(t5_names)
-for chosen, size in ((t3, size3), (t4, size4), (t5, size3)):
-    infer.check_methods(chosen, size)
-table3_recipe = dict(  # §III-F: Adam, lr 1e-3, beta1 0.99, beta2 0.999, 50 epochs
-    optimizer="adam",
-    lr=1e-3,
-    betas=(0.99, 0.999),
-    scheduler=ch.pick(smoke="none", quick="none", full="none"),
-    epochs=ch.pick(smoke=1, quick=1, full=50),
-    batch_size=ch.pick(smoke=16, quick=64, full=64),
-    max_batches_per_epoch=ch.pick(smoke=1, quick=8, full=None),
-)
-pd.DataFrame(
-    [
-        {"table": t, "method": n, "model": m.model, "objective": m.loss, "note": m.note}
-        for t, chosen in (("3", t3), ("4", t4), ("5", t5))
-        for n, m in chosen.items()
-    ]
-).set_index(["table", "method"])
+display(recipes_frame(*benchmark.RECIPES, noisy.ABLATION_RECIPE))
+benchmark.methods_frame(ch.profile)
 
 # %% [markdown]
 # ## Table 3: the SOTA methods on InFER++
 #
-# First, what Table 3 says about itself. Its last column is called "Average Accuracy"; the mean of each row's
-# seven per-class accuracies comes within a few hundredths of a point of it for most rows, but not for all:
+# First, what Table 3 says about itself. Its last column is called "Average Accuracy"; set beside the mean of
+# each row's seven per-class accuracies:
 
 # %%
-check = infer.table3_self_check()
-check
-
-# %%
-gap = check["printed − mean of per-class"].abs()
-display(
-    Markdown(
-        f"The printed average differs from the mean of its row's per-class figures "
-        f"by up "
-        f"to {gap.max():.2f} points ({gap.idxmax()}); {int((gap > 0.05).sum())} of "
-        f"{len(gap)} rows differ by more than rounding (0.05). Weighted by InFER++'s "
-        f"class counts (Table 2), the same per-class figures give an overall accuracy "
-        f"of {check['count-weighted mean (%)'].min():.1f}–"
-        f"{check['count-weighted mean (%)'].max():.1f} %, so the column is the mean "
-        f"class accuracy, not the overall accuracy. Ours below reports both."
-    )
-)
+check = benchmark.table3_self_check()
+display(check)
+display(Markdown(benchmark.self_check_text(check)))
 
 # %% [markdown]
 # Each method trains with its own objective: SCN's rank regularisation and relabelling, DACL's sparse centre
@@ -175,34 +96,22 @@ display(
 # Adam (learning rate 1e-3, β₁ = 0.99, β₂ = 0.999).
 
 # %%
-runs3 = {}
-for name, m in t3.items():
-    runs3[name] = ch.fit(
-        model=m.model,
-        loss=m.loss,
-        img_size=size3 or entry(m.model).img_size,
-        **table3_recipe,
-    )
-ours3 = ch.report("table3", infer.per_class(runs3))
-ch.headline(
-    "infer-t3",
-    ", ".join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs3.items())
-    + " overall accuracy",
-)
+t3 = benchmark.table3(ch)
+ours3 = ch.report("table3", t3.table)
+ch.headline("infer-t3", benchmark.accuracy_line(t3.runs) + " overall accuracy")
 display(dashed(ours3.map(lambda v: v if v != v else round(v, 3))))
 ch.recorded("table3")
+display(Markdown(benchmark.learning_text(t3.runs, ch.profile)))
 
 # %% [markdown]
 # Rows marked *paper* are InFER++ photographs; rows marked *ours* are the dataset named, trained with this
-# profile's budget. On SynthFER the two measure different things and are set side by side, not compared. In
-# `quick`, one epoch of eight batches leaves these networks near the class prior (per-class accuracies of 0 for
-# most classes, overall accuracy near the share of the commonest class): the rows show that each method's
-# network and objective train, nothing about how well; `full` gives the numbers to set beside Table 3. The
-# explorer shows where each method's errors fall (the dropdown switches methods).
+# profile's budget. On SynthFER the two measure different things and are set side by side, not compared; `full`
+# gives the numbers to set beside Table 3. The explorer shows where each method's errors fall (the dropdown
+# switches methods).
 
 # %%
 explore(
-    [Evaluation.from_run(r, name=n) for n, r in runs3.items()],
+    [Evaluation.from_run(r, name=n) for n, r in t3.runs.items()],
     title="Table 3 methods: confusion on the test split",
     subtitle=f"{ch.dataset}, profile {ch.profile}",
 )
@@ -218,49 +127,14 @@ explore(
 # FGNet …) keep the paper's row and dashes for ours.
 
 # %%
-lite_recipe = dict(optimizer="adam", lr=1e-3, scheduler="cosine", sam_rho=0.05)
-other_recipe = dict(optimizer="adam", lr=1e-3, betas=(0.99, 0.999), scheduler="cosine")
-budget4 = dict(
-    epochs=ch.pick(smoke=1, quick=1, full=50),
-    batch_size=ch.pick(smoke=16, quick=64, full=64),
-    max_batches_per_epoch=ch.pick(smoke=1, quick=4, full=None),
-)
-# a synthetic Table 4 dataset lives beside the chapter's SynthFER
-root4 = table4_root or (ch.data_root if ch.synthetic else paths.data_root())
-runs4 = {}
-for name, m in t4.items():
-    recipe = lite_recipe if name == "LiteXpressionNet" else other_recipe
-    runs4[name] = ch.fit(
-        dataset=table4_dataset,
-        data_root=root4,
-        model=m.model,
-        loss=m.loss,
-        img_size=size4 or entry(m.model).img_size,
-        **recipe,
-        **budget4,
-    )
-measured4 = f"{table4_dataset}" + (
-    " (SynthFER)" if table4_dataset.startswith("synth") else ""
-)
-table4 = ch.report("table4", infer.table4(runs4, block4, measured4))
-ch.headline(
-    "infer-t4",
-    "; ".join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs4.items()),
-    dataset=table4_dataset,
-)
-display(dashed(table4))
+t4 = benchmark.table4(ch, table4_dataset, table4_root)
+ch.report("table4", t4.table)
+ch.headline("infer-t4", benchmark.accuracy_line(t4.runs, "; "), dataset=table4_dataset)
+display(dashed(t4.table))
 ch.recorded("table4")
 
 # %%
-mine = pd.DataFrame(
-    [{**r.config.to_dict(), "accuracy": r.metrics["accuracy"]} for r in runs4.values()]
-)
-accuracy_macs_figure(
-    accuracy_cost_points(mine, papers_dataset=block4),
-    title="Accuracy against MACs: Table 4's methods",
-    subtitle=f"filled: ours on {measured4}, profile {ch.profile}; "
-    f"open: InFER++ Table 4 on {block4}",
-)
+benchmark.table4_figure(t4, ch.profile)
 
 # %% [markdown]
 # ## Table 5: cross-validation
@@ -268,36 +142,14 @@ accuracy_macs_figure(
 # Table 5 reports CK+ with subject-independent 10-fold cross-validation. With a reader's CK+ (`dataset="ckplus"`,
 # `data_root=...`) the chapter trains every fold, or the one named by `fold`. SynthFER has no folds and no subject
 # ids, so here the same protocol runs on a stratified subset of the chapter's data split into k class-stratified
-# folds (`fernb.eval.infer.kfold_folders`); `quick` uses 3 folds of 600 images and one model, `full` 10 folds
-# of the whole dataset. The spread across folds is what one train/test split cannot show.
+# folds (`benchmark.kfold_folders`: each fold a record table with its own copy of the images it lists); the
+# recipe above gives the folds and images per profile. The spread across folds is what one train/test split
+# cannot show.
 
 # %%
-cv_budget = dict(
-    img_size=size3 or 224,  # full: Table 5's models at 224x224
-    optimizer="adam",
-    lr=1e-3,
-    scheduler="cosine",
-    epochs=ch.pick(smoke=1, quick=2, full=50),
-    batch_size=ch.pick(smoke=32, quick=64, full=64),
-    max_batches_per_epoch=ch.pick(smoke=2, quick=None, full=None),
-)
-cv = infer.cross_validate(
-    ch,
-    t5,
-    k=ch.pick(smoke=2, quick=3, full=10),
-    n=ch.pick(smoke=None, quick=600, full=None),
-    fold=fold,
-    **cv_budget,
-)
-table5 = ch.report("table5", infer.fold_summary(cv))
-ch.headline(
-    "infer-t5",
-    "; ".join(
-        f"{m} {r['mean accuracy (%)']:.1f} ± {r['sd across folds (pts)']:.1f} % "
-        f"over {int(r['folds'])} folds"
-        for m, r in table5.iterrows()
-    ),
-)
+t5 = benchmark.table5(ch, fold)
+table5 = ch.report("table5", t5.table)
+ch.headline("infer-t5", benchmark.fold_line(table5))
 display(dashed(table5))
 ch.recorded("table5")
 
@@ -319,73 +171,21 @@ ch.recorded("table5")
 # objective does; every run keeps its last epoch's weights. Each configuration trains with several seeds on the
 # same flipped labels, so each comparison with cross-entropy is paired by seed.
 #
-# What `quick` shrinks: 16×16 images and 7 epochs over the 2,400 training images (about 260 steps), three
-# seeds, and the four objectives without SAM (`smoke` proves the SAM path; `full` trains all eight
-# configurations at 48×48 for 60 epochs with five seeds, and at 20 % and 40 % noise of each kind). A few
-# hundred steps is the early-learning phase, before a network memorises wrong labels, which is where ELR's
-# argument starts; `full` reaches the memorisation phase the ELR paper describes.
+# What `quick` shrinks (the ablation's column of the recipe table): 16×16 images and 7 epochs over the 2,400
+# training images (about 260 steps), three seeds, and the four objectives without SAM (`smoke` proves the SAM
+# path; `full` trains all eight configurations at 48×48 for 60 epochs with five seeds, and at 20 % and 40 %
+# noise of each kind). A few hundred steps is the early-learning phase, before a network memorises wrong labels,
+# which is where ELR's argument starts; `full` reaches the memorisation phase the ELR paper describes.
 
 # %%
-if ch.synthetic:
-    source = load_dataset(
-        ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed, progress=False
-    )
-    subset = noisy.training_subset(
-        source,
-        paths.cache_root() / "noisy",
-        n_train=ch.pick(smoke=100, quick=None, full=None),
-        seed=ch.seed,
-    )
-    noises = ch.pick(
-        smoke=[noisy.Noise("symmetric", 0.4)],
-        quick=[
-            noisy.Noise("crowd"),
-            noisy.Noise("symmetric", 0.4),
-            noisy.Noise("confusable", 0.3),
-        ],
-        full=[
-            noisy.Noise("crowd"),
-            noisy.Noise("symmetric", 0.2),
-            noisy.Noise("symmetric", 0.4),
-            noisy.Noise("confusable", 0.2),
-            noisy.Noise("confusable", 0.4),
-        ],
-    )
-    configs = ch.pick(
-        smoke=[("CE", False), ("SCE", False), ("ELR", False), ("ELR+SCE", True)],
-        quick=noisy.configurations(sam=(False,)),
-        full=noisy.configurations(),
-    )
-    seeds = [ch.seed + i for i in range(ch.pick(smoke=1, quick=3, full=5))]
-    ablation_recipe = dict(
-        model="small_cnn",
-        img_size=ch.pick(smoke=32, quick=16, full=48),
-        optimizer="adam",
-        lr=3e-3,
-        scheduler="cosine",
-        val_share=0.0,
-        aug_scale=(1.0, 1.0),
-        aug_ratio=(1.0, 1.0),
-        epochs=ch.pick(smoke=1, quick=7, full=60),
-        batch_size=64,
-        max_batches_per_epoch=ch.pick(smoke=2, quick=None, full=None),
-    )
-    ablation = noisy.ablation(
-        noisy.fit_records(subset, ch.device, ch.profile),
-        subset,
-        noises,
-        configs,
-        seeds,
-        ablation_recipe,
-        label_seed=ch.seed,
-    )
-    display(
-        Markdown("**Accuracy against the true expression (%, mean ± sd over seeds)**")
-    )
-    display(ch.report("ablation", noisy.summary(ablation)))
-    ch.recorded("ablation")
-else:
+ab = noisy.run_ablation(ch)
+if ab is None:
     print("the objective ablation needs true labels: SynthFER only")
+else:
+    caption = "**Accuracy against the true expression (%, mean ± sd over seeds)**"
+    display(Markdown(caption))
+    display(ch.report("ablation", noisy.summary(ab.table)))
+    ch.recorded("ablation")
 
 # %% [markdown]
 # The same runs scored against the crowd's test labels, what a reader without the truth would report, and how
@@ -394,11 +194,11 @@ else:
 # has learned every mistake).
 
 # %%
-if ch.synthetic:
+if ab is not None:
     display(Markdown("**Accuracy against the crowd's test labels (%)**"))
-    display(noisy.summary(ablation, "accuracy (crowd labels)"))
+    display(noisy.summary(ab.table, "accuracy (crowd labels)"))
     display(Markdown("**Wrong training labels memorised (%)**"))
-    display(noisy.summary(ablation, "memorised"))
+    display(noisy.summary(ab.table, "memorised"))
 
 # %% [markdown]
 # A run that predicts a single class for every test face has stopped learning faces. ELR's regulariser,
@@ -408,13 +208,8 @@ if ch.synthetic:
 # this from the runs (out of seeds × noise conditions per objective).
 
 # %%
-if ch.synthetic:
-    one_class = ablation["classes predicted"] == 1
-    display(
-        one_class.groupby(ablation["objective"], sort=False)
-        .agg(["sum", "size"])
-        .rename(columns={"sum": "runs predicting one class", "size": "runs"})
-    )
+if ab is not None:
+    display(noisy.one_class_runs(ab.table))
 
 # %% [markdown]
 # Each objective against cross-entropy on the same labels and seed (points of true-label accuracy): the mean
@@ -422,40 +217,17 @@ if ch.synthetic:
 # standard errors from zero; with three seeds only a large effect passes).
 
 # %%
-if ch.synthetic:
-    pairs = noisy.paired(ablation, baseline="CE")
+if ab is not None:
+    pairs = noisy.paired(ab.table, baseline="CE")
     display(dashed(pairs.round(2)))
-    fig = go.Figure()
-    means = ablation.groupby(["noise", "objective"], sort=False)[
-        "accuracy (true labels)"
-    ]
-    stats = pd.DataFrame({"mean": means.mean(), "sd": means.std(ddof=1)}).reset_index()
-    for objective, g in stats.groupby("objective", sort=False):
-        fig.add_bar(
-            name=objective,
-            x=g["noise"],
-            y=100 * g["mean"],
-            error_y=dict(type="data", array=100 * g["sd"].fillna(0)),
-        )
-    fig.update_layout(
-        title="Accuracy against the true expression, by training labels<br><sup>"
-        f"{ch.dataset} (SynthFER), small CNN, {len(seeds)} seed(s), profile "
-        f"{ch.profile}; bars: mean, whiskers: sd</sup>",
-        yaxis_title="test accuracy vs true labels (%)",
-        barmode="group",
-        height=460,
-    )
-    display(fig)
+    display(noisy.ablation_figure(ab.table, ch.dataset, ch.profile, len(ab.seeds)))
+    display(Markdown(noisy.reading_text(ab.table, ch.profile)))
 
 # %% [markdown]
-# How to read this. The `quick` runs stop after a few hundred steps, in the early-learning phase: no objective
-# has memorised the flipped labels yet (for symmetric noise the memorised share stays near the one in six that
-# chance agreement gives), so what differs between the objectives is how fast each learns the faces through the
-# noise, and some runs have not left the class prior at all (the one-class counts). With three seeds only large
-# differences pass the test; "within the run-to-run variation" means `quick` cannot tell two objectives apart,
-# not that they are equal. The paper gives neither ELR's λ and β nor SCE's α and β; other weights run with
-# `noisy.objective("ELR+SCE (λ=0.3)")`, and `full` (60 epochs at 48×48, five seeds, SAM on and off) reaches the
-# memorisation phase in which ELR's argument applies.
+# How to read this. With three seeds only large differences pass the test; "within the run-to-run variation"
+# means `quick` cannot tell two objectives apart, not that they are equal. The paper gives neither ELR's λ and β
+# nor SCE's α and β; other weights run with `noisy.objective("ELR+SCE (λ=0.3)")`, and `full` (60 epochs at
+# 48×48, five seeds, SAM on and off) reaches the memorisation phase in which ELR's argument applies.
 
 # %% [markdown]
 # ## Edge cost: batch-1 latency on a CPU
@@ -468,32 +240,7 @@ if ch.synthetic:
 # the paper's resolution.
 
 # %%
-edge = ch.pick(
-    smoke=["EfficientFace"],
-    quick=["LiteXpressionNet", "EfficientFace"],
-    full=["LiteXpressionNet", "EfficientFace"],
-)
-edge = [n for n in edge if n in runs4]
-threads = torch.get_num_threads()
-torch.set_num_threads(1)
-reports = pd.DataFrame(
-    [
-        {
-            "method": n,
-            **deploy_report(
-                runs4[n],
-                paths.cache_root() / "deploy" / "07_infer_benchmark",
-                calibration_images=ch.pick(smoke=8, quick=16, full=512),
-                latency_runs=ch.pick(smoke=2, quick=10, full=100),
-            ),
-        }
-        for n in edge
-    ]
-).set_index("method")
-torch.set_num_threads(threads)
-cols = ["img_size", "acc_onnx_fp32", "acc_onnx_int8", "size_mb_fp32", "size_mb_int8"]
-cols += ["ms_torch", "ms_onnx_fp32", "ms_onnx_int8"]
-reports[cols].T.style.format(precision=3)
+benchmark.edge_cost(ch, t4).style.format(precision=3)
 
 # %% [markdown]
 # ## Bad requests fail before training
@@ -502,15 +249,7 @@ reports[cols].T.style.format(precision=3)
 # asked of SynthFER all fail at once, naming what was asked and what was expected.
 
 # %%
-for call in (
-    lambda: infer.check_objective("mobilenetv3_large", "scn", 32),
-    lambda: infer.check_fold("synth-infer", 3),
-    lambda: infer.check_table4_dataset("affectnet-8"),
-):
-    try:
-        call()
-    except ValueError as err:
-        print("ValueError:", err)
+print("\n".join(benchmark.bad_requests()))
 
 # %% [markdown]
 # ## What this chapter shows, and what it cannot
@@ -518,37 +257,5 @@ for call in (
 # The verdicts below are read from this run's tables, not written in advance.
 
 # %%
-lines = [
-    f"* **Table 3's own figures**: its 'Average Accuracy' is the mean class accuracy "
-    f"(up to {gap.max():.2f} points off the mean of its per-class figures), not the "
-    f"overall accuracy.",
-]
-if ch.synthetic:
-    for noise, g in pairs.groupby(level="noise", sort=False):
-        ok = g[g["beyond noise"]]
-        if len(ok):
-            said = ", ".join(
-                f"{o} {r['mean']:+.1f} ± {r['standard error']:.1f}"
-                for (_, o), r in ok.iterrows()
-            )
-            verdict = f"beyond the run-to-run variation: {said} points"
-        else:
-            verdict = "no objective differs from CE beyond the run-to-run variation"
-        best = (
-            ablation[ablation["noise"] == noise]
-            .groupby("objective")["accuracy (true labels)"]
-            .mean()
-        )
-        lines.append(
-            f"* **{noise}** (true-label accuracy vs CE, {len(seeds)} seeds): "
-            f"{verdict}; "
-            f"best mean {best.idxmax()} ({100 * best.max():.1f} %)."
-        )
-if ch.synthetic:
-    n_one = ablation.groupby("objective", sort=False)["classes predicted"]
-    lines.append(
-        "* **Runs that collapsed to one class**: "
-        + ", ".join(f"{o} {int((c == 1).sum())} of {len(c)}" for o, c in n_one)
-        + "."
-    )
-display(Markdown("\n".join(lines)))
+more = [] if ab is None else noisy.verdict_lines(ab.table, pairs, len(ab.seeds))
+display(Markdown(benchmark.closing(check, more)))

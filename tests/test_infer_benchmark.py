@@ -1,16 +1,16 @@
-"""The InFER++ benchmark chapter's library: paper tables, checks before training, k-fold folders and the
-noisy-label ablation (fernb.eval.infer, fernb.eval.noisy)."""
+"""The InFER++ benchmark chapter's library: paper tables, recipes, checks before training, k-fold folders and the
+noisy-label ablation (fernb.papers.infer.benchmark, fernb.papers.infer.noisy)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from fernb.eval import infer, noisy
+from fernb.papers.infer import benchmark, noisy
 
 
 def test_table3_self_check_reads_the_printed_rows():
-    t = infer.table3_self_check()
-    assert list(t.index) == list(infer.TABLE_3)
+    t = benchmark.table3_self_check()
+    assert list(t.index) == list(benchmark.TABLE_3)
     # SCN prints 88.1 for per-class figures whose mean is 88.37
     assert t.loc["SCN", "mean of per-class (%)"] == pytest.approx(88.37, abs=0.01)
     assert t.loc["SCN", "printed − mean of per-class"] == pytest.approx(-0.27, abs=0.01)
@@ -24,31 +24,32 @@ def test_table3_self_check_reads_the_printed_rows():
 ])
 def test_objective_needing_what_the_model_lacks_fails_before_training(model, loss, needle):
     with pytest.raises(ValueError, match=needle):
-        infer.check_objective(model, loss, 32)
+        benchmark.check_objective(model, loss, 32)
 
 
 def test_every_method_pairs_its_model_and_objective():
-    infer.check_methods(infer.methods([n for n in infer.METHODS if n not in ("LiteXpressionNet", "Xception")]), 32)
-    infer.check_methods(infer.methods(["LiteXpressionNet"]), 64)
+    others = [n for n in benchmark.METHODS if n not in ("LiteXpressionNet", "Xception")]
+    benchmark.check_methods(benchmark.methods(others), 32)
+    benchmark.check_methods(benchmark.methods(["LiteXpressionNet"]), 64)
     with pytest.raises(ValueError, match="LiteXpressionNet.*64"):
-        infer.check_methods(infer.methods(["LiteXpressionNet"]), 32)
+        benchmark.check_methods(benchmark.methods(["LiteXpressionNet"]), 32)
     with pytest.raises(ValueError, match="not benchmarked"):
-        infer.methods(["SCNN"])
+        benchmark.methods(["SCNN"])
 
 
 def test_fold_and_dataset_requests():
-    infer.check_fold("synth-infer", None)
-    infer.check_fold("ckplus", 9)
+    benchmark.check_fold("synth-infer", None)
+    benchmark.check_fold("ckplus", 9)
     with pytest.raises(ValueError, match="fold=0.*no folds"):
-        infer.check_fold("synth-infer", 0)
+        benchmark.check_fold("synth-infer", 0)
     with pytest.raises(ValueError, match="0..9"):
-        infer.check_fold("ckplus", 10)
-    assert infer.check_table4_dataset("synth-raf") == "RAF-DB"
-    assert infer.check_table4_dataset("affectnet-8", "/data/affectnet") == "AffectNet-8"
+        benchmark.check_fold("ckplus", 10)
+    assert benchmark.check_table4_dataset("synth-raf") == "RAF-DB"
+    assert benchmark.check_table4_dataset("affectnet-8", "/data/affectnet") == "AffectNet-8"
     with pytest.raises(ValueError, match="contempt"):
-        infer.check_table4_dataset("affectnet-8")
+        benchmark.check_table4_dataset("affectnet-8")
     with pytest.raises(ValueError, match="table4_dataset"):
-        infer.check_table4_dataset("synth-infer")
+        benchmark.check_table4_dataset("synth-infer")
 
 
 def _records(n=200, seed=0):
@@ -71,6 +72,27 @@ def test_noisy_labels_flip_exactly_the_share_and_leave_the_test_split():
     flipped = train & (conf != rec["true_label"])
     assert flipped.sum() == 30 and (conf[flipped] == rec["confusable_label"][flipped]).all()
     assert (noisy.noisy_labels(rec, noisy.Noise("symmetric", 0.4), seed=1) == sym).all()  # seeded
+
+
+def test_every_profile_trains_known_methods_and_configurations():
+    from fernb.profiles import PROFILES
+
+    for profile in PROFILES:
+        for recipe in (benchmark.TABLE3_RECIPE, benchmark.TABLE4_RECIPE, benchmark.TABLE5_RECIPE,
+                       benchmark.EDGE_RECIPE):
+            benchmark.methods(recipe(profile).methods)
+        r = noisy.ABLATION_RECIPE(profile)
+        assert [noisy.config_name(*noisy.parse_config(c)) for c in r.configs] == list(r.configs)
+    assert noisy.parse_config("ELR+SCE + SAM") == ("ELR+SCE", True)
+    with pytest.raises(ValueError, match="unknown"):
+        noisy.parse_config("GCE + SAM")
+    assert "Island Loss" in benchmark.methods_frame("quick").index.get_level_values("method")
+
+
+def test_bad_requests_name_what_was_expected():
+    said = benchmark.bad_requests()
+    assert len(said) == 3 and all(s.startswith("ValueError: ") for s in said)
+    assert "attention" in said[0] and "no folds" in said[1] and "contempt" in said[2]
 
 
 def test_noise_conditions_are_checked():
@@ -98,7 +120,7 @@ def test_paired_differences_and_verdicts():
 def test_kfold_folders_partition_a_subset(smoke_raf, tmp_path):
     from fernb.data import load_dataset
 
-    folders = infer.kfold_folders(smoke_raf, tmp_path, k=3, n=120, seed=0)
+    folders = benchmark.kfold_folders(smoke_raf, tmp_path, k=3, n=120, seed=0)
     assert len(folders) == 3
     tests = []
     for f in folders:
@@ -106,8 +128,11 @@ def test_kfold_folders_partition_a_subset(smoke_raf, tmp_path):
         assert len(ds.records) == 120 and "true_label" in ds.records
         tests.append(set(ds.records.loc[ds.records["split"] == "test", "image"]))
     assert sum(len(t) for t in tests) == 120 and len(set.union(*tests)) == 120
+    # a record-table copy, no symbolic link: every listed image is a file inside its own fold folder
+    assert not any(p.is_symlink() for f in folders for p in f.rglob("*"))
+    assert all((f / img).is_file() and not (f / img).is_symlink() for f in folders for img in ds.records["image"])
     with pytest.raises(ValueError, match="folds"):
-        infer.kfold_folders(smoke_raf, tmp_path, k=1)
+        benchmark.kfold_folders(smoke_raf, tmp_path, k=1)
 
 
 def test_ablation_trains_scores_against_truth(fernb_home, tmp_path):
@@ -128,13 +153,13 @@ def test_ablation_trains_scores_against_truth(fernb_home, tmp_path):
     assert t["accuracy (true labels)"].between(0, 1).all() and t["memorised"].between(0, 1).all()
 
 
-def test_adam_betas_reach_the_optimiser():
+def test_adam_betas_reach_the_optimiser_and_keep_old_run_keys():
     from fernb.train import TrainConfig
     from fernb.train.strategies import build_optimizer
     import torch
 
     base = TrainConfig()
-    assert base.key() == TrainConfig(betas=[0.9, 0.999]).key()
+    assert "betas" not in base.to_dict() or base.key() == TrainConfig(betas=[0.9, 0.999]).key()
     cfg = TrainConfig(betas=(0.99, 0.999))
     assert cfg.key() != base.key()
     opt = build_optimizer(cfg, torch.nn.Linear(2, 2), torch.nn.Module())

@@ -4,7 +4,7 @@ LiteXpressionNet trains with ELR + SCE (§IV, Eq. for L_ELR) "to limit the effec
 face's true expression (``true_label``) besides the crowd's label, so an objective can be scored against the truth
 while it trains on the crowd's labels, or on labels flipped at a known rate: symmetrically (to any other class) or
 to the class the face is most easily confused with (``confusable_label``). Every configuration runs with several
-seeds; comparisons are paired by seed against a baseline (:func:`fernb.eval.leakage.beyond_noise`).
+seeds; comparisons are paired by seed against a baseline (:func:`fernb.eval.metrics.beyond_noise`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fernb.papers.recipes import Recipe
+
 NOISE_KINDS = ("crowd", "symmetric", "confusable")
 OBJECTIVES = {"CE": ("ce", {}), "SCE": ("sce", {}), "ELR": ("elr", {}), "ELR+SCE": ("elr_sce", {})}
 """Each objective's ``loss`` and ``loss_kwargs``: the published defaults of :mod:`fernb.train.losses` (SCE α = 0.1,
 β = 1, A = −4; ELR λ = 3, β = 0.7, Liu et al.'s CIFAR values: InFER++ gives none). :func:`objective` adds
 variants such as ``"ELR+SCE (λ=0.3)"``."""
+SAM_SUFFIX = " + SAM"
 
 
 def objective(name: str) -> tuple[str, dict]:
@@ -52,6 +55,49 @@ class Noise:
     def name(self) -> str:
         return "crowd labels" if self.kind == "crowd" else f"{self.kind} {self.share:.0%}"
 
+    def __str__(self) -> str:
+        return self.name
+
+
+def configurations(objectives=tuple(OBJECTIVES), sam=(False, True)) -> list[tuple[str, bool]]:
+    """(objective, SAM) pairs of the ablation, checked: unknown objective names fail before any training."""
+    for o in objectives:
+        objective(o)
+    return [(o, bool(s)) for o in objectives for s in sam]
+
+
+def config_name(objective: str, sam: bool) -> str:
+    return objective + (SAM_SUFFIX if sam else "")
+
+
+def parse_config(name: str) -> tuple[str, bool]:
+    """``"ELR+SCE + SAM"`` → ``("ELR+SCE", True)``: a configuration as the recipes name it, checked."""
+    sam = name.endswith(SAM_SUFFIX)
+    base = name[: -len(SAM_SUFFIX)] if sam else name
+    objective(base)
+    return base, sam
+
+
+# What each profile trains. quick: 16x16 images, 7 epochs over the 2,400 training images (about 260 steps), three
+# seeds, the four objectives without SAM; smoke proves the SAM path; full: all eight configurations, 60 epochs at
+# 48x48, five seeds, 20 % and 40 % noise of each kind. No model selection (val_share 0): every run keeps its last
+# epoch, so a noisy validation split cannot stop cross-entropy before it memorises.
+ABLATION_RECIPE = Recipe(
+    "ablation", "Objective ablation on noisy labels (not in the paper)",
+    common=dict(model="small_cnn", optimizer="adam", lr=3e-3, scheduler="cosine", val_share=0.0,
+                aug_scale=(1.0, 1.0), aug_ratio=(1.0, 1.0), batch_size=64, sam_rho=0.05),
+    smoke=dict(noises=[Noise("symmetric", 0.4)], configs=["CE", "SCE", "ELR", "ELR+SCE + SAM"], seeds=1,
+               n_train=100, img_size=32, epochs=1, max_batches_per_epoch=2),
+    quick=dict(noises=[Noise("crowd"), Noise("symmetric", 0.4), Noise("confusable", 0.3)],
+               configs=["CE", "SCE", "ELR", "ELR+SCE"], seeds=3, n_train=None, img_size=16, epochs=7,
+               max_batches_per_epoch=None),
+    full=dict(noises=[Noise("crowd"), Noise("symmetric", 0.2), Noise("symmetric", 0.4), Noise("confusable", 0.2),
+                      Noise("confusable", 0.4)],
+              configs=[config_name(o, s) for o, s in configurations()], seeds=5, n_train=None, img_size=48,
+              epochs=60, max_batches_per_epoch=None),
+)
+NOT_TRAINING = ("recipe", "noises", "configs", "seeds", "n_train", "sam_rho")
+
 
 def require_truth(records: pd.DataFrame, kind: str = "symmetric"):
     """Raise, naming the column, when the records cannot support the ablation (real datasets know no truth)."""
@@ -82,7 +128,7 @@ def noisy_labels(records: pd.DataFrame, noise: Noise, seed: int = 0, num_classes
     return labels
 
 
-def score(run, ds, train_labels: np.ndarray) -> dict:
+def score_against_truth(run, ds, train_labels: np.ndarray) -> dict:
     """A finished run scored against the crowd's and the true test labels of ``ds`` (the dataset it trained on),
     and how much of the training noise it learned: the share of wrongly-labelled training images it predicts as
     their wrong label (memorised); ``classes predicted`` on the test split is 1 for a run that has collapsed to a
@@ -111,8 +157,8 @@ def training_subset(ds, out, n_train: int | None, seed: int = 0):
     reach the epochs where a network starts to memorise wrong labels."""
     from sklearn.model_selection import train_test_split
 
-    from fernb.eval.infer import write_records
     from fernb.data import load_dataset
+    from fernb.papers.infer.benchmark import write_records
 
     require_truth(ds.records)
     split = ds.records["split"].to_numpy()
@@ -129,33 +175,12 @@ def training_subset(ds, out, n_train: int | None, seed: int = 0):
     return sub
 
 
-def fit_records(ds, device="auto", profile: str = "quick"):
-    """A ``fit(labels=..., **options)`` for :func:`ablation` that trains on the record-table dataset ``ds``
-    (from :func:`training_subset`)."""
-    from fernb.train import TrainConfig, fit
-
-    def train(labels=None, **options):
-        cfg = TrainConfig(**{"dataset": "records", "profile": profile, **options})
-        return fit(cfg, data_root=ds.root, device=device, labels=labels, progress=False)
-    return train
-
-
-def configurations(objectives=tuple(OBJECTIVES), sam=(False, True)) -> list[tuple[str, bool]]:
-    """(objective, SAM) pairs of the ablation, checked: unknown objective names fail before any training."""
-    for o in objectives:
-        objective(o)
-    return [(o, bool(s)) for o in objectives for s in sam]
-
-
-def config_name(objective: str, sam: bool) -> str:
-    return objective + (" + SAM" if sam else "")
-
-
 def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.05,
              label_seed: int = 0) -> pd.DataFrame:
     """Train every (noise, objective, SAM, seed) with ``fit(labels=..., **recipe, loss=..., sam_rho=..., seed=...)``
-    (a chapter's ``ch.fit``, training on ``ds``) and score it: one row per run. The flipped labels of a condition are drawn once
-    (``label_seed``) and shared by every objective and seed, so the comparisons are paired."""
+    (a chapter's ``ch.fit``, training on ``ds``) and score it (:func:`score_against_truth`): one row per run. The
+    flipped labels of a condition are drawn once (``label_seed``) and shared by every objective and seed, so the
+    comparisons are paired."""
     noises, records = list(noises), ds.records
     for n in noises:
         if n.kind != "crowd":
@@ -169,8 +194,38 @@ def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.0
                 run = fit(labels=labels, **recipe, loss=loss, loss_kwargs=loss_kwargs,
                           sam_rho=sam_rho if sam else 0.0, seed=int(seed))
                 rows.append({"noise": noise.name, "objective": config_name(name, sam), "seed": int(seed),
-                             **score(run, ds, labels), "train_s": run.metrics.get("train_seconds")})
+                             **score_against_truth(run, ds, labels), "train_s": run.metrics.get("train_seconds")})
     return pd.DataFrame(rows)
+
+
+@dataclass
+class Ablation:
+    """The ablation's runs, one row each (:func:`ablation`), and the seeds they used."""
+
+    table: pd.DataFrame
+    seeds: list
+
+
+def run_ablation(ch) -> Ablation | None:
+    """The ablation as :data:`ABLATION_RECIPE` says for the chapter's profile, on a record-table copy of the
+    chapter's SynthFER (:func:`training_subset`); ``None`` on a real dataset, which knows no true labels."""
+    from fernb import paths
+    from fernb.data import load_dataset
+
+    if not ch.synthetic:
+        return None
+    r = ABLATION_RECIPE(ch.profile)
+    configs = [parse_config(c) for c in r.configs]
+    source = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed, progress=False)
+    subset = training_subset(source, paths.cache_root() / "noisy", n_train=r.n_train, seed=ch.seed)
+
+    def fit(labels=None, **options):
+        return ch.fit(labels=labels, dataset="records", data_root=subset.root, **options)
+
+    seeds = r.seeds_from(ch.seed)
+    recipe = {k: v for k, v in r.items() if k not in NOT_TRAINING}
+    table = ablation(fit, subset, r.noises, configs, seeds, recipe, sam_rho=r.sam_rho, label_seed=ch.seed)
+    return Ablation(table, seeds)
 
 
 def summary(table: pd.DataFrame, metric: str = "accuracy (true labels)") -> pd.DataFrame:
@@ -182,10 +237,17 @@ def summary(table: pd.DataFrame, metric: str = "accuracy (true labels)") -> pd.D
     return cell.unstack("noise")
 
 
+def one_class_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per objective: how many runs predict a single class for every test face, out of how many."""
+    one_class = table["classes predicted"] == 1
+    return (one_class.groupby(table["objective"], sort=False).agg(["sum", "size"])
+            .rename(columns={"sum": "runs predicting one class", "size": "runs"}))
+
+
 def paired(table: pd.DataFrame, baseline: str = "CE", metric: str = "accuracy (true labels)") -> pd.DataFrame:
     """Each configuration minus ``baseline`` on the same noise condition and seed: the mean difference, its
     standard error over seeds and whether it lies beyond the run-to-run variation (|mean| > 2 standard errors)."""
-    from fernb.eval.leakage import beyond_noise
+    from fernb.eval.metrics import beyond_noise
 
     out = []
     for noise, g in table.groupby("noise", sort=False):
@@ -198,3 +260,61 @@ def paired(table: pd.DataFrame, baseline: str = "CE", metric: str = "accuracy (t
     res = pd.concat(out, ignore_index=True)
     res["mean"], res["standard error"] = 100 * res["mean"], 100 * res["standard error"]
     return res.set_index(["noise", "objective"])[["mean", "standard error", "seeds", "beyond noise"]]
+
+
+def ablation_figure(table: pd.DataFrame, dataset: str, profile: str, seeds: int):
+    """Bars of true-label accuracy (mean over seeds, whiskers: sd) per objective, grouped by training labels."""
+    import plotly.graph_objects as go
+
+    g = table.groupby(["noise", "objective"], sort=False)["accuracy (true labels)"]
+    stats = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1)}).reset_index()
+    fig = go.Figure()
+    for name, s in stats.groupby("objective", sort=False):
+        fig.add_bar(name=name, x=s["noise"], y=100 * s["mean"],
+                    error_y=dict(type="data", array=100 * s["sd"].fillna(0)))
+    fig.update_layout(title=f"Accuracy against the true expression, by training labels<br><sup>{dataset} "
+                            f"(SynthFER), small CNN, {seeds} seed(s), profile {profile}; bars: mean, "
+                            f"whiskers: sd</sup>",
+                      yaxis_title="test accuracy vs true labels (%)", barmode="group", height=460)
+    return fig
+
+
+def verdict_lines(table: pd.DataFrame, pairs: pd.DataFrame, seeds: int) -> list[str]:
+    """Markdown bullets read from the ablation: per noise condition, which objectives differ from CE beyond the
+    run-to-run variation and the best mean; then the runs that collapsed to one class."""
+    lines = []
+    for noise, g in pairs.groupby(level="noise", sort=False):
+        ok = g[g["beyond noise"]]
+        if len(ok):
+            said = ", ".join(f"{o} {r['mean']:+.1f} ± {r['standard error']:.1f}" for (_, o), r in ok.iterrows())
+            verdict = f"beyond the run-to-run variation: {said} points"
+        else:
+            verdict = "no objective differs from CE beyond the run-to-run variation"
+        best = table[table["noise"] == noise].groupby("objective")["accuracy (true labels)"].mean()
+        lines.append(f"* **{noise}** (true-label accuracy vs CE, {seeds} seeds): {verdict}; best mean "
+                     f"{best.idxmax()} ({100 * best.max():.1f} %).")
+    n_one = table.groupby("objective", sort=False)["classes predicted"]
+    lines.append("* **Runs that collapsed to one class**: "
+                 + ", ".join(f"{o} {int((c == 1).sum())} of {len(c)}" for o, c in n_one) + ".")
+    return lines
+
+
+def reading_text(table: pd.DataFrame, profile: str) -> str:
+    """Markdown read from the ablation: how much of the symmetric noise the final models learned beside the one in
+    six a uniformly flipped label meets by chance (below twice that: not memorised yet, the early-learning phase
+    of ELR's argument), and how many runs predict a single class."""
+    chance = 1 / 6
+    parts = []
+    for noise, g in table[table["noise"].str.startswith("symmetric")].groupby("noise", sort=False):
+        by = g.groupby("objective", sort=False)["memorised"].mean()
+        state = ("no objective has memorised the flipped labels yet" if by.max() < 2 * chance
+                 else f"{by.idxmax()} has begun to memorise them")
+        span = (f"{100 * by.min():.0f}" if round(100 * by.min()) == round(100 * by.max())
+                else f"{100 * by.min():.0f}–{100 * by.max():.0f}")
+        parts.append(f"with {noise} the final models predict {span} % of the "
+                     f"wrongly-labelled training images (mean by objective) as their wrong label, against the "
+                     f"{100 * chance:.1f} % chance agreement gives: {state}")
+    one = int((table["classes predicted"] == 1).sum())
+    text = f"In `{profile}`, " + ("; ".join(parts) + ". " if parts else "")
+    return text + (f"{one} of {len(table)} runs predict a single class (they have not left the class prior)."
+                   if one else f"None of the {len(table)} runs collapsed to a single class.")
