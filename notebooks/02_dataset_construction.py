@@ -20,7 +20,7 @@
 # API, keeping the 35,789 of 50,371 images in which RetinaFace found a face, cropping the faces to 256×256 and
 # converting them to grayscale (§III-F), then splitting 80/20 per expression.
 #
-# This chapter runs the same pipeline (`fernb.data.construction`) on a simulated web: SynthFER faces with InFER++'s
+# This chapter runs the same pipeline (`fernb.papers.infer.construction`) on a simulated web: SynthFER faces with InFER++'s
 # class, age and gender priors answer the queries, mixed with non-face images (scenes, objects, text, animal
 # drawings) and re-uploaded near-duplicates. Because every scraped image knows what it is, the chapter can measure what
 # the paper could not: the face filter's precision and recall, and how many duplicates de-duplication removes. The
@@ -33,30 +33,27 @@ dataset = "synth-infer"  # the face pool the simulated search draws from
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
+report = None  # set by the book runner: the folder this chapter reports into
 
 # %%
-import numpy as np
-import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 import fernb.chapter
-from fernb import paths
-from fernb.data import load_dataset
-from fernb.data.store import record_image
-from fernb.data.construction import LANGUAGES, SEGMENTS, SIZES, build, compose_query
-from fernb.data.verify import verify
-from fernb.viz import sample_grid
+from fernb.papers.infer import construction
+from fernb.papers.recipes import recipes_frame
 
 ch = fernb.chapter.setup(
-    profile, dataset, data_root, device, seed, datasets=["synth-infer"]
+    profile, dataset, data_root, device, seed, datasets=["synth-infer"],
+    name="02_dataset_construction", report=report,
 )
-faces = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed)
-n_face, n_non, n_dup = SIZES[ch.profile]
-print(
-    f"simulated web for profile {ch.profile}: {n_face} faces + {n_non} non-face images "
-    f"+ {n_dup} near-duplicates "
-    f"= {n_face + n_non + n_dup} search results"
-)
+print(construction.web_line(ch.profile))
+
+# %% [markdown]
+# What each profile's simulated search returns, and the pipeline's settings (the detector, the crop size of §III-F
+# and the correlation above which two images count as one); `full` has the paper's 50,371 results:
+
+# %%
+recipes_frame(construction.WEB)
 
 # %% [markdown]
 # ## The query dictionary
@@ -66,39 +63,9 @@ print(
 # translated into (we tag rather than translate).
 
 # %%
-display(
-    pd.DataFrame(
-        {
-            seg: [
-                ", ".join(v)
-                if isinstance(v, list)
-                else "; ".join(f"{k}: {', '.join(w)}" for k, w in v.items())
-            ]
-            for seg, v in SEGMENTS.items()
-        },
-        index=["terms"],
-    ).T
-)
-print("languages:", ", ".join(LANGUAGES))
-rng = np.random.default_rng(ch.seed)
-pd.DataFrame(
-    [
-        dict(
-            zip(("query", "language"), compose_query(rng, e, a, g)),
-            expression=e,
-            age_group=a,
-            gender=g,
-        )
-        for e, a, g in [
-            ("happiness", "60+", "female"),
-            ("anger", "5-10", "male"),
-            ("fear", "11-19", "male"),
-            ("disgust", "11-19", "female"),
-            ("surprise", "30-59", "male"),
-            ("sadness", "20-29", "male"),
-        ]
-    ]
-)
+display(construction.dictionary_table())
+print("languages:", ", ".join(construction.LANGUAGES))
+construction.example_queries(ch.seed)
 
 # %% [markdown]
 # ## Scrape, filter, de-duplicate, crop
@@ -109,30 +76,9 @@ pd.DataFrame(
 # around the detected box with a 20% margin, resized to 256×256 and converted to grayscale.
 
 # %%
-out_parent = paths.data_root(ch.data_root) / "constructed" / f"{ch.profile}-s{ch.seed}"
-report = build(faces, out_parent / "infer-pp", profile=ch.profile, seed=ch.seed)
-det, dd = report["detection"], report["dedup"]
-print(
-    f"face filter: {det['scraped']} scraped -> {det['kept']} kept; precision "
-    f"{det['precision']:.3f}, recall {det['recall']:.3f}"
-)
-print(
-    f"de-duplication (correlation >= {dd['min_corr']}): removed {dd['removed']}, of "
-    f"them wrongly {dd['wrongly_removed']}; "
-    f"planted duplicate pairs {dd['planted_pairs']}, resolved to one copy "
-    f"{dd['pairs_resolved']}"
-)
-print(
-    f"non-face images past the filter (left to the annotators to reject): "
-    f"{report['nonfaces_past_filter']}"
-)
-print(f"final dataset: {report['final_images']} images (the paper: 50,371 -> 35,789)")
-ch.headline(
-    "infer-f2",
-    f"{det['scraped']} scraped → {report['final_images']} kept; "
-    f"face filter precision "
-    f"{det['precision']:.2f}, recall {det['recall']:.2f}",
-)
+built = construction.construct(ch)
+ch.headline("infer-f2", construction.headline(built.report))
+Markdown(construction.stages_text(built.report))
 
 # %% [markdown]
 # ## Read back as InFER++
@@ -143,41 +89,15 @@ ch.headline(
 # adapter loads it.
 
 # %%
-rep = verify("infer-pp", out_parent, progress=False)
-print(rep.summary().splitlines()[0])
-built = load_dataset("infer-pp", data_root=out_parent, progress=False)
-r = built.records
-shares = pd.DataFrame(
-    {
-        "ours": r["label"]
-        .map(dict(enumerate(built.class_counts().index)))
-        .value_counts(normalize=True),
-        "InFER++ Table 2(a)": pd.Series(
-            {
-                "anger": 3799,
-                "disgust": 1025,
-                "fear": 3855,
-                "happiness": 13078,
-                "neutral": 7851,
-                "sadness": 4391,
-                "surprise": 1790,
-            }
-        )
-        / 35789,
-    }
-)
-shares.round(3)
+line, copy = construction.read_back(built)
+print(line)
+construction.class_shares(copy)
 
 # %%
-pd.crosstab(r["age_group"], r["gender"], margins=True)
+construction.age_gender_table(copy)
 
 # %% [markdown]
 # Six of the final 256×256 grayscale crops:
 
 # %%
-pick = np.random.default_rng(ch.seed).choice(len(r), 6, replace=False)
-sample_grid(
-    [[record_image(built, i) for i in pick]],
-    ["crops"],
-    [str(built.class_counts().index[r["label"].iloc[i]]) for i in pick],
-)
+construction.crops_figure(copy, ch.seed)

@@ -47,22 +47,20 @@ data_root_b = None  # dataset B's copy (required for a real dataset)
 model = None  # None: by profile (full: mobilevit_s); "mobilenetv3_large": the caption
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
+report = None  # set by the book runner: the folder this chapter reports into
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
 import fernb.chapter
-from fernb.eval import cross
+from fernb.papers.infer import cross
+from fernb.papers.recipes import recipes_frame
 from fernb.viz import explore
 
 ch = fernb.chapter.setup(
-    profile,
-    dataset,
-    data_root,
-    device,
-    seed,
+    profile, dataset, data_root, device, seed,
     datasets=["synth-raf", "synth-infer", "rafdb", "infer-pp"],
+    name="06_cross_dataset", report=report,
 )
 cross.check_pair(ch.dataset, dataset_b, data_root_b)
 ch.notice(real="RAF-DB or InFER++")
@@ -75,31 +73,24 @@ print(f"profile={ch.profile} A={ch.dataset} B={dataset_b} device={ch.device}")
 # dataset that every run records, so a run rebuilds exactly the images it trained on).
 
 # %%
-pair = cross.load_pair(ch, dataset_b, data_root_b)
-counts = pd.DataFrame({name: ds.class_counts() for name, ds in pair.items()})
-counts.loc["total"] = counts.sum()
-counts
+cross.class_counts(cross.load_pair(ch, dataset_b, data_root_b))
 
 # %% [markdown]
 # ## Training: four runs
 #
 # Each dataset trains twice with the same recipe: on its own training split (the within-domain baseline, tested on
 # its own test split) and on all its images (tested on the other dataset). Adam with a cosine schedule and BTFER's
-# conservative class weights (the paper gives no recipe). What the profiles shrink: `smoke` trains a tiny CNN for a
-# few batches to prove the path; `quick` trains a small CNN (0.3 M parameters) at 48×48 for 6 epochs, because
-# MobileViT-S at 64×64 trains at about 15 images a second on a 2-core CPU; `full` trains the paper's MobileViT-S at
-# 224×224 for 40 epochs on a GPU.
+# conservative class weights (the paper gives no recipe). What each profile trains: `smoke` proves the path with a
+# tiny CNN for a few batches; `quick` trains the small CNN (0.3 M parameters) at 48×48, because MobileViT-S at
+# 64×64 trains at about 15 images a second on a 2-core CPU; `full` trains the paper's MobileViT-S at 224×224 on a
+# GPU (the `model` parameter overrides the recipe's model).
 
 # %%
-recipe = dict(
-    model=model or ch.pick(smoke="tiny_cnn", quick="small_cnn", full="mobilevit_s"),
-    img_size=ch.pick(smoke=48, quick=48, full=224),
-    epochs=ch.pick(smoke=1, quick=6, full=40),
-    batch_size=ch.pick(smoke=32, quick=64, full=64),
-    class_weighting="conservative",
-    max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None),
-)
-study = cross.cross_study(ch, dataset_b, data_root_b, **recipe)
+recipes_frame(cross.CROSS)
+
+# %%
+study = cross.cross_study(ch, dataset_b, data_root_b, model=model)
+display(Markdown(cross.transfer_text(study)))
 study.summary()
 
 # %% [markdown]
@@ -110,9 +101,7 @@ study.summary()
 
 # %%
 beside = ch.report("fig5", cross.paper_comparison(study))
-ch.headline(
-    "infer-f5", "; ".join(f"{k} {v} %" for k, v in beside["accuracy (%)"].items())
-)
+ch.headline("infer-f5", cross.headline(beside))
 ch.recorded("fig5")
 beside
 
@@ -141,12 +130,7 @@ explore(
 
 # %%
 display(cross.named_confusions(study.evaluations()))
-for ev in study.transfer.values():
-    recall = pd.Series(ev.report()["recall"]).sort_values(ascending=False)
-    print(
-        f"{ev.name}: best recognised {', '.join(recall.index[:3])} "
-        f"(paper, both directions: {', '.join(cross.PAPER_BEST)})"
-    )
+Markdown(cross.best_recognised(study))
 
 # %% [markdown]
 # ## Who is recognised: accuracy by group
@@ -156,10 +140,8 @@ for ev in study.transfer.values():
 # what their tables hold.
 
 # %%
-for column in ("age_group", "gender", "skin_tone", "occluders"):
-    table = cross.accuracy_by(study.evaluations(), column)
-    if len(table):
-        display(table)
+for table in cross.group_tables(study):
+    display(table)
 
 # %% [markdown]
 # ## Why the confusions happen: the display shift
@@ -176,9 +158,8 @@ for column in ("age_group", "gender", "skin_tone", "occluders"):
 
 # %%
 if ch.synthetic:
-    for (src, dst), ev in study.transfer.items():
-        display(Markdown(f"**{ev.name}**"))
-        display(cross.display_shift(ev, study.datasets[src]))
+    for name, table in cross.display_shifts(study).items():
+        display(Markdown(f"**{name}**"), table)
 else:
     print("display shift: SynthFER only (real datasets record no action units)")
 

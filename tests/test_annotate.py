@@ -104,17 +104,12 @@ def test_drop_unreliable_arguments(simulated):
 
 def test_ranking_helpers():
     from fernb.annotate import label_losses, precision_recall_at_k, top_k
-    from fernb.data.synth.experts import expert_labels
 
     assert top_k(np.array([0.1, 0.9, 0.5, 0.9]), 3).tolist() == [1, 3, 2]
     with pytest.raises(ValueError, match="budget k=5"):
         top_k(np.zeros(4), 5)
     wrong = np.array([True, False, True, True, False])
     assert precision_recall_at_k(np.array([0, 1]), wrong) == (0.5, pytest.approx(1 / 3))
-    rng = np.random.default_rng(0)
-    truth = rng.integers(0, 7, 2000)
-    experts = expert_labels(rng, truth, np.full(2000, 0.9))
-    assert (experts == truth).mean() > 0.95  # a reliable panel on clear faces
     logits = np.tile(np.log([0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.02]), (5, 1))
     losses = label_losses(logits, np.array([0, 1, 2, 3, 4]))
     np.testing.assert_allclose(losses, -np.log([0.5, 0.2, 0.1, 0.1, 0.05]), rtol=1e-5)
@@ -136,13 +131,3 @@ def test_dataset_votes_reads_synthfer(smoke_raf, tmp_path):
     with pytest.raises(FileNotFoundError, match="ships no per-annotator votes"):
         dataset_votes(Fake)
 
-
-def test_assessment_funnel_keeps_the_reliable():
-    from fernb.data.synth.experts import assessment_funnel
-
-    f = assessment_funnel(np.random.default_rng(0))
-    assert f.kept.sum() == 30 and len(f) == 50
-    assert f.alpha[f.kept].mean() > f.alpha[~f.kept].mean()
-    assert f.accuracy[f.kept].min() >= f.accuracy[~f.kept].max()
-    with pytest.raises(ValueError, match="n_keep=60"):
-        assessment_funnel(np.random.default_rng(0), n_keep=60)

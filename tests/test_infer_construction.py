@@ -4,7 +4,7 @@ infer-pp adapter reads back."""
 import numpy as np
 import pytest
 
-from fernb.data.construction import LANGUAGES, SEGMENTS, compose_query
+from fernb.papers.infer.construction import LANGUAGES, SEGMENTS, compose_query
 from fernb.data.fingerprints import near_duplicate_groups, thumbnails
 
 
@@ -31,13 +31,13 @@ def test_near_duplicates_group_and_distinct_images_do_not():
 def test_build_writes_an_infer_pp_copy_the_adapter_reads(fernb_home, tmp_path):
     pytest.importorskip("facenet_pytorch")
     from fernb.data import load_dataset
-    from fernb.data.construction import SIZES, build
+    from fernb.papers.infer.construction import build, web_sizes
     from fernb.data.verify import verify
 
     faces = load_dataset("synth-infer", profile="smoke", progress=False)
     report = build(faces, tmp_path / "infer-pp", profile="smoke", progress=False)
     det, dd = report["detection"], report["dedup"]
-    assert det["scraped"] == sum(SIZES["smoke"]) and det["precision"] > 0.95 and det["recall"] > 0.9
+    assert det["scraped"] == sum(web_sizes("smoke")) and det["precision"] > 0.95 and det["recall"] > 0.9
     assert dd["pairs_resolved"] >= 0.6 * dd["planted_pairs"] and dd["wrongly_removed"] <= 3
     rep = verify("infer-pp", tmp_path, progress=False)  # counts differ from the 35,789 published: only layout is checked
     assert rep.problems.empty and not rep.extra_files and rep.identical.empty and len(rep.records) == report["final_images"]

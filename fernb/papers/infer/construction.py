@@ -1,4 +1,4 @@
-"""InFER++ §III-A (Fig. 2): building a web-scraped FER dataset, simulated end to end on SynthFER.
+"""InFER++ §III-A (Fig. 2): building a web-scraped FER dataset, simulated end to end on SynthFER (chapter 02).
 
 query dictionary → simulated image search (faces, non-face images, near-duplicates) → face-detection filter →
 de-duplication → 256×256 grayscale face crops → the 80/20 per-expression split of §III-F → the ``infer-pp`` layout
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ from fernb.data.fingerprints import near_duplicate_groups, thumbnails
 from fernb.data.manifest import published_names
 from fernb.data.store import encode_jpeg
 from fernb.labels import EXPRESSIONS
+from fernb.papers.recipes import Recipe
+
+PAPER_SCRAPED, PAPER_FACES = 50_371, 35_789
+"""§III-A: "about 35789 facial images were obtained from a total of 50,371 images" (the RetinaFace filter)."""
 
 # §III-A: nine segments. Six expressions with synonyms (the paper's examples: angry, disgusted, fearful, happy,
 # excited, depressed, annoyed, surprised), then age, gender and ethnicity.
@@ -44,8 +49,27 @@ SEGMENTS = {
 LANGUAGES = ["Marathi", "Bengali", "Tamil", "Telugu", "Malayali", "Kannada", "Punjabi", "Meitei", "Urdu"]
 QUERY_EXPRESSIONS = [e for e in EXPRESSIONS if e in SEGMENTS]  # neutral has no segment: it comes with every query
 
-# Sizes per profile: faces, non-face images, near-duplicates. `full` reproduces 50,371 scraped → 35,789 faces.
-SIZES = {"smoke": (140, 45, 12), "quick": (3000, 1000, 220), "full": (35789, 12582, 2000)}
+WEB = Recipe(
+    "web", "Simulated web and pipeline (§III-A, §III-F)",
+    common=dict(detector="mtcnn", crop=256, min_corr=0.92),
+    smoke=dict(faces=140, nonfaces=45, duplicates=12),
+    quick=dict(faces=3000, nonfaces=1000, duplicates=220),
+    # the paper's scale: 50,371 scraped, of which 35,789 faces; we plant 2,000 of the rest as re-uploads
+    full=dict(faces=PAPER_FACES, nonfaces=PAPER_SCRAPED - PAPER_FACES - 2000, duplicates=2000),
+)
+"""What each profile's simulated search returns (faces, non-face images, near-duplicates) and the pipeline's
+settings: the face detector (MTCNN: RetinaFace's weights are not available offline), the crop size (§III-F) and the
+correlation above which two images are one (de-duplication)."""
+
+EXAMPLE_QUERIES = [("happiness", "60+", "female"), ("anger", "5-10", "male"), ("fear", "11-19", "male"),
+                   ("disgust", "11-19", "female"), ("surprise", "30-59", "male"), ("sadness", "20-29", "male")]
+"""The (expression, age group, gender) of §III-A's example queries ("happy elderly telugu female", ...)."""
+
+
+def web_sizes(profile: str) -> tuple[int, int, int]:
+    """Faces, non-face images and near-duplicates the simulated search returns in ``profile`` (:data:`WEB`)."""
+    r = WEB(profile)
+    return r.faces, r.nonfaces, r.duplicates
 
 
 def compose_query(rng: np.random.Generator, expression: str, age_group: str, gender: str,
@@ -80,7 +104,7 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
     from fernb.data.synth.nonfaces import nonface_image
     from fernb.progress import progress_bar
 
-    n_face, n_non, n_dup = sizes or SIZES[profile]
+    n_face, n_non, n_dup = sizes or web_sizes(profile)
     rec = faces.records
     if len(rec) < n_face:
         raise ValueError(f"the face pool has {len(rec)} images; profile {profile!r} needs {n_face}")
@@ -118,14 +142,18 @@ def simulate_scrape(faces, out: Path, profile: str = "quick", seed: int = 0, siz
     return table
 
 
-def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mtcnn", size: int = 256,
-          min_corr: float = 0.92, progress: bool = True) -> dict:
-    """Run the whole §III-A pipeline into ``out`` (an ``infer-pp`` layout) and return what each stage measured."""
+def build(faces, out, profile: str = "quick", seed: int = 0, detector: str | None = None, size: int | None = None,
+          min_corr: float | None = None, progress: bool = True) -> dict:
+    """Run the whole §III-A pipeline into ``out`` (an ``infer-pp`` layout) and return what each stage measured;
+    ``detector``, ``size`` and ``min_corr`` default to the profile's :data:`WEB` recipe."""
     from fernb.data.splits import stratified_split
     from fernb.data.faces import FaceDetector
     from fernb.data.store import decode
     from fernb.progress import progress_bar
 
+    r = WEB(profile)
+    detector, size = detector or r.detector, size or r.crop
+    min_corr = r.min_corr if min_corr is None else min_corr
     out = Path(out)
     report_path = out / "construction.json"
     if report_path.exists() and (out / "records.csv").exists():
@@ -178,3 +206,104 @@ def build(faces, out, profile: str = "quick", seed: int = 0, detector: str = "mt
               "nonfaces_past_filter": int((table["kind"] == "nonface").sum()), "final_images": len(faces_only)}
     report_path.write_text(json.dumps(report, indent=1))
     return report
+
+
+# --- chapter 02: the drivers, tables and figure its cells call -------------------------------------------------------
+
+
+@dataclass
+class Construction:
+    """One built copy: ``root`` holds its ``infer-pp/`` folder; ``report`` is what each stage measured (:func:`build`)."""
+
+    root: Path
+    report: dict
+
+
+def construct(ch) -> Construction:
+    """§III-A on the chapter's face pool (``ch.dataset``, a SynthFER domain): build, or reuse, the ``infer-pp`` copy
+    under ``<data_root>/constructed/<profile>-s<seed>/``."""
+    from fernb.data import load_dataset
+
+    faces = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed)
+    root = Path(ch.data_root) / "constructed" / f"{ch.profile}-s{ch.seed}"
+    return Construction(root, build(faces, root / "infer-pp", profile=ch.profile, seed=ch.seed))
+
+
+def web_line(profile: str) -> str:
+    """One line: what the simulated search returns in ``profile``."""
+    n_face, n_non, n_dup = web_sizes(profile)
+    return (f"simulated web for profile {profile}: {n_face} faces + {n_non} non-face images + {n_dup} "
+            f"near-duplicates = {n_face + n_non + n_dup} search results")
+
+
+def dictionary_table() -> pd.DataFrame:
+    """The query dictionary (§III-A): one row per segment with its terms."""
+    def shown(v):
+        return ", ".join(v) if isinstance(v, list) else "; ".join(f"{k}: {', '.join(w)}" for k, w in v.items())
+
+    return pd.DataFrame({"terms": {seg: shown(v) for seg, v in SEGMENTS.items()}})
+
+
+def example_queries(seed: int) -> pd.DataFrame:
+    """Queries composed for the (expression, age group, gender) of §III-A's examples (:data:`EXAMPLE_QUERIES`)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([dict(zip(("query", "language"), compose_query(rng, e, a, g)), expression=e, age_group=a,
+                              gender=g) for e, a, g in EXAMPLE_QUERIES])
+
+
+def stages_text(report: dict) -> str:
+    """What each stage of the pipeline measured, as Markdown, beside §III-A's 50,371 → 35,789."""
+    det, dd = report["detection"], report["dedup"]
+    return "\n".join([
+        f"- face filter ({report['detector']}): {det['scraped']} scraped → {det['kept']} kept; "
+        f"precision {det['precision']:.3f}, recall {det['recall']:.3f}",
+        f"- de-duplication (correlation ≥ {dd['min_corr']}): removed {dd['removed']}, of them wrongly "
+        f"{dd['wrongly_removed']}; planted duplicate pairs {dd['planted_pairs']}, resolved to one copy "
+        f"{dd['pairs_resolved']}",
+        f"- non-face images past the filter (left to the annotators to reject): {report['nonfaces_past_filter']}",
+        f"- final dataset: {report['final_images']} images (the paper: {PAPER_SCRAPED:,} → {PAPER_FACES:,})",
+    ])
+
+
+def headline(report: dict) -> str:
+    """The results map's line for Fig. 2 (``infer-f2``)."""
+    det = report["detection"]
+    return (f"{det['scraped']} scraped → {report['final_images']} kept; face filter precision "
+            f"{det['precision']:.2f}, recall {det['recall']:.2f}")
+
+
+def read_back(built: Construction):
+    """The built copy checked by the verifier like a downloaded one (its first summary line) and loaded by the
+    ``infer-pp`` adapter: ``(line, dataset)``."""
+    from fernb.data import load_dataset
+    from fernb.data.verify import verify
+
+    line = verify("infer-pp", built.root, progress=False).summary().splitlines()[0]
+    return line, load_dataset("infer-pp", data_root=built.root, progress=False)
+
+
+def class_shares(dataset) -> pd.DataFrame:
+    """Share of each expression in the built copy beside InFER++ Table 2(a) (the manifest's published counts)."""
+    from fernb.data.verify import published_class_counts
+
+    paper = published_class_counts("infer-pp", "all", source="InFER++ Table 2(a)")
+    names = dict(enumerate(dataset.class_counts().index))
+    ours = dataset.records["label"].map(names).value_counts(normalize=True)
+    return pd.DataFrame({"ours": ours, "InFER++ Table 2(a)": paper / paper.sum()}).round(3)
+
+
+def age_gender_table(dataset) -> pd.DataFrame:
+    """Images per age group and gender of the built copy, with totals (the shape of Table 2(b, c))."""
+    r = dataset.records
+    return pd.crosstab(r["age_group"], r["gender"], margins=True)
+
+
+def crops_figure(dataset, seed: int, n: int = 6):
+    """``n`` of the final 256×256 grayscale crops, drawn at random, each titled with its expression."""
+    from fernb.data.store import record_image
+    from fernb.viz import sample_grid
+
+    pick = np.random.default_rng(seed).choice(len(dataset.records), n, replace=False)
+    names = dataset.class_counts().index
+    return sample_grid([[record_image(dataset, i) for i in pick]], ["crops"],
+                       [str(names[dataset.records["label"].iloc[i]]) for i in pick])

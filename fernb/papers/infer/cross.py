@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fernb.data.views import SIX_CLASSES
 from fernb.labels import category_key
+from fernb.papers.recipes import Recipe
 
 PAPER_FIG5 = {"RAF-DB → InFER++": 33.0, "InFER++ → RAF-DB": 23.0}
 """InFER++ §III-E text: "the average accuracy of the RAF-DB → InFER analysis turned out to be 33%,
@@ -24,9 +24,19 @@ PAPER_CONFUSIONS = (("sadness", "fear"), ("anger", "disgust"), ("happiness", "su
 """§III-E: "sadness and fear, anger and disgust, and happiness and surprise were often confused"."""
 PAPER_BEST = ("surprise", "happiness", "disgust")
 """§III-E: the three classes with the highest accuracy in both directions."""
-PAPER_MODELS = {"text": "mobilevit_s", "caption": "mobilenetv3_large"}
-"""§III-E's text names MobileViT; Fig. 5's caption says MobileNet (InFER++ benchmarks
-MobileNetV3-Large)."""
+
+CROSS = Recipe(
+    "cross", "§III-E: the four cross-dataset runs",
+    common=dict(class_weighting="conservative"),
+    smoke=dict(model="tiny_cnn", img_size=48, epochs=1, batch_size=32, max_batches_per_epoch=3),
+    quick=dict(model="small_cnn", img_size=48, epochs=6, batch_size=64, max_batches_per_epoch=None),
+    full=dict(model="mobilevit_s", img_size=224, epochs=40, batch_size=64, max_batches_per_epoch=None),
+)
+"""What each profile trains, four times (each dataset on its own split and on all its images): ``smoke`` a tiny
+CNN for a few batches; ``quick`` the small CNN (0.3 M parameters) at 48×48, because MobileViT-S at 64×64 trains at
+about 15 images a second on a 2-core CPU; ``full`` the text's MobileViT-S at 224×224 (Fig. 5's caption says
+MobileNet: give ``model="mobilenetv3_large"``). Adam with a cosine schedule and BTFER's conservative class weights:
+the paper gives no recipe."""
 PAIRS = {
     "synth-raf": "synth-infer",
     "synth-infer": "synth-raf",
@@ -105,53 +115,31 @@ class CrossStudy:
         return pd.DataFrame(rows).set_index("evaluation").round(1)
 
 
-def cross_study(
-    ch, dataset_b: str, data_root_b=None, classes="six", progress: bool = False, **train
-) -> CrossStudy:
-    """Run §III-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings with ``train``
-    options, each on the ``classes`` view; the "all images" runs use
-    :func:`fernb.data.views.all_images` without a further validation share (the paper selects no
-    model)."""
+def cross_study(ch, dataset_b: str, data_root_b=None, classes="six", model: str | None = None) -> CrossStudy:
+    """Run §III-E for the chapter's dataset (A) and ``dataset_b`` (B): four trainings of the profile's
+    :data:`CROSS` recipe (``model`` overrides its model), each on the ``classes`` view; the "all images" runs use
+    :func:`fernb.data.views.all_images` without a further validation share (the paper selects no model)."""
     from fernb.data import load_dataset
-    from fernb.train import TrainConfig, fit
     from fernb.eval import Evaluation
 
     a, b = ch.dataset, dataset_b
     root_b = check_pair(a, b, data_root_b) or ch.data_root
     roots = {a: ch.data_root, b: root_b}
+    train = {k: v for k, v in CROSS(ch.profile).items() if k != "recipe"}
+    train["model"] = model or train["model"]
     runs, within, transfer, datasets = {}, {}, {}, {}
     for name in (a, b):
-        base = dict(dataset=name, profile=ch.profile, data_seed=ch.seed, seed=ch.seed, **train)
-        own = fit(
-            TrainConfig(**base),
-            data_root=roots[name],
-            device=ch.device,
-            progress=progress,
-            dataset_options={"classes": classes},
-        )
-        everything = fit(
-            TrainConfig(**{**base, "val_share": 0.0}),
-            data_root=roots[name],
-            device=ch.device,
-            progress=progress,
-            dataset_options={"classes": classes, "splits": "all"},
-        )
+        fit = dict(dataset=name, data_root=roots[name], **train)
+        own = ch.fit(dataset_options={"classes": classes}, **fit)
+        everything = ch.fit(dataset_options={"classes": classes, "splits": "all"}, val_share=0.0, **fit)
         runs[name] = {"within": own, "all": everything}
-        datasets[name] = load_dataset(
-            name, roots[name], profile=ch.profile, seed=ch.seed, progress=False, classes=classes
-        )
-        within[name] = Evaluation.from_run(
-            own,
-            name=f"{name} → {name} (own test split)",
-            note=f"trained and tested on {name}'s own split",
-        )
+        datasets[name] = load_dataset(name, roots[name], profile=ch.profile, seed=ch.seed, progress=False,
+                                      classes=classes)
+        within[name] = Evaluation.from_run(own, name=f"{name} → {name} (own test split)",
+                                           note=f"trained and tested on {name}'s own split")
     for src, dst in ((a, b), (b, a)):
-        transfer[(src, dst)] = Evaluation.transfer(
-            runs[src]["all"],
-            datasets[dst],
-            name=f"{src} → {dst}",
-            note=f"trained on all of {src}, tested on all of {dst}",
-        )
+        transfer[(src, dst)] = Evaluation.transfer(runs[src]["all"], datasets[dst], name=f"{src} → {dst}",
+                                                   note=f"trained on all of {src}, tested on all of {dst}")
     return CrossStudy(a, b, runs, within, transfer, datasets)
 
 
@@ -274,3 +262,53 @@ def paper_comparison(study: CrossStudy) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("measured here")
+
+
+# --- chapter 06: the tables and verdicts its cells call ---------------------------------------------------------------
+
+
+def class_counts(pair: dict) -> pd.DataFrame:
+    """Images per class of each dataset of the pair (:func:`load_pair`), with totals."""
+    counts = pd.DataFrame({name: ds.class_counts() for name, ds in pair.items()})
+    counts.loc["total"] = counts.sum()
+    return counts
+
+
+def headline(beside: pd.DataFrame) -> str:
+    """The results map's line for Fig. 5 (``infer-f5``): each direction's accuracy."""
+    return "; ".join(f"{k} {v} %" for k, v in beside["accuracy (%)"].items())
+
+
+def best_recognised(study: CrossStudy, n: int = 3) -> str:
+    """The ``n`` best-recognised classes of each cross-dataset direction beside §III-E's, and how many agree."""
+    lines = []
+    for ev in study.transfer.values():
+        recall = pd.Series(ev.report()["recall"]).sort_values(ascending=False)
+        best = list(recall.index[:n])
+        shared = [c for c in best if c in PAPER_BEST]
+        lines.append(f"- {ev.name}: best recognised {', '.join(best)} ({len(shared)} of the paper's {n})")
+    return "\n".join(lines + [f"- the paper, both directions: {', '.join(PAPER_BEST)}"])
+
+
+def group_tables(study: CrossStudy, columns=("age_group", "gender", "skin_tone", "occluders")) -> list:
+    """:func:`accuracy_by` for each record column the datasets hold (empty tables left out)."""
+    return [t for t in (accuracy_by(study.evaluations(), c) for c in columns) if len(t)]
+
+
+def transfer_text(study: CrossStudy) -> str:
+    """Each cross-dataset direction against the within-domain baseline of the dataset it is tested on, in
+    Markdown: the accuracy it keeps and loses."""
+    lines = []
+    for (src, dst), ev in study.transfer.items():
+        cross_acc = 100 * ev.report()["accuracy"]
+        own = 100 * study.within[dst].report()["accuracy"]
+        gap = own - cross_acc
+        word = "below" if gap > 0 else "above"
+        lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, {abs(gap):.1f} points {word} the "
+                     f"{own:.1f} % of a model trained on {dst} itself")
+    return "\n".join(lines)
+
+
+def display_shifts(study: CrossStudy) -> dict:
+    """:func:`display_shift` of each cross-dataset direction, by its name (SynthFER domains only)."""
+    return {ev.name: display_shift(ev, study.datasets[src]) for (src, _), ev in study.transfer.items()}

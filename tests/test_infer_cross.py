@@ -6,7 +6,7 @@ import pytest
 
 from fernb.data import load_dataset
 from fernb.data.views import SIX_CLASSES, all_images, parse_classes, restrict_classes
-from fernb.eval import cross
+from fernb.papers.infer import cross
 from fernb.train import TrainConfig, fit
 from fernb.eval import Evaluation
 from fernb.viz import ConfusionExplorer
