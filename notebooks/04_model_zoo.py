@@ -36,32 +36,21 @@ dataset = "synth-raf"  # the dataset the lightweight models are trained on
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
 seed = 0
+report = None  # set by the book runner: where this chapter's tables and runs go
 
 # %%
-import warnings
-
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
 import fernb.chapter
-from fernb import paths
-from fernb.eval.complexity import accuracy_cost_points, complexity_table
-from fernb.eval.deploy import (
-    deploy_report,
-    export_onnx,
-    onnx_parity,
-    ort_latency,
-    torch_latency,
-)
-from fernb.models import catalogue, create, entry, list_models
-from fernb.models.btfer import KNOWN_MISSING
-from fernb.train import list_runs
-from fernb.viz import accuracy_macs_figure
+from fernb.models import catalogue, create
+from fernb.papers import zoo
+from fernb.papers.recipes import recipes_frame
 from fernb.viz.tables import dashed
 
-warnings.filterwarnings("ignore", category=UserWarning)
-ch = fernb.chapter.setup(profile, dataset, data_root, device, seed)
+ch = fernb.chapter.setup(
+    profile, dataset, data_root, device, seed, name="04_model_zoo", report=report
+)
 ch.notice(real="RAF-DB or AffectNet")
 pd.set_option("display.max_rows", 200)
 print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
@@ -74,11 +63,8 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 # torchvision cache, `file` a local VGGFace/VGGFace2 weight file). The default never needs weights.
 
 # %%
-zoo = catalogue()
-print(f"{len(zoo)} models. BTFER architectures not built:")
-for k, v in KNOWN_MISSING.items():
-    print(f"  {k}: {v}")
-zoo
+display(Markdown(zoo.missing()))
+catalogue()
 
 # %% [markdown]
 # ## Size and cost beside the papers
@@ -100,44 +86,12 @@ zoo
 # `ratio` columns are ours ÷ the paper's. The five models held to their papers (`faithful`) are tested to stay within ±10%.
 
 # %%
-names = ch.pick(
-    smoke=[n for n in list_models() if entry(n).faithful]
-    + ["btfer_vgg16", "btfer_lenet5"],
-    quick=None,
-    full=None,
-)
-table = complexity_table(names)
-show = table[
-    [
-        "model",
-        "img_size",
-        "params_m",
-        "macs_m",
-        "paper_params_m",
-        "paper_macs_m",
-        "paper_head",
-        "params_m_paper_head",
-        "params_ratio",
-        "macs_ratio",
-        "source",
-        "faithful",
-    ]
-]
-dashed(show.set_index(["model", "img_size"]))
+table = zoo.complexity(ch)
+dashed(table[zoo.SHOWN].set_index(["model", "img_size"]))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-faithful = table[table.faithful].set_index("model")
-for name, row in faithful.iterrows():
-    macs = (
-        f", MACs ratio {row.macs_ratio:.2f}" if row.macs_ratio == row.macs_ratio else ""
-    )
-    macs_ok = macs == "" or 0.9 <= row.macs_ratio <= 1.1
-    within = 0.9 <= row.params_ratio <= 1.1 and macs_ok
-    print(
-        f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  "
-        f"(within ±10%: {within})"
-    )
+print(zoo.faithful_check(table))
 
 # %% [markdown]
 # ## What we had to assume
@@ -147,13 +101,7 @@ for name, row in faithful.iterrows():
 # follow from the increments its ablation prints. Every choice we made is in the model's docstring; here they are.
 
 # %%
-for name in ("litexpressionnet", "lfer_ldl"):
-    display(
-        Markdown(
-            f"**{name}** ({entry(name).paper})\n\n"
-            + "\n".join(f"* {a[3:]}" for a in entry(name).assumptions)
-        )
-    )
+Markdown(zoo.assumptions())
 
 # %% [markdown]
 # ResEmoteNet's ablation (Table IV) removes whole blocks; where a removed block leaves a channel gap, the next block
@@ -161,10 +109,7 @@ for name in ("litexpressionnet", "lfer_ldl"):
 # times the MACs of the full network although they have fewer parameters:
 
 # %%
-res = complexity_table([f"resemotenet_c{i}" for i in range(1, 7)])
-res.assign(removed=[entry(n).paper.split("removed: ")[1][:-1] for n in res.model])[
-    ["model", "removed", "params_m", "macs_m"]
-].set_index("model")
+zoo.ablation_cost()
 
 # %% [markdown]
 # ## Training the lightweight models on SynthFER
@@ -175,52 +120,22 @@ res.assign(removed=[entry(n).paper.split("removed: ")[1][:-1] for n in res.model
 # and how they rank on a synthetic task, not what they reach on RAF-DB.
 
 # %%
-models = ch.pick(
-    smoke=["lfer_ldl", "litexpressionnet"],
-    quick=["small_cnn", "lfer_ldl", "efficientface", "litexpressionnet"],
-    full=[
-        "lfer_ldl_baseline",
-        "lfer_ldl",
-        "efficientface",
-        "litexpressionnet",
-        "mobilenetv3_large",
-        "savchenko_effnet_b0",
-        "scn",
-        "resemotenet",
-    ],
-)
-runs = {}
-for name in models:
-    runs[name] = ch.fit(
-        model=name,
-        img_size=ch.pick(smoke=64, quick=64, full=entry(name).img_size),
-        epochs=ch.pick(smoke=1, quick=6, full=40),
-        batch_size=ch.pick(smoke=32, quick=64, full=64),
-        class_weighting="conservative",
-        max_batches_per_epoch=ch.pick(smoke=3, quick=None, full=None),
-    )
-results = pd.DataFrame(
-    {
-        n: {
-            "img_size": r.config.img_size,
-            "epochs": r.config.epochs,
-            "last_train_loss": r.history[-1]["train_loss"],
-            "accuracy": r.metrics["accuracy"],
-            "macro_f1": r.metrics["macro_f1"],
-            "train_s": r.metrics["train_seconds"],
-        }
-        for n, r in runs.items()
-    }
-).T
-display(ch.report("trained", results).round(3))
+recipes_frame(zoo.TRAINED, zoo.DEPLOY, zoo.LATENCY)
+
+# %%
+runs = zoo.train(ch)
+trained = zoo.trained_table(ch, runs)
+display(trained.round(3))
 ch.recorded("trained")
 
 # %% [markdown]
-# Read the table with its protocol in mind. Trained from scratch on about two thousand images, the depthwise,
-# channel-shuffled ShuffleNetV2 trunk of LFER-LDL and EfficientFace leaves the class prior far more slowly than a
-# plain 3×3-convolution CNN (compare the last training loss); raising the input to 96×96 did not change that in our
-# trials. Both papers start from weights pretrained on MS-Celeb-1M, which we cannot ship: with a real dataset, a GPU
-# and the `full` profile the comparison is the papers' own.
+# Read the table with its protocol in mind. These networks are trained from scratch on about two thousand images;
+# compare the last training loss to see how fast each leaves the class prior. LFER-LDL and EfficientFace start from
+# weights pretrained on MS-Celeb-1M in their papers, which we cannot ship: with a real dataset, a GPU and the `full`
+# profile the comparison is the papers' own.
+
+# %%
+Markdown(zoo.trained_reading(trained))
 
 # %% [markdown]
 # The accuracy–MACs picture collects every finished run of this dataset and profile in the results registry, so
@@ -229,20 +144,7 @@ ch.recorded("trained")
 # another dataset, shown beside ours, not compared with it.
 
 # %%
-done = list_runs()
-done = (
-    done[(done.dataset == ch.dataset) & (done.profile == ch.profile)]
-    if len(done)
-    else done
-)
-pts = accuracy_cost_points(done, papers_dataset="RAF-DB")
-accuracy_macs_figure(
-    pts,
-    title="Test accuracy against MACs",
-    subtitle=f"filled: measured here on {ch.dataset} (synthetic), profile "
-    f"{ch.profile}; "
-    "open: the papers' RAF-DB figures",
-)
+zoo.accuracy_cost_figure(ch)
 
 # %% [markdown]
 # ## Deployment: ONNX, int8 and batch-1 latency on the CPU
@@ -253,21 +155,7 @@ accuracy_macs_figure(
 # the median of batch-1 calls on this machine's CPU with one thread, like a small edge board.
 
 # %%
-deploy_dir = paths.cache_root() / "deploy"
-threads = torch.get_num_threads()
-torch.set_num_threads(1)
-reports = pd.DataFrame(
-    [
-        deploy_report(
-            runs[n],
-            deploy_dir,
-            calibration_images=ch.pick(smoke=16, quick=128, full=512),
-            latency_runs=ch.pick(smoke=3, quick=30, full=100),
-        )
-        for n in ("lfer_ldl", "litexpressionnet")
-    ]
-).set_index("model")
-reports.T.style.format(precision=4).format(
+zoo.deployment(ch, runs).T.style.format(precision=4).format(
     "{:.1e}", subset=pd.IndexSlice[["onnx_max_abs_diff"], :]
 )
 
@@ -277,45 +165,9 @@ reports.T.style.format(precision=4).format(
 # included.
 
 # %%
-lat_names = ch.pick(
-    smoke=["btfer_lenet5"],
-    quick=["lfer_ldl", "litexpressionnet", "mobilenetv3_large"],
-    full=[
-        "lfer_ldl",
-        "efficientface",
-        "litexpressionnet",
-        "mobilenetv3_large",
-        "savchenko_effnet_b0",
-        "btfer_mobilenetv2",
-    ],
-)
-rows = []
-for name in lat_names:
-    size = entry(name).img_size
-    model = create(name, img_size=size).eval()
-    path = export_onnx(model, deploy_dir / f"{name}-untrained-{size}.onnx", size)
-    runs_n = ch.pick(smoke=3, quick=20, full=50)
-    t_torch, t_ort = (
-        torch_latency(model, size, runs=runs_n)["median_ms"],
-        ort_latency(path, size, runs=runs_n)["median_ms"],
-    )
-    rows.append(
-        {
-            "model": name,
-            "img_size": size,
-            "pytorch_ms": t_torch,
-            "onnxruntime_ms": t_ort,
-            "speed-up": t_torch / t_ort,
-            "max_abs_diff": onnx_parity(model, path, size),
-            "max_rel_diff": onnx_parity(model, path, size, relative=True),
-        }
-    )
-torch.set_num_threads(threads)
-latency = ch.report("latency", pd.DataFrame(rows).set_index("model"))
+latency = zoo.latency(ch)
 display(
-    latency.style.format(
-        {"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2
-    )
+    latency.style.format({"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2)
 )
 ch.recorded("latency")
 

@@ -1,0 +1,35 @@
+"""The model-zoo chapter's drivers (fernb.papers.zoo): recipes that fit together, and text from measurements."""
+
+import pandas as pd
+
+from fernb.models import entry
+from fernb.papers import zoo
+from fernb.profiles import PROFILES
+
+
+def test_recipes_fit_together():
+    for p in PROFILES:
+        assert set(zoo.DEPLOY(p).models) <= set(zoo.TRAINED(p).models)  # deployment needs trained runs
+        for name in zoo.TRAINED(p).models + zoo.LATENCY(p).models:
+            entry(name)  # every name is a registered model
+    names = zoo._names(zoo.COMPLEXITY("smoke").models)
+    assert "btfer_lenet5" in names and all(entry(n).faithful for n in names if n not in ("btfer_vgg16", "btfer_lenet5"))
+    assert zoo._names(zoo.COMPLEXITY("quick").models) is None  # quick and full measure every model
+
+
+def test_faithful_check_reads_the_ratios():
+    table = pd.DataFrame([{"model": "a", "faithful": True, "params_ratio": 1.05, "macs_ratio": float("nan"),
+                           "source": "X"},
+                          {"model": "b", "faithful": True, "params_ratio": 1.0, "macs_ratio": 1.2, "source": "Y"},
+                          {"model": "c", "faithful": False, "params_ratio": 3.0, "macs_ratio": 3.0, "source": "Z"}])
+    lines = zoo.faithful_check(table).splitlines()
+    assert len(lines) == 2 and lines[0].endswith("(within ±10%: True)") and "MACs" not in lines[0]
+    assert "MACs ratio 1.20" in lines[1] and lines[1].endswith("(within ±10%: False)")
+
+
+def test_trained_reading_follows_the_losses():
+    t = pd.DataFrame({"last_train_loss": [0.5, 1.6, 1.7]}, index=["small_cnn", "lfer_ldl", "efficientface"])
+    assert "more slowly" in zoo.trained_reading(t)
+    t.loc["lfer_ldl", "last_train_loss"] = 0.4
+    assert "not all of them lag" in zoo.trained_reading(t)
+    assert zoo.trained_reading(t.drop(index="small_cnn")) == ""
