@@ -1,10 +1,13 @@
-"""fernb.eval.ldl: LFER-LDL's label distributions against SynthFER's true blends, its paper tables and bad input."""
+"""fernb.papers.lfer_ldl: LFER-LDL's label distributions against SynthFER's true blends, its paper tables, its
+recipes, the verdicts in words and bad input."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from fernb.eval import ldl
+from fernb.papers import lfer_ldl as ldl
+from fernb.papers.lfer_ldl import recipes
+from fernb.profiles import PROFILES
 from fernb.train.losses import Combo, load_teacher
 
 
@@ -135,3 +138,58 @@ def test_truth_verdict_gives_the_spread_over_teachers():
     teachers = [0.9 * truth + 0.1 / 7, 0.8 * truth + 0.2 / 7]
     report, gaps = ldl.teacher_vs_truth(teachers, rec, np.arange(8), np.arange(8, 12), [0, 1])
     assert "Over 2 teachers" in ldl.truth_verdict(report, gaps, 0, "synth-raf", "quick")
+
+
+def test_recipes_give_every_profile_a_student_and_a_teacher():
+    for p in PROFILES:
+        student = recipes.student_options(p, "synth-raf")
+        assert student["model"] == "lfer_ldl" and student["optimizer"] == "sgd"  # §2.3 kept where not shrunk
+        assert "seeds" not in recipes.teacher_options(p, "synth-raf")  # only training options reach the trainer
+    assert recipes.student_options("full", "affectnet-7") == ldl.paper_protocol("affectnet-7")
+    assert recipes.teacher_options("full", "rafdb")["model"] == "btfer_resnet50"
+    quick = recipes.student_options("quick", "synth-raf")
+    assert (quick["img_size"], quick["epochs"], quick["batch_size"], quick["scheduler"]) == (48, 3, 64, "none")
+    assert "max_batches_per_epoch" not in quick  # None keeps the trainer's default
+    assert ldl.peak_beta("affectnet-8") == 0.6 and ldl.peak_beta("synth-raf") == 0.2
+    for p in PROFILES:  # the ablation's LDL row is the sweep's run at the peak
+        assert ldl.peak_beta("synth-raf") in ldl.SWEEP(p).betas and ldl.ABLATION(p).seeds == ldl.SWEEP(p).seeds
+
+
+class _Run:
+    def __init__(self, acc, seed=0):
+        self.metrics, self.history = {"accuracy": acc}, [{"epoch": 1}, {"epoch": 2}]
+        self.config = type("C", (), {"seed": seed})()
+
+
+def test_ablation_words_follow_the_measurement():
+    ablated = {"+ PDWRes": [_Run(0.30, 0), _Run(0.32, 1)], "+ LDL (LFER-LDL)": [_Run(0.40, 0), _Run(0.44, 1)]}
+    t4 = ldl.ablation_table(ablated, "synth-raf")
+    assert ldl.steps_text(t4) == "+ LDL (LFER-LDL): +11.00"
+    gain = ldl.ldl_gain(ablated, "synth-raf")
+    assert list(gain.columns) == ["seed 0", "seed 1"] and gain.loc["LDL gain (points)", "seed 1"] == pytest.approx(12)
+    assert "+11.0 points on average over 2 seed(s)" in ldl.gain_words(gain) and "+3.77" in ldl.gain_words(gain)
+    text = ldl.ldl_step_summary(t4, "quick")
+    assert "+11.00 points" in text and "the only step" in text and "+3.77" in text
+    assert "measures no LDL step" in ldl.ldl_step_summary(ldl.ablation_table({}, "synth-raf"), "smoke")
+    assert ldl.table_headline("synth-raf", ablated["+ LDL (LFER-LDL)"]) == (
+        "lferldl-t1", "42.00 % with LDL at β = 0.2, mean of 2 seed(s)")
+    assert ldl.curves_headline("affectnet-7", _Run(0.5)) == ("lferldl-f9", "curves over 2 epochs; test 50.0 %")
+
+
+def test_sweep_and_target_words():
+    s = ldl.sweep_table({0.2: [_Run(0.5), _Run(0.52)], 0.6: [_Run(0.4)]})
+    assert ldl.sweep_headline(s, "synth-raf") == ("lferldl-f6", "best 51.00 % at β = 0.2 of 2 values; beyond seed noise")
+    assert "**the curve is beyond the noise**" in ldl.sweep_words(s, "synth-raf", True)
+    targets = ldl.targets_table({"teacher": [_Run(0.5)], "label smoothing": [_Run(0.49)]}, "synth-raf")
+    assert "within twice the run-to-run sd" in ldl.targets_words(targets, s, "quick")
+    assert "skips" in ldl.targets_words(targets.loc[["teacher"]], s, "smoke")
+
+
+def test_summary_words_come_from_the_truth_report():
+    rec = pd.concat([_records()] * 3, ignore_index=True)
+    truth = ldl.true_blend_distributions(rec)
+    report, gaps = ldl.teacher_vs_truth([0.9 * truth + 0.1 / 7], rec, np.arange(8), np.arange(8, 12), [0])
+    text = ldl.truth_summary((report, gaps), 0, "quick")
+    assert "closer to the truth than label smoothing" in text and "times chance" in text
+    assert "no true blends" in ldl.truth_summary(None, 0, "quick")
+    assert "Label smoothing has no second class" in ldl.smoothing_words(report)

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from fernb.train import StopAfterEpoch, TrainConfig, fit, teacher_distributions
+from fernb.papers.lfer_ldl import teacher_distributions
+from fernb.train import StopAfterEpoch, TrainConfig, fit
 from fernb.train.sam import SAM, frozen_bn_stats
 
 TINY = dict(model="tiny_cnn", dataset="synth-raf", profile="smoke", img_size=32, batch_size=32, epochs=2)

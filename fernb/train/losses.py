@@ -152,7 +152,7 @@ def load_teacher(path, n_samples: int, num_classes: int) -> np.ndarray:
     """A teacher's label distributions: an .npy of shape (records, classes), rows summing to one."""
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"teacher distributions {path} do not exist; make them with fernb.train.teacher_distributions(run, path)")
+        raise ValueError(f"teacher distributions {path} do not exist; make them with fernb.papers.lfer_ldl.teacher_distributions(run, path)")
     d = np.load(path)
     if d.shape != (n_samples, num_classes):
         raise ValueError(f"teacher distributions {path} have shape {d.shape}; expected ({n_samples}, {num_classes}), one row per record")
@@ -169,7 +169,7 @@ class TeacherKL(Objective):
 
     with ``d_i`` the teacher's distribution for sample i (the true distribution, as LFER-LDL takes it) and ``L_base``
     the combo loss (LFER-LDL) or cross-entropy. ``teacher`` is an .npy of (records, classes), made by
-    :func:`fernb.train.teacher_distributions` from a trained run; the trainer adds its content hash to the run's key."""
+    :func:`fernb.papers.lfer_ldl.teacher_distributions` from a trained run; the trainer adds its content hash to the run's key."""
 
     needs_rows = True
 

@@ -211,12 +211,3 @@ def list_runs(runs_root=None):
                      "mean_class_accuracy": m.get("mean_class_accuracy"), "n_test": m.get("n"), "dir": str(run.dir)})
     return pd.DataFrame(rows)
 
-
-def teacher_distributions(run: Run, path) -> Path:
-    """A trained run's predicted distribution for every record of its dataset, in record order, saved as ``path``
-    (.npy): the label distributions ``loss="kl_teacher"`` learns from (LFER-LDL §1.3)."""
-    probs = run.predict(np.arange(len(run.dataset().records)))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, (probs / probs.sum(1, keepdims=True)).astype(np.float32))
-    return path

@@ -36,14 +36,13 @@ from fernb.train.callbacks import Callback
 from fernb.train.config import DataSpec, TrainConfig
 from fernb.train.losses import build_loss
 from fernb.train.run import Run, input_norm, labels_sha, list_runs, load_run, predict, run_dir, split_indices
-from fernb.train.run import teacher_distributions
 from fernb.train.runlock import RunLock
 from fernb.train.strategies import Distributed, Precision, Stages, build_optimizer, build_scheduler, make_step
 from fernb.train.strategies import head_parameters, resolve_device
 from fernb.train.weighting import class_weights
 
 __all__ = ["Trainer", "TrainState", "fit", "Run", "load_run", "list_runs", "predict", "resolve_device", "run_dir",
-           "teacher_distributions", "head_parameters"]
+           "head_parameters"]
 
 
 @dataclass

@@ -148,3 +148,21 @@ def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle:
                       yaxis=dict(title="test accuracy"), legend=dict(orientation="h", y=-0.2), height=520,
                       margin=dict(t=90))
     return fig
+
+
+def training_curves_figure(history, title: str = "Training curves"):
+    """Training and validation accuracy (left) and loss (right) per epoch from a run's history (records with
+    ``epoch`` and any of ``train_acc``, ``val_acc``, ``train_loss``, ``val_loss``)."""
+    import pandas as pd
+    from plotly.subplots import make_subplots
+
+    h = pd.DataFrame(history)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", "loss"))
+    for col, key, name in ((1, "train_acc", "train"), (1, "val_acc", "validation"),
+                           (2, "train_loss", "train"), (2, "val_loss", "validation")):
+        if key in h:
+            fig.add_scatter(x=h["epoch"], y=h[key], mode="lines+markers", name=f"{name} {key.split('_')[1]}",
+                            row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, height=380)
+    return fig

@@ -1,0 +1,89 @@
+"""What each profile trains for LFER-LDL, as data (:mod:`fernb.papers.recipes`): the student's protocol (§2.3),
+the teacher (§1.3), the balance sweep (§2.4.1), the ablation (Table 4) and the KL-target controls.
+
+In :data:`STUDENT` and :data:`TEACHER` a setting of ``None`` keeps the value of the configuration the recipe
+starts from (the §2.3 protocol; for a teacher that does not start from it, the trainer's default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fernb.papers.lfer_ldl.paper import TABLE_4, check_coefficients, paper_protocol
+from fernb.papers.recipes import Recipe
+from fernb.profiles import PROFILES
+from fernb.train.config import TrainConfig
+
+_KEEP = dict(img_size=None, epochs=None, batch_size=None, scheduler=None, max_batches_per_epoch=None)
+
+STUDENT = Recipe(
+    "student", "The student: §2.3, shrunk",
+    smoke=dict(img_size=32, epochs=1, batch_size=32, scheduler=None, max_batches_per_epoch=2),
+    quick=dict(img_size=48, epochs=3, batch_size=64, scheduler="none", max_batches_per_epoch=None),
+    full=_KEEP,
+)
+_ADAM = dict(optimizer="adam", lr=1e-3, scheduler="cosine")
+TEACHER = Recipe(
+    "teacher", "The teacher (§1.3)",
+    smoke=dict(model="tiny_cnn", from_protocol=False, img_size=32, epochs=1, batch_size=32, **_ADAM,
+               max_batches_per_epoch=3, seeds=1, examples=2),
+    quick=dict(model="small_cnn", from_protocol=False, img_size=48, epochs=5, batch_size=64, **_ADAM,
+               max_batches_per_epoch=None, seeds=2, examples=4),
+    full=dict(model="btfer_resnet50", from_protocol=True, **_KEEP, optimizer=None, lr=None, seeds=3,
+              examples=4),
+)
+SWEEP = Recipe(
+    "sweep", "The balance sweep (§2.4.1, Figs. 6-7)",
+    smoke=dict(betas=[0.2, 0.6], seeds=1, seeds_off_peak=1),
+    quick=dict(betas=[0.2, 0.6], seeds=2, seeds_off_peak=1),
+    full=dict(betas=[round(0.1 * k, 1) for k in range(11)], seeds=3, seeds_off_peak=3),
+)
+ABLATION = Recipe(
+    "ablation", "The ablation (Table 4)",
+    smoke=dict(rows=list(TABLE_4.index[2:]), seeds=1),
+    quick=dict(rows=list(TABLE_4.index[2:]), seeds=2),
+    full=dict(rows=list(TABLE_4.index), seeds=3),
+)
+CONTROLS = Recipe(
+    "controls", "Other targets of the KL term",
+    smoke=dict(targets=[], seeds=1),
+    quick=dict(targets=["label smoothing"], seeds=1),
+    full=dict(targets=["label smoothing", "true blend"], seeds=3),
+)
+RECIPES = (STUDENT, TEACHER, SWEEP, ABLATION, CONTROLS)
+
+_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def _check():
+    """Fail at import on a recipe the drivers cannot run: bad coefficients, unknown rows or targets, or an ablation
+    whose seeds differ from the sweep's at the peak (its LDL row is the sweep's run there)."""
+    for p in PROFILES:
+        check_coefficients(SWEEP(p).betas, f"SWEEP[{p!r}].betas")
+        unknown = [r for r in ABLATION(p).rows if r not in TABLE_4.index]
+        if unknown:
+            raise ValueError(f"ABLATION[{p!r}].rows: {unknown} are not rows of Table 4 ({list(TABLE_4.index)})")
+        if ABLATION(p).seeds != SWEEP(p).seeds:
+            raise ValueError(f"ABLATION[{p!r}].seeds must equal SWEEP[{p!r}].seeds: its LDL row is the sweep's run")
+        bad = [t for t in CONTROLS(p).targets if t not in ("label smoothing", "true blend")]
+        if bad:
+            raise ValueError(f"CONTROLS[{p!r}].targets: {bad}; expected 'label smoothing' or 'true blend'")
+
+
+_check()
+
+
+def _options(settings, base: dict) -> dict:
+    """``base`` with the recipe's training settings laid over it (``None`` keeps the base's value)."""
+    return {**base, **{k: v for k, v in settings.items() if k in _FIELDS and v is not None}}
+
+
+def student_options(profile: str, dataset: str) -> dict:
+    """The student's training options for a profile: the §2.3 protocol with :data:`STUDENT` over it."""
+    return _options(STUDENT(profile), paper_protocol(dataset))
+
+
+def teacher_options(profile: str, dataset: str) -> dict:
+    """The teacher's training options (without its seed): :data:`TEACHER`, from the §2.3 protocol where it says."""
+    r = TEACHER(profile)
+    return _options(r, paper_protocol(dataset) if r.from_protocol else {})

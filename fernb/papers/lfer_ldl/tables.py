@@ -1,0 +1,102 @@
+"""The chapter's tables: the balance sweep (Figs. 6-7), Table 4 beside ours, the LDL step per seed, the KL-target
+controls and Tables 1-3 with our network as the last row."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from fernb.papers.lfer_ldl.paper import PAPER_TABLES, TABLE_4, paper_dataset
+
+
+def accuracies(runs) -> np.ndarray:
+    """Test accuracies (%) of finished runs."""
+    return np.array([100 * r.metrics["accuracy"] for r in runs], np.float64)
+
+
+def _mean_sd(acc: np.ndarray) -> tuple[float, float | None]:
+    return float(acc.mean()), (float(acc.std(ddof=1)) if len(acc) > 1 else None)
+
+
+def sweep_table(by_coefficient: dict) -> pd.DataFrame:
+    """Accuracy against the balance coefficient (Figs. 6-7): mean and sd over the seeds trained at each value."""
+    rows = []
+    for beta, runs in sorted(by_coefficient.items()):
+        acc = accuracies(runs)
+        mean, sd = _mean_sd(acc)
+        rows.append({"beta": beta, "accuracy (%)": mean, "sd": sd, "seeds": len(acc)})
+    return pd.DataFrame(rows).set_index("beta")
+
+
+@functools.cache
+def complexity(model: str, img_size: int = 224) -> dict:
+    """Parameters (M) and the paper's FLOPs (2 x MACs, M) of a registry model."""
+    from fernb.eval.complexity import model_complexity
+
+    c = model_complexity(model, img_size=img_size)
+    return {"params (M)": round(c["params_m"], 3), "FLOPs (M)": round(2 * c["macs_m"], 2)}
+
+
+def ablation_table(runs_by_row: dict, dataset: str) -> pd.DataFrame:
+    """Table 4 beside ours: the paper's parameters, FLOPs and accuracy (RAF-DB) and ours at 224 x 224, with each
+    row's step over the row above (ours where both rows ran); rows without runs show no accuracy."""
+    rows = []
+    prev_paper = prev_ours = None
+    for name, r in TABLE_4.iterrows():
+        ours = complexity(r["model"])
+        runs = runs_by_row.get(name, [])
+        mean, sd = _mean_sd(accuracies(runs)) if runs else (None, None)
+        rows.append({"row": name, "paper params (M)": r["params (M)"], "ours params (M)": ours["params (M)"],
+                     "paper FLOPs (M)": r["FLOPs (M)"], "ours FLOPs (M)": ours["FLOPs (M)"],
+                     "paper acc. (RAF-DB, %)": r["accuracy (%)"],
+                     "paper step": None if prev_paper is None else round(r["accuracy (%)"] - prev_paper, 2),
+                     f"ours acc. ({dataset}, %)": mean, "ours sd": sd, "seeds": len(runs),
+                     "ours step": None if mean is None or prev_ours is None else mean - prev_ours})
+        prev_paper, prev_ours = r["accuracy (%)"], mean
+    return pd.DataFrame(rows).set_index("row")
+
+
+def ldl_gain(ablated: dict, dataset: str) -> pd.DataFrame:
+    """The last step of Table 4 per seed: the same network and seed with and without the teacher's distributions
+    (points of test accuracy), one column per seed."""
+    without, with_ = TABLE_4.index[2], TABLE_4.index[3]
+    a, b = ablated[without], ablated[with_]
+    table = pd.DataFrame({f"seed {ra.config.seed}": {"LDL gain (points)": gb - ga}
+                          for ra, ga, gb in zip(a, accuracies(a), accuracies(b))})
+    table.columns.name = dataset
+    return table
+
+
+def targets_table(targets: dict, dataset: str) -> pd.DataFrame:
+    """Test accuracy (%) of the students of :func:`~.experiments.kl_targets`: one row per KL target, one column
+    per seed."""
+    table = pd.DataFrame({name: {f"seed {r.config.seed}": 100 * r.metrics["accuracy"] for r in runs}
+                          for name, runs in targets.items()}).T
+    table.columns.name = f"test accuracy (%, {dataset})"
+    return table
+
+
+def comparison_table(paper_ds: str, accuracy: float | None, dataset: str, img_size: int = 224) -> pd.DataFrame:
+    """Tables 1-3: the paper's rows on ``paper_ds`` and our measured LFER-LDL as the last row (size at
+    ``img_size``; ``accuracy`` on ``dataset`` in a column of its own, left out when ``None``)."""
+    if paper_ds not in PAPER_TABLES:
+        raise ValueError(f"paper_dataset={paper_ds!r}; the paper's tables are for {list(PAPER_TABLES)}")
+    name, table = PAPER_TABLES[paper_ds]
+    t = table.rename(columns={"accuracy (%)": f"accuracy (%, {paper_ds})"})
+    t.insert(0, "from", f"paper, {name}")
+    ours = {"from": "measured here", "method": "LFER-LDL (ours)", **complexity("lfer_ldl", img_size),
+            "source": f"our network at {img_size}x{img_size}"}
+    t = pd.concat([t, pd.DataFrame([ours])], ignore_index=True)
+    if accuracy is not None:
+        t[f"accuracy (%, {dataset})"] = [None] * (len(t) - 1) + [accuracy]
+    return t.set_index("method")
+
+
+def comparison_tables(dataset: str, label: str, peak: list) -> dict:
+    """Tables 1-3 titled as the paper numbers them; our mean accuracy at the peak (``peak``: its runs) joins the
+    table of the paper's dataset that ``dataset`` stands beside."""
+    ours, mine = accuracies(peak).mean(), paper_dataset(dataset)
+    return {f"{PAPER_TABLES[name][0]}: {name}": comparison_table(name, ours if name == mine else None, label)
+            for name in PAPER_TABLES}
