@@ -166,9 +166,8 @@ zoo.deployment(ch, runs).T.style.format(precision=4).format(
 
 # %%
 latency = zoo.latency(ch)
-display(
-    latency.style.format({"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}, precision=2)
-)
+diffs = {"max_abs_diff": "{:.1e}", "max_rel_diff": "{:.1e}"}
+display(latency.style.format(diffs, precision=2))
 ch.recorded("latency")
 
 # %% [markdown]
