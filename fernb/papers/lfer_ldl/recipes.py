@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from fernb.papers.lfer_ldl.paper import TABLE_4, check_coefficients, paper_protocol
+from fernb.papers.lfer_ldl.paper import PEAKS, TABLE_4, check_coefficients, paper_protocol
 from fernb.papers.recipes import Recipe
 from fernb.profiles import PROFILES
 from fernb.train.config import TrainConfig
@@ -56,10 +56,14 @@ _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
 def _check():
-    """Fail at import on a recipe the drivers cannot run: bad coefficients, unknown rows or targets, or an ablation
-    whose seeds differ from the sweep's at the peak (its LDL row is the sweep's run there)."""
+    """Fail at import on a recipe the drivers cannot run: bad coefficients, a sweep without the paper's peaks (the
+    ablation and Tables 1-3 read the run there), unknown rows or targets, or an ablation whose seeds differ from the
+    sweep's at the peak (its LDL row is the sweep's run there)."""
     for p in PROFILES:
-        check_coefficients(SWEEP(p).betas, f"SWEEP[{p!r}].betas")
+        betas = check_coefficients(SWEEP(p).betas, f"SWEEP[{p!r}].betas")
+        missing = sorted({beta for beta, _ in PEAKS.values()} - set(betas))
+        if missing:
+            raise ValueError(f"SWEEP[{p!r}].betas lacks the paper's peak(s) {missing} (Figs. 6-7)")
         unknown = [r for r in ABLATION(p).rows if r not in TABLE_4.index]
         if unknown:
             raise ValueError(f"ABLATION[{p!r}].rows: {unknown} are not rows of Table 4 ({list(TABLE_4.index)})")
