@@ -1,4 +1,4 @@
-"""BTFER benchmark (fernb.eval.btfer): the specification as data, resumption through the registry, the balanced test
+"""BTFER benchmark (fernb.papers.btfer): the specification as data, resumption through the registry, the balanced test
 set, label qualities, and the summaries beside the paper's tables."""
 
 import numpy as np
@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from fernb.data import load_dataset
-from fernb.eval import btfer
+from fernb.papers import btfer
+from fernb.papers.btfer import verdicts as V
 from fernb.train import StopAfterEpoch
 
 TINY = dict(epochs=2, batch_size=32, max_batches_per_epoch=2)
@@ -123,11 +124,11 @@ def test_scores_and_summaries(tmp_path):
     runs = tmp_path / "runs"
     s = spec(weightings=["simple", "conservative"], seeds=[0, 1],
              train_sets=["synth-raf", "synth-raf:true", "synth-raf:one_annotator"])
-    result = btfer.score(btfer.run_benchmark(s, runs_root=runs), btfer.balanced_test_set(profile="smoke",
-                                                                                       per_class=4))
+    test = btfer.balanced_test_set(profile="smoke", per_class=4)
+    result = btfer.score_on_balanced_test(btfer.run_benchmark(s, runs_root=runs), test)
     t = result.table
     assert len(t) == 12 and t.test_acc.between(0, 1).all() and t.val_acc.between(0, 1).all()
-    assert set(result.evaluations) == set(range(12))
+    assert set(result.evaluations) == set(range(12)) and t.informative.isin([True, False]).all()
     q = btfer.label_quality(t)
     assert set(q.labels) == set(btfer.LABEL_QUALITIES) and (q.seeds == 2).all()
     w = btfer.weighting_gap(t)
@@ -139,3 +140,120 @@ def test_scores_and_summaries(tmp_path):
     best = btfer.best_per_resolution(t)
     assert best.pick.tolist() == ["best", "best under 5M"]
     assert isinstance(btfer.top_models(t, 48), pd.DataFrame)
+
+
+class Ch:
+    """The chapter attributes the drivers read (fernb.chapter.Chapter without the set-up)."""
+
+    def __init__(self, profile, dataset="synth-raf", seed=0):
+        self.profile, self.dataset, self.seed, self.data_root, self.device = profile, dataset, seed, None, "cpu"
+        self.synthetic, self.report_dir = dataset.startswith("synth"), None
+
+
+def test_specs_come_from_the_recipes_one_column_per_profile():
+    from fernb.profiles import PROFILES
+
+    for r in btfer.RECIPES:
+        assert list(r.frame().columns) == list(PROFILES)
+    quick = btfer.specs(Ch("quick"))
+    assert btfer.row_counts(quick) == {"main": 6, "labels": 9, "resolution": 1, "starts": 4}
+    main = quick["main"][0]
+    assert main.models == ("btfer_lenet5",) and main.seeds == (0, 1, 2) and main.train["epochs"] == 16
+    assert quick["resolution"][0].resolutions == (96,)
+    assert btfer.specs(Ch("quick", seed=5))["main"][0].seeds == (5, 6, 7)
+    real = btfer.specs(Ch("full", dataset="rafdb"))
+    assert real["labels"] == [] and real["main"][0].train_sets == ("rafdb", "fer2013", "affectnet-7")
+    assert [s.resolutions for s in real["main"]] == [(48,), (224,)]
+    assert set(real["main"][0].models) == set(btfer.zoo(48))
+
+
+def test_imagenet_check_is_offline_without_touching_the_environment(monkeypatch):
+    import os
+
+    from fernb.models import pretrained
+
+    monkeypatch.delenv("FERNB_OFFLINE", raising=False)
+    seen = []
+
+    def build():
+        seen.append((pretrained._offline(), os.environ.get("FERNB_OFFLINE")))
+        raise RuntimeError("not cached")
+
+    assert pretrained.weights_load(build, offline=True) is False
+    assert seen == [(True, None)] and not pretrained._offline()  # set for the call only, never in os.environ
+    assert pretrained.weights_load(lambda: None, offline=True) is True
+
+
+def _table(**cols):
+    n = len(next(iter(cols.values())))
+    base = dict(model=["btfer_lenet5"] * n, img_size=[48] * n, start=["scratch"] * n, state=["trained"] * n,
+                params_m=[0.2] * n, informative=[True] * n, train_set=["synth-raf"] * n)
+    return pd.DataFrame({**base, **cols})
+
+
+def test_verdicts_are_data_and_give_both_the_page_and_the_headlines():
+    t = _table(weighting=["simple", "conservative"] * 3, seed=[0, 0, 1, 1, 2, 2],
+               val_acc=[0.80, 0.81, 0.79, 0.80, 0.82, 0.80], test_acc=[0.60, 0.66, 0.61, 0.67, 0.62, 0.65])
+    drop = V.cross_domain(t)  # validation far above the balanced test: the paper's way
+    assert drop.verdict == "replicates" and drop.effect == pytest.approx(0.1683, abs=1e-3) and drop.seeds == 6
+    w = V.weighting(t)
+    assert w.verdict == "needs full" and "3 pairs" in w.measured and "beyond seed noise" in w.measured
+    assert V.size(t).verdict == "needs full"
+    assert V.cross_domain(t.assign(informative=[False] + [True] * 5)).verdict == "uninformative"
+    assert V.cross_domain(t.head(1)).verdict == "no noise estimate"
+    labels = _table(weighting=["conservative"] * 6, seed=[0, 1, 2] * 2,
+                    train_set=["synth-raf:true"] * 3 + ["synth-raf:one_annotator"] * 3,
+                    test_acc=[0.70, 0.71, 0.69, 0.70, 0.72, 0.68], in_domain_true_acc=[0.9] * 3 + [0.8, 0.81, 0.82])
+    labels = pd.concat([labels, labels.head(3).assign(train_set="synth-raf:plurality")], ignore_index=True)
+    inside, across = V.labels(labels)
+    assert inside.verdict == "replicates" and inside.effect == pytest.approx(-0.09)  # one annotator hurts
+    assert across.verdict == "absent"
+    vs = [drop, w, inside, across]
+    page = btfer.verdicts_markdown(vs, "quick")
+    assert "2 replicates, 1 needs full, 1 absent" in page and "**Experiment 3 (labels), in the training domain** — *replicates*" in page
+    heads = btfer.headlines(vs)
+    assert set(heads) == {"btfer-e4", "btfer-e3"}  # the cross-domain drop is on the page only
+    assert heads["btfer-e3"].startswith("replicates: in the training domain: gap to true labels")
+    assert "absent: on the balanced test set" in heads["btfer-e3"]
+    assert btfer.verdicts_frame(vs).loc["Experiment 4 (weighting)", "verdict"] == "needs full"
+
+
+BENCH_CHAPTER = '''# %% tags=["parameters"]
+profile = "smoke"
+dataset = "synth-raf"
+data_root = None
+device = "cpu"
+seed = 0
+report = None
+
+# %%
+import fernb.chapter
+from fernb.papers import btfer
+from fernb.papers.btfer import verdicts as V
+
+ch = fernb.chapter.setup(profile, dataset, data_root, device, seed, name="97_bench", report=report)
+spec = btfer.BenchmarkSpec(["btfer_lenet5"], profile=ch.profile, weightings=["conservative"],
+                           train=dict(epochs=1, batch_size=32, max_batches_per_epoch=2))
+result = btfer.run_benchmark(spec, ch.data_root, ch.device, report=ch.report_dir)
+print(result.table.state.tolist())
+'''
+
+
+def test_a_benchmark_row_run_through_the_book_runner_is_recorded(tmp_path, monkeypatch):
+    """One BTFER row trained through the Trainer by a chapter the book runner executes with ``--record``: the run
+    reaches the chapter's runs.jsonl and is kept under results/<chapter>/<profile>/runs/."""
+    import json
+
+    from fernb import book
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "97_bench.py").write_text(BENCH_CHAPTER)
+    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(book, "BUILD", tmp_path / "build")
+    monkeypatch.setenv("FERNB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("FERNB_HOME", str(tmp_path / "home"))
+    book.run("97_bench", record=True)
+    runs = list((tmp_path / "results" / "97_bench" / "smoke" / "runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "metrics.json").exists()
+    config = json.loads((runs[0] / "config.json").read_text())["config"]
+    assert config["model"] == "btfer_lenet5" and config["class_weighting"] == "conservative"

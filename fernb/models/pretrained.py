@@ -5,6 +5,7 @@ Nothing here runs unless a reader passes ``pretrained=``; the default path never
 
 from __future__ import annotations
 
+import contextvars
 import os
 from pathlib import Path
 
@@ -34,8 +35,26 @@ def check_request(entry, pretrained, in_chans: int):
     raise ValueError(f"pretrained must be False, True/'imagenet' or a path to a weight file, got {pretrained!r}")
 
 
+_LOCAL_ONLY = contextvars.ContextVar("fernb_pretrained_local_only", default=False)
+
+
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("FERNB_OFFLINE") == "1"
+    return _LOCAL_ONLY.get() or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("FERNB_OFFLINE") == "1"
+
+
+def weights_load(build, offline: bool = True) -> bool:
+    """Whether ``build()`` (a model constructor that asks for ImageNet weights, e.g. ``lambda: create(name,
+    pretrained="imagenet")``) succeeds; ``offline=True``: from the local timm/torchvision caches alone, nothing is
+    downloaded, whatever the environment says. The setting holds for this call only (a context variable, not the
+    process environment)."""
+    token = _LOCAL_ONLY.set(bool(offline) or _LOCAL_ONLY.get())
+    try:
+        build()
+        return True
+    except RuntimeError:
+        return False
+    finally:
+        _LOCAL_ONLY.reset(token)
 
 
 def timm_create(name: str, pretrained, in_chans: int, **kw) -> nn.Module:
