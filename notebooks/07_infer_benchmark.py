@@ -58,7 +58,7 @@ ch = fernb.chapter.setup(
     datasets=["synth-infer", "infer-pp", "ckplus"],
     name="07_infer_benchmark", report=report,
 )
-block4 = benchmark.check_requests(ch, table4_dataset, table4_root, fold)
+benchmark.check_requests(ch, table4_dataset, table4_root, fold)
 ch.notice(real="InFER++, RAF-DB, AffectNet or CK+")
 print(
     f"profile={ch.profile} dataset={ch.dataset} table4={table4_dataset} "
@@ -69,11 +69,11 @@ print(
 # ## What each profile trains
 #
 # The paper trains every method for 50 epochs from scratch (§III-F) at each method's own resolution (`full`, on
-# a GPU; a dash for the resolution below is each method's own). A 2-core CPU cannot, so `quick` shrinks the images,
-# the epochs, the batches and the methods, and each section below says what its runs can show in that budget.
-# The ablation is not in the paper. All checks of the requests (a method whose objective needs what its network
-# does not give, a `fold` on a dataset without folds, AffectNet-8 without a copy) ran in the cell above, before
-# any training.
+# a GPU; a dash for the resolution below is each method's own). A 2-core CPU cannot, so `quick` shrinks the
+# images, the epochs, the batches and the methods, and each section below says what its runs can show in that
+# budget. The ablation is not in the paper. All checks of the requests (a method whose objective needs what its
+# network does not give, a `fold` on a dataset without folds, AffectNet-8 without a copy) ran in the cell above,
+# before any training.
 
 # %%
 display(recipes_frame(*benchmark.RECIPES, noisy.ABLATION_RECIPE))
@@ -240,7 +240,9 @@ if ab is not None:
 # the paper's resolution.
 
 # %%
-benchmark.edge_cost(ch, t4).style.format(precision=3)
+edge = benchmark.edge_cost(ch, t4)
+display(edge.style.format(precision=3))
+display(Markdown(benchmark.edge_text(edge, t4)))
 
 # %% [markdown]
 # ## Bad requests fail before training

@@ -390,9 +390,10 @@ def learning_text(runs: dict, profile: str) -> str:
 
 def write_records(ds, rows, split, folder) -> Path:
     """A record-table folder (``dataset="records"``) holding rows ``rows`` of ``ds`` with the given ``split``
-    column and a copy of each of their images at the same relative path (the record table cannot point into
-    ``ds``'s folder: a record's image must lie inside its own dataset folder, :func:`fernb.data.dataset.escapes_root`).
-    Images already copied are kept; a symbolic link left by an earlier version is replaced by copies."""
+    column and a copy of each of their images at the same relative path: no symbolic link, and the table cannot
+    point into ``ds``'s folder (a record's image must lie inside its own dataset folder,
+    :func:`fernb.data.records.escapes_root`). Images already copied are kept; an ``images`` link left by an earlier
+    version is replaced by copies."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     keep = [c for c in ("image", "label", "true_label", "age_group", "gender") if c in ds.records]
@@ -522,3 +523,15 @@ def closing(check: pd.DataFrame, more: list[str] = ()) -> str:
     lines = [f"* **Table 3's own figures**: its 'Average Accuracy' is the mean class accuracy (up to "
              f"{gap.max():.2f} points off the mean of its per-class figures), not the overall accuracy."]
     return "\n".join([*lines, *more])
+
+
+def edge_text(edge: pd.DataFrame, t4: Trained) -> str:
+    """Markdown read from :func:`edge_cost`: each method's MACs (Table 4, our resolution) beside its batch-1
+    onnxruntime fp32 and int8 latency, and the latency per MAC that MAC counts leave out (§IV's edge claim)."""
+    parts = []
+    for name in edge.columns:
+        macs = t4.table.loc[name, "our MACs (M)"]
+        fp32, int8 = edge.loc["ms_onnx_fp32", name], edge.loc["ms_onnx_int8", name]
+        parts.append(f"{name} {macs:.1f} M MACs, {fp32:.2f} ms fp32 / {int8:.2f} ms int8 "
+                     f"({1000 * fp32 / macs:.1f} µs per M MACs)")
+    return "Measured here, batch 1, one thread: " + "; ".join(parts) + "."
