@@ -210,7 +210,8 @@ def test_verdicts_are_data_and_give_both_the_page_and_the_headlines():
     assert across.verdict == "absent"
     vs = [drop, w, inside, across]
     page = btfer.verdicts_markdown(vs, "quick")
-    assert "2 replicates, 1 needs full, 1 absent" in page and "**Experiment 3 (labels), in the training domain** — *replicates*" in page
+    assert "2 replicates, 1 needs full, 1 absent" in page
+    assert "**Experiment 3 (labels), in the training domain** — *replicates*" in page
     heads = btfer.headlines(vs)
     assert set(heads) == {"btfer-e4", "btfer-e3"}  # the cross-domain drop is on the page only
     assert heads["btfer-e3"].startswith("replicates: in the training domain: gap to true labels")
@@ -257,3 +258,20 @@ def test_a_benchmark_row_run_through_the_book_runner_is_recorded(tmp_path, monke
     assert len(runs) == 1 and (runs[0] / "metrics.json").exists()
     config = json.loads((runs[0] / "config.json").read_text())["config"]
     assert config["model"] == "btfer_lenet5" and config["class_weighting"] == "conservative"
+
+
+def test_verdicts_of_starts_resolution_and_best_read_their_rows():
+    starts = _table(model=["btfer_vgg16"] * 4, start=["imagenet", "imagenet", "vggface", "vggface"],
+                    weighting=["simple", "conservative"] * 2, seed=[0] * 4, test_acc=[0.6, 0.62, 0.5, 0.52],
+                    val_acc=[0.7] * 4)
+    e1 = V.starts(starts)
+    assert e1.effect == pytest.approx(0.10) and e1.verdict == "replicates"  # ImageNet over VGGFace, both pairs
+    skipped = starts.assign(state=["skipped", "skipped", "trained", "trained"])
+    assert V.starts(skipped).verdict == "needs full"
+    sized = _table(img_size=[48, 48, 96], weighting=["conservative"] * 3, seed=[0, 1, 0],
+                   val_acc=[0.8, 0.8, 0.85], test_acc=[0.6, 0.62, 0.7])
+    e5 = V.resolution(sized, 48, 96, ["btfer_lenet5"])
+    assert e5.effect == pytest.approx(0.09) and e5.verdict == "no noise estimate" and e5.seeds == 1
+    assert V.resolution(sized, 48, 224, ["btfer_lenet5"]).verdict == "needs full"
+    e6 = V.best(sized)
+    assert e6.verdict == "needs full" and "btfer_lenet5 at 96 px" in e6.measured

@@ -1,11 +1,12 @@
-"""The BTFER benchmark as data (BTFER §III-§IV): a specification (models × resolutions × starts × class weighting ×
-training sets × seeds) expanded into :class:`~fernb.train.TrainConfig` rows, run through the shared trainer and the
-results registry, scored on a balanced test set, and summarised beside the paper's Tables 2-6.
+"""The BTFER benchmark specification as data (BTFER §III): models × resolutions × starts × class weightings ×
+training sets × seeds, expanded into :class:`~fernb.train.TrainConfig` rows and run through the shared trainer and
+the results registry.
 
 Resumption is the registry's: every row is keyed by its configuration and data, so :func:`plan` tells which rows are
 finished (``done``), begun (``partial``, a checkpoint to resume from), ``pending`` or ``skipped`` (a pretrained start
 whose weights are not on this machine: nothing is downloaded), and :func:`run_benchmark` trains only what is not
-finished. Bad names fail in :class:`BenchmarkSpec` before any data is read.
+finished. Bad names fail in :class:`BenchmarkSpec` before any data is read. Experiment 3's training labels of three
+qualities (:func:`training_labels`) are made here too.
 """
 
 from __future__ import annotations
@@ -252,7 +253,7 @@ class BenchmarkResult:
 
     table: pd.DataFrame
     runs: dict  # row index in ``table`` -> Run
-    evaluations: dict = field(default_factory=dict)  # row index -> Evaluation on the balanced test set (score)
+    evaluations: dict = field(default_factory=dict)  # row index -> Evaluation on the balanced test set
 
     def run(self, **where):
         """The one run whose row matches ``where`` (e.g. ``model="btfer_lenet5", weighting="simple"``)."""
