@@ -24,6 +24,17 @@ LIGHTWEIGHT = ("lfer_ldl", "efficientface", "litexpressionnet", "savchenko_effne
                "btfer_lenet5")
 
 
+# What exporting says on every call, known and harmless: the legacy (TorchScript) exporter's deprecation notices, and
+# timm's MobileViT converting its feature-map size to Python numbers while traced (constant at a fixed input size;
+# onnx_parity checks the result). Filtered by message and module here, so any other warning still reaches the reader.
+_EXPORT_WARNINGS = (
+    (DeprecationWarning, r"You are using the legacy TorchScript-based ONNX export", r"fernb\.eval\.deploy"),
+    (DeprecationWarning, r"The feature will be removed\. Please remove usage of this function", r"torch\.onnx"),
+    (torch.jit.TracerWarning, r"Converting a tensor to a Python (float|boolean|integer|index)",
+     r"timm\.models\.mobilevit"),
+)
+
+
 def _need_ort():
     try:
         import onnx  # noqa: F401
@@ -40,7 +51,8 @@ def export_onnx(model: nn.Module, path, img_size: int, in_chans: int = 3, opset:
     model = model.eval()
     x = torch.randn(1, in_chans, img_size, img_size)
     with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+        for category, message, module in _EXPORT_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category, module=module)
         torch.onnx.export(model, (x,), str(path), input_names=["image"], output_names=["logits"], opset_version=opset,
                           dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
     return path

@@ -52,7 +52,7 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
     # per-class accuracy is per-class recall; a class absent from y gets NaN (reported as None)
     per_class = recall_score(y, pred, labels=labels, average=None, zero_division=np.nan)
     with warnings.catch_warnings():  # predictions of classes absent from y are not an error here
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true", category=UserWarning)
         balanced = balanced_accuracy_score(y, pred)
     out = {
         "n": int(len(y)),

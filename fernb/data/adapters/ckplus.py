@@ -63,7 +63,7 @@ def read(intake: Intake) -> None:
                                f"evaluation needs at least {k}")
         fold = np.zeros(len(labels), np.int64)
         with warnings.catch_warnings():  # "least populated class has fewer than k members" is expected for CK+ fear
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.filterwarnings("ignore", message="The least populated class in y has only", category=UserWarning)
             for i, (_, test) in enumerate(StratifiedGroupKFold(n_splits=k).split(labels, labels, subjects)):
                 fold[test] = i
         for r, f in zip(intake.rows, fold):
