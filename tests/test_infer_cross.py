@@ -106,3 +106,19 @@ def test_train_on_all_of_a_and_test_on_b(fernb_home, tmp_path):
     assert named.index.tolist()[:2] == ["sadness → fear", "fear → sadness"]
     shift = cross.display_shift(ev, run.dataset(), top=2)
     assert len(shift) <= 2 and "toward p (%)" in shift.columns
+
+
+def test_recipe_and_informative_runs():
+    from fernb.profiles import PROFILES
+
+    assert {p: cross.CROSS(p).model for p in PROFILES} == {
+        "smoke": "tiny_cnn", "quick": "small_cnn", "full": "mobilevit_s"
+    }
+    classes = list(SIX_CLASSES)
+    diagonal = Evaluation.from_counts("good", np.diag([20, 10, 10, 10, 10, 10]), classes)
+    assert cross.uninformative(diagonal) == ""
+    one_class = np.zeros((6, 6), int)
+    one_class[:, 0] = 10
+    assert "predicts only 1 class" in cross.uninformative(
+        Evaluation.from_counts("one", one_class, classes)
+    )

@@ -37,12 +37,6 @@ CNN for a few batches; ``quick`` the small CNN (0.3 M parameters) at 48×48, bec
 about 15 images a second on a 2-core CPU; ``full`` the text's MobileViT-S at 224×224 (Fig. 5's caption says
 MobileNet: give ``model="mobilenetv3_large"``). Adam with a cosine schedule and BTFER's conservative class weights:
 the paper gives no recipe."""
-PAIRS = {
-    "synth-raf": "synth-infer",
-    "synth-infer": "synth-raf",
-    "rafdb": "infer-pp",
-    "infer-pp": "rafdb",
-}
 
 
 def check_pair(dataset_a: str, dataset_b: str, data_root_b=None):
@@ -295,17 +289,34 @@ def group_tables(study: CrossStudy, columns=("age_group", "gender", "skin_tone",
     return [t for t in (accuracy_by(study.evaluations(), c) for c in columns) if len(t)]
 
 
+def uninformative(ev) -> str:
+    """Why ``ev`` answers no question (DESIGN.md: a run is informative when it predicts at least three classes and
+    beats the majority share by more than 2 points), or ``""`` when it is informative."""
+    cm = ev.confusion
+    predicted, majority = int((cm.sum(0) > 0).sum()), cm.sum(1).max() / max(cm.sum(), 1)
+    accuracy = np.trace(cm) / max(cm.sum(), 1)
+    if predicted < 3:
+        return f"predicts only {predicted} class{'es' if predicted != 1 else ''}"
+    if accuracy <= majority + 0.02:
+        return f"does not beat the majority share ({100 * majority:.1f} %)"
+    return ""
+
+
 def transfer_text(study: CrossStudy) -> str:
     """Each cross-dataset direction against the within-domain baseline of the dataset it is tested on, in
-    Markdown: the accuracy it keeps and loses."""
+    Markdown: the accuracy it keeps and loses, or why a run answers nothing."""
     lines = []
     for (src, dst), ev in study.transfer.items():
         cross_acc = 100 * ev.report()["accuracy"]
         own = 100 * study.within[dst].report()["accuracy"]
+        why = [f"{e.name} {u}" for e in (ev, study.within[dst]) if (u := uninformative(e))]
+        if why:
+            lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, not comparable with {dst}'s own "
+                         f"{own:.1f} %: uninformative ({'; '.join(why)})")
+            continue
         gap = own - cross_acc
-        word = "below" if gap > 0 else "above"
-        lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, {abs(gap):.1f} points {word} the "
-                     f"{own:.1f} % of a model trained on {dst} itself")
+        lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, {abs(gap):.1f} points "
+                     f"{'below' if gap > 0 else 'above'} the {own:.1f} % of a model trained on {dst} itself")
     return "\n".join(lines)
 
 
