@@ -242,9 +242,11 @@ def reading(verdict: pd.DataFrame) -> str:
     gaps = ("test accuracy, leaky − clean", "best val accuracy, leaky − clean")
     overall = [c for c in gaps if c in verdict.index]
     beyond = [c.split(",")[0] for c in overall if verdict.loc[c, "beyond noise"]]
+    within = [c.split(",")[0] for c in overall if not verdict.loc[c, "beyond noise"]]
     if beyond:
-        text = (f"Here the overall gap in {' and '.join(beyond)} is clearly beyond the run-to-run variation: the "
-                f"copies inflate the reported accuracy itself.")
+        text = (f"Here the gap in {' and '.join(beyond)} is clearly beyond the run-to-run variation: the copies "
+                f"inflate that figure itself")
+        text += f"; the gap in {' and '.join(within)} is within it." if within else "."
     else:
         text = ("Here the overall gaps sit within what two training runs differ by anyway (with a handful of seeds "
                 "only a large effect can be called).")
