@@ -194,6 +194,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     for k in params:
         if k not in declared or k == "report":
             raise ValueError(f"chapter {name} has no parameter {k!r}; its parameters are: {', '.join(declared)}")
+    _check_parameter_values(name, params, declared)
     prof = check_profile(params.get("profile", declared.get("profile")))
     key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash(), _recorded_hash(name),
                                      SETUP_CELL], sort_keys=True, default=str).encode()).hexdigest()
@@ -224,8 +225,13 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
     with _kernel_environment():
-        papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL, cwd=str(NOTEBOOKS),
-                                   progress_bar=False, log_output=False, kernel_manager_class=_ipc_kernel_manager())
+        try:
+            papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL,
+                                       cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
+                                       kernel_manager_class=_ipc_kernel_manager())
+        except papermill.PapermillExecutionError as e:
+            raise ChapterError(f"chapter {name} stopped at cell {e.exec_count}: {e.ename}: {e.evalue} (its "
+                               f"traceback is in {_rel(tmp)})") from None
     seconds = round(time.perf_counter() - t, 1)
     nb = nbformat.read(tmp, as_version=4)
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
@@ -449,7 +455,38 @@ def check_pages(profile: str = "smoke") -> list[str]:
 def _parse_params(pairs) -> dict:
     import yaml
 
-    return {k: yaml.safe_load(v) for k, v in (pairs or [])}
+    out = {}
+    for k, v in pairs or []:
+        try:
+            out[k] = yaml.safe_load(v)
+        except yaml.YAMLError as e:
+            raise ValueError(f"-p {k} {v!r}: not a YAML value ({getattr(e, 'problem', None) or e})") from None
+    return out
+
+
+class ChapterError(Exception):
+    """A chapter raised while papermill executed it (its executed notebook holds the traceback)."""
+
+
+def _check_parameter_values(name: str, params: dict, declared: dict):
+    """A parameter's value has the type of the chapter's default (a float default takes an int; a ``None``
+    default takes anything), so ``-p seed abc`` is refused here rather than deep inside the chapter."""
+    for k, v in params.items():
+        default = declared.get(k)
+        if default is None or v is None:
+            continue
+        want = (int, float) if type(default) is float else type(default)
+        if not isinstance(v, want) or (isinstance(v, bool) and type(default) is not bool):
+            kind = _KINDS.get(type(default), f"a {type(default).__name__}")
+            raise ValueError(f"chapter {name}: parameter {k}={v!r} is not {kind} like its default {default!r}")
+
+
+_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
+          dict: "a mapping"}
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def main(argv=None):
@@ -471,6 +508,16 @@ def main(argv=None):
     c.add_argument("--profile", choices=PROFILES, default="smoke")
     sub.add_parser("list", help="list chapters and their parameters")
     a = p.parse_args(argv)
+    try:
+        _dispatch(a)
+    except (ValueError, FileNotFoundError, PermissionError, RuntimeError, ChapterError) as e:
+        if os.environ.get("FERNB_TRACEBACK"):
+            raise
+        print(f"python -m fernb.book {a.cmd}: error: {_one_line(e)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _dispatch(a):
     if a.cmd == "run":
         run(a.chapter, _parse_params(a.param), force=a.force, record=a.record)
     elif a.cmd == "run-all":
