@@ -147,8 +147,8 @@ _THAN = {"closer to the truth": "closer to the truth than", "further from the tr
 def _clarity_words(rho) -> str:
     if rho is None or pd.isna(rho):
         return "cannot be set against clarity (no spread)"
-    how = "tracks" if rho < -0.3 else "tracks only weakly" if rho < 0 else "does not track"
-    return f"{how} clarity (ρ = {rho:+.2f}; a source that sees ambiguity has ρ < 0)"
+    how = "tracks clarity" if rho < -0.3 else "tracks clarity only weakly" if rho < 0 else "does not track clarity"
+    return f"{how} (ρ = {rho:+.2f}; a source that sees ambiguity has ρ < 0)"
 
 
 def truth_summary(truth, seed: int, profile: str) -> str:
@@ -168,19 +168,20 @@ def truth_summary(truth, seed: int, profile: str) -> str:
             f"smoothing ({gb['mean']:+.3f} nats), and its second class names the true partner {hit:.0f} % of the "
             f"time, {hits}. Over all faces they are {_THAN[_verdict(ga)]} smoothing ({ga['mean']:+.3f} nats)")
     if _verdict(gb) == "closer to the truth" and _verdict(ga) != "closer to the truth":
-        text += ", so on pure faces, whose truth is one-hot, its spread costs more than smoothing's"
-    text += (f". The label-conditional oracle, which knows the dataset's confusions but not the face, names the "
-             f"partner {100 * o['2nd class = partner']:.0f} % of the time, at a KL of "
-             f"{o['KL(true || d), blends']:.3f} nats on blends against the teacher's {t['KL(true || d), blends']:.3f}; "
-             f"the teacher's entropy {_clarity_words(t['rho(entropy, clarity)'])}. ")
+        text += ", so on pure faces, whose truth is one-hot, its spread gives back what it gains on blends"
+    go = gaps.loc[(seed, "test", "blends", ORACLE)]
+    text += (f". Against the label-conditional oracle, which knows the dataset's confusions but not the face (it "
+             f"names the partner {100 * o['2nd class = partner']:.0f} % of the time), the teacher's KL on blends is "
+             f"{_gap_words(go)}; its entropy "
+             f"{_clarity_words(t['rho(entropy, clarity)'])}. ")
     if _verdict(gb) != "closer to the truth":
         text += "So this teacher's distributions do not capture the blends better than label smoothing does."
-    elif o["KL(true || d), blends"] <= t["KL(true || d), blends"]:
-        text += ("So the teacher has learned mostly which expressions get confused, less how ambiguous a particular "
-                 "face is.")
-    else:
+    elif _verdict(go) == "closer to the truth":
         text += ("So the teacher knows more than which expressions get confused: its distributions carry something "
                  "of the particular face.")
+    else:
+        text += ("So the teacher has learned mostly which expressions get confused, less how ambiguous a particular "
+                 "face is.")
     return text
 
 
