@@ -249,7 +249,8 @@ def table_caption(table: pd.DataFrame, img_size: int, dataset: str, test_title: 
     """The caption of Table 2 (48 px) or 3 (224 px) beside the paper: what ours and the paper's were trained on."""
     n = int(table["params_m"].notna().sum())
     which = "Table 2 (48×48)" if img_size == 48 else "Table 3 (224×224)"
-    return (f"**{which}: ours on SynthFER {dataset} → {test_title} ({n} rows trained in `{profile}`); paper on "
+    rows = f"{n} row{'' if n == 1 else 's'}"
+    return (f"**{which}: ours on SynthFER {dataset} → {test_title} ({rows} trained in `{profile}`); paper on "
             f"{paper_dataset(dataset)} → BTFER**")
 
 
