@@ -307,8 +307,8 @@ def transfer_text(study: CrossStudy) -> str:
     Markdown: the accuracy it keeps and loses, or why a run answers nothing."""
     lines = []
     for (src, dst), ev in study.transfer.items():
-        cross_acc = 100 * ev.report()["accuracy"]
-        own = 100 * study.within[dst].report()["accuracy"]
+        cross_acc = round(100 * ev.report()["accuracy"], 1)  # the summary's rounding, so the gap reads right
+        own = round(100 * study.within[dst].report()["accuracy"], 1)
         why = [f"{e.name} {u}" for e in (ev, study.within[dst]) if (u := uninformative(e))]
         if why:
             lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, not comparable with {dst}'s own "
