@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fernb import paths
-from fernb.profiles import PROFILES, check_profile
+from fernb.profiles import check_profile
 
 SYNTHETIC_NOTICE = ("**The data on this page are synthetic (SynthFER).** The numbers measure this book's code on "
                     "procedurally generated faces; they are not, and must not be read as, results on {real}.")
@@ -30,13 +30,6 @@ class Chapter:
     @property
     def synthetic(self) -> bool:
         return self.manifest["kind"] == "synthetic"
-
-    def pick(self, **by_profile):
-        """The value for this chapter's profile: ``ch.pick(smoke=1, quick=8, full=80)``."""
-        missing = [p for p in PROFILES if p not in by_profile]
-        if missing:
-            raise ValueError(f"pick() needs a value for every profile; missing {missing}")
-        return by_profile[self.profile]
 
     def fit(self, labels=None, dataset_options: dict | None = None, progress: bool = False, data_root=None,
             **options):

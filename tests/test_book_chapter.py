@@ -40,7 +40,11 @@ def test_setup_names_the_bad_parameter(tmp_path):
     with pytest.raises(ModuleNotFoundError, match="pip install nothere"):
         chapter.require("fernb_not_a_module", "pip install nothere")
     ch = chapter.setup(profile="smoke", data_root=str(tmp_path / "ok"))
-    assert ch.synthetic and ch.pick(smoke=1, quick=2, full=3) == 1
+    assert ch.synthetic and ch.report_dir is None and ch.name is None  # outside the book runner: no report
+    with pytest.raises(TypeError, match="report must be a folder path"):
+        chapter.setup(profile="smoke", data_root=str(tmp_path / "ok"), report=3)
+    ch = chapter.setup(profile="smoke", data_root=str(tmp_path / "ok"), name="00_x", report=tmp_path / "rep")
+    assert ch.report_dir == (tmp_path / "rep").resolve() and ch.report_dir.is_dir()
 
 
 def test_manifest_errors(tmp_path, monkeypatch):
