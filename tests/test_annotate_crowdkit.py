@@ -35,8 +35,9 @@ def test_glad_and_dawid_skene_give_crowdkits_labels(name, max_iter, tol):
 
 
 def test_the_alpha_priors_strength_decides_the_simple_fixture():
-    """With a N(1, 1) prior (precision 1) a fraud with six votes keeps α near 1 and outvotes the crowd on one task;
-    the default precision lets the six votes speak (GLAD.alpha_prior, fernb.annotate.aggregators.ALPHA_PRIOR)."""
+    """With a N(1, 1) prior (precision 1) six votes do not outweigh the prior: the fraud's α stays positive, the
+    reliable worker's stays close to a middling one's, and a three-way split (chicken, parrot, goose) goes to the
+    wrong label; the default precision lets the votes speak (GLAD.alpha_prior, aggregators.ALPHA_PRIOR)."""
     table, task = _table(SIMPLE), "1231239876--5fac0d234ffb2f3b00893efd"
     fraud = "0c3eb7d5fcc414db137c4180a654c06e"
     strong, default = GLAD(alpha_prior=1.0).fit(table), GLAD().fit(table)

@@ -50,6 +50,9 @@ def test_a_user_without_root_is_stopped_at_once_with_the_command(tmp_path):
     assert p.returncode == 2 and seconds < 5
     assert "sudo sh -c 'apt-get update && apt-get install -y chromium'" in p.stderr
     assert "apt-get" not in (tmp_path / "calls.log").read_text()  # only `sudo -n true` was tried
+    (tmp_path / "bin" / "sudo").unlink()  # no sudo at all: su
+    p, _ = _run(env, "chromium")
+    assert p.returncode == 2 and "su -c 'apt-get update && apt-get install -y chromium'" in p.stderr
 
 
 def test_root_installs_chromium_with_apt_and_a_second_call_does_nothing(tmp_path):

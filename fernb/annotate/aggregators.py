@@ -25,8 +25,9 @@ import pandas as pd
 from scipy.special import expit, log_expit, logsumexp
 
 # GLAD's default precision of the N(1, 1/precision) prior on annotator reliability α: weak enough that a worker's own
-# handful of votes decides (with precision 1, crowd-kit's "simple" fixture loses a task: a fraud with six votes is
-# pulled back towards α = 1), strong enough to keep α finite for a worker who is never contradicted
+# handful of votes decides (with precision 1 the prior outweighs six votes: in crowd-kit's "simple" fixture a fraud's
+# α stays positive, a reliable worker's close to a middling one's, and a three-way split goes to the wrong label),
+# strong enough to keep α finite for a worker who is never contradicted
 ALPHA_PRIOR = 0.1
 CROWDKIT_COLUMNS, FERNB_COLUMNS = ("task", "worker", "label"), ("image", "annotator", "label")
 
