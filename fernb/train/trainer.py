@@ -103,7 +103,7 @@ def _teacher_fingerprint(cfg: TrainConfig) -> str:
     path = Path(cfg.loss_kwargs["teacher"])
     if not path.exists():
         raise ValueError(f"loss_kwargs['teacher']={str(path)!r} does not exist; make it with "
-                         f"teacher_distributions(run, path)")
+                         f"fernb.papers.lfer_ldl.teacher_distributions(run, path)")
     return ":teacher=" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
