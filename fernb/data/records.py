@@ -4,6 +4,7 @@ the adapters, the views and ``load_dataset`` all build on (ARCHITECTURE.md)."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,3 +129,28 @@ def validate_records(df: pd.DataFrame, source: str, num_classes: int = len(EXPRE
     out = df.copy()
     out["label"] = labels.astype(np.int64)
     return out
+
+
+def write_records(ds, rows, split, folder) -> Path:
+    """The one way to derive a record-table copy of a dataset (a fold, a training subset): a folder that
+    ``load_dataset("records", data_root=folder)`` reads, holding rows ``rows`` of ``ds`` with the given ``split``
+    column and a copy of each of their images at the same relative path. No symbolic link: a record's image must
+    lie inside its own dataset folder (:func:`escapes_root`), and the copy stays valid when ``ds`` moves. Images
+    already copied are kept; an ``images`` link left by an earlier version is replaced by copies. Views, ``n=``
+    subsets and folds that need no copy are :func:`fernb.data.load_dataset` options recorded in a run's
+    ``DataSpec``; relabelling is the trainer's ``labels=``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = [c for c in ("image", "label", "true_label", "age_group", "gender") if c in ds.records]
+    table = ds.records.iloc[rows][keep].assign(split=split)
+    old_link = folder / "images"
+    if old_link.is_symlink():
+        old_link.unlink()
+    source = Path(ds.root)
+    for image in table["image"].astype(str):
+        dest = folder / image
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / image, dest)
+    table.to_csv(folder / "records.csv", index=False)
+    return folder

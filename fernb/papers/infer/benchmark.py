@@ -5,13 +5,13 @@ measurements. The paper's numbers are kept here as printed, with the dataset eac
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fernb.data.records import write_records
 from fernb.labels import EXPRESSIONS
 from fernb.papers.recipes import Recipe
 
@@ -387,29 +387,6 @@ def learning_text(runs: dict, profile: str) -> str:
 
 
 # --- Table 5: k-fold cross-validation -----------------------------------------------------------------------------
-
-def write_records(ds, rows, split, folder) -> Path:
-    """A record-table folder (``dataset="records"``) holding rows ``rows`` of ``ds`` with the given ``split``
-    column and a copy of each of their images at the same relative path: no symbolic link, and the table cannot
-    point into ``ds``'s folder (a record's image must lie inside its own dataset folder,
-    :func:`fernb.data.records.escapes_root`). Images already copied are kept; an ``images`` link left by an earlier
-    version is replaced by copies."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    keep = [c for c in ("image", "label", "true_label", "age_group", "gender") if c in ds.records]
-    table = ds.records.iloc[rows][keep].assign(split=split)
-    old_link = folder / "images"
-    if old_link.is_symlink():
-        old_link.unlink()
-    source = Path(ds.root)
-    for image in table["image"].astype(str):
-        dest = folder / image
-        if not dest.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / image, dest)
-    table.to_csv(folder / "records.csv", index=False)
-    return folder
-
 
 def kfold_folders(ds, out, k: int = 10, n: int | None = None, seed: int = 0) -> list[Path]:
     """``k`` record-table folders for k-fold cross-validation of ``ds`` (a dataset without folds: SynthFER): a

@@ -158,7 +158,7 @@ def training_subset(ds, out, n_train: int | None, seed: int = 0):
     from sklearn.model_selection import train_test_split
 
     from fernb.data import load_dataset
-    from fernb.papers.infer.benchmark import write_records
+    from fernb.data.records import write_records
 
     require_truth(ds.records)
     split = ds.records["split"].to_numpy()
