@@ -61,6 +61,10 @@ def test_elr_run_resumes_to_identical_weights_and_labels_override(smoke_raf, tmp
     a = torch.load(whole.dir / "model.pt", weights_only=True)
     b = torch.load(resumed.dir / "model.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # a collapse is visible in the history: the commonest predicted class's share, the label and ELR terms
+    for h in whole.history:
+        assert 0 < h["top_class_share"] <= 1 and h["label_term"] > 0 and h["elr_term"] <= 0
+    assert [h["elr_term"] for h in resumed.history] == pytest.approx([h["elr_term"] for h in whole.history])
     # other labels: another run folder, stored beside it; bad labels are named
     flipped = (smoke_raf.records["label"].to_numpy() + 1) % 7
     other = fit({**cfg, "epochs": 1}, runs_root=tmp_path / "a", progress=False, labels=flipped)

@@ -84,6 +84,9 @@ class ELR(Objective):
 
         L = L_SCE + λ/n Σ_i log(1 − ⟨p_i, t_i⟩),      t_i ← β t_i + (1 − β) p_i   (p detached, renormalised)
 
+    After each step ``terms`` holds the label term and the (negative) ELR term, which the trainer averages into the
+    epoch's history beside the share of predictions on the commonest class.
+
     ``t`` is a per-sample target memory over the whole training set (``n_samples`` rows, indexed by store row),
     so it is a buffer saved with the trainer's checkpoint and an interrupted run resumes exactly. ``base="ce"``
     gives the original ELR; ``base="sce"`` (default) LiteXpressionNet's ELR + SCE.
@@ -117,6 +120,8 @@ class ELR(Objective):
         else:
             base = F.cross_entropy(logits, target, weight=self.weight)
         reg = torch.log(1 - (self.targets[rows] * p).sum(1)).mean()
+        if self.update_state:  # the two terms' sizes, for the trainer's per-epoch history (a collapse shows there)
+            self.terms = {"label_term": float(base.detach()), "elr_term": float(self.lam * reg.detach())}
         return base + self.lam * reg
 
 

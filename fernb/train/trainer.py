@@ -393,6 +393,7 @@ class Trainer:
         bar = progress_bar(total=n_batches, desc=f"epoch {epoch + 1}{stage}", unit="batch", enabled=self.progress,
                            leave=False)
         tot_loss, tot_correct, tot_n, wait = 0.0, 0, 0, 0.0
+        predicted, terms = torch.zeros(self.num_classes, dtype=torch.long), {}
         t0 = t_wait = time.perf_counter()
         for i, (x, y, *rows) in enumerate(self.train_loader):
             if i >= n_batches:
@@ -402,6 +403,9 @@ class Trainer:
             loss, logits = self.step(self.forward_loss, self.model, self.loss_fn, x, y, rows[0] if rows else None)
             tot_loss += loss.item() * len(y)
             tot_correct += (logits.argmax(1) == y).sum().item()
+            predicted += torch.bincount(logits.argmax(1).cpu(), minlength=self.num_classes)[:self.num_classes]
+            for k, v in getattr(self.loss_fn, "terms", {}).items():
+                terms[k] = terms.get(k, 0.0) + v * len(y)
             tot_n += len(y)
             bar.set_postfix(loss=f"{tot_loss / tot_n:.3f}", acc=f"{tot_correct / tot_n:.3f}")
             bar.update()
@@ -409,7 +413,9 @@ class Trainer:
         bar.close()
         seconds = time.perf_counter() - t0
         rec = {"epoch": epoch + 1, "train_loss": tot_loss / max(tot_n, 1), "train_acc": tot_correct / max(tot_n, 1),
-               "lr": self.opt.param_groups[0]["lr"], "seconds": seconds, "data_wait_share": wait / max(seconds, 1e-9)}
+               "lr": self.opt.param_groups[0]["lr"], "seconds": seconds, "data_wait_share": wait / max(seconds, 1e-9),
+               "top_class_share": predicted.max().item() / max(tot_n, 1),
+               **{k: v / max(tot_n, 1) for k, v in terms.items()}}
         if cfg.freeze_epochs:
             rec["stage"] = self.state.stage
         return rec
