@@ -36,3 +36,8 @@ def test_a_recipe_missing_a_profile_or_a_setting_fails_when_declared():
         Recipe("t", common=dict(epochs=3), **_columns())
     with pytest.raises(ValueError, match="'fast' is not a profile|fast is not a profile"):
         Recipe("t", fast=dict(epochs=1, seeds=1), **_columns())
+
+
+def test_a_profile_column_holds_settings_only():
+    r = Recipe("t4", "Table 4", common=dict(model="small_cnn"), **_columns())("smoke")
+    assert r.recipe == "t4" and set(r) == {"model", "epochs", "seeds"}

@@ -19,9 +19,7 @@ FIRST_MODEL = Recipe(
 
 def first_model(ch, progress: bool = True):
     """Train (or fetch) the chapter's small CNN on its dataset, as :data:`FIRST_MODEL` says for its profile."""
-    r = FIRST_MODEL(ch.profile)
-    r.pop("recipe")
-    return ch.fit(progress=progress, **r)
+    return ch.fit(progress=progress, **FIRST_MODEL(ch.profile))
 
 
 def domain_summary(domains: dict) -> pd.DataFrame:

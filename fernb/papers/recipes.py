@@ -21,14 +21,19 @@ from fernb.profiles import PROFILES, check_profile
 
 
 class Settings(dict):
-    """One profile's column of a recipe: a dict whose keys also read as attributes (``r.epochs``)."""
+    """One profile's column of a recipe: a dict of settings only (it can go to ``ch.fit`` as it is) whose keys also
+    read as attributes (``r.epochs``); ``r.recipe`` names the recipe it came from."""
+
+    def __init__(self, recipe: str, settings: dict):
+        super().__init__(settings)
+        self.recipe = recipe
 
     def __getattr__(self, name):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(f"recipe {self.get('recipe', '?')!r} has no setting {name!r}; it has: "
-                                 f"{', '.join(k for k in self if k != 'recipe')}") from None
+            raise AttributeError(f"recipe {self.__dict__.get('recipe', '?')!r} has no setting {name!r}; it has: "
+                                 f"{', '.join(self)}") from None
 
     def seeds_from(self, seed: int) -> list[int]:
         """``seeds`` (a count) as the seed list starting at the chapter's ``seed``."""
@@ -59,7 +64,7 @@ class Recipe:
 
     def __call__(self, profile: str) -> Settings:
         check_profile(profile)
-        return Settings(recipe=self.name, **self.common, **self.columns[profile])
+        return Settings(self.name, {**self.common, **self.columns[profile]})
 
     def frame(self):
         """Settings × profiles as a DataFrame (shared settings repeated in every column)."""

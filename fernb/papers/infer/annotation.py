@@ -216,7 +216,7 @@ class Ranking:
 
 
 def _options(settings) -> dict:
-    return {k: v for k, v in settings.items() if k != "recipe"}
+    return dict(settings)
 
 
 def algorithm2(ch, c: Crowd, em) -> Ranking:

@@ -119,7 +119,7 @@ EDGE_RECIPE = Recipe(
 )
 RECIPES = (TABLE3_RECIPE, TABLE4_RECIPE, TABLE5_RECIPE, EDGE_RECIPE)  # in the chapter's order but the ablation
 # recipe settings that are not TrainConfig options
-NOT_TRAINING = ("recipe", "methods", "folds", "images", "img_size", "litexpressionnet", "other_methods")
+NOT_TRAINING = ("methods", "folds", "images", "img_size", "litexpressionnet", "other_methods")
 
 
 def train_options(r) -> dict:

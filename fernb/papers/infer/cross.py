@@ -119,7 +119,7 @@ def cross_study(ch, dataset_b: str, data_root_b=None, classes="six", model: str 
     a, b = ch.dataset, dataset_b
     root_b = check_pair(a, b, data_root_b) or ch.data_root
     roots = {a: ch.data_root, b: root_b}
-    train = {k: v for k, v in CROSS(ch.profile).items() if k != "recipe"}
+    train = dict(CROSS(ch.profile))
     train["model"] = model or train["model"]
     runs, within, transfer, datasets = {}, {}, {}, {}
     for name in (a, b):

@@ -96,7 +96,7 @@ ABLATION_RECIPE = Recipe(
               configs=[config_name(o, s) for o, s in configurations()], seeds=5, n_train=None, img_size=48,
               epochs=60, max_batches_per_epoch=None),
 )
-NOT_TRAINING = ("recipe", "noises", "configs", "seeds", "n_train", "sam_rho")
+NOT_TRAINING = ("noises", "configs", "seeds", "n_train", "sam_rho")
 
 
 def require_truth(records: pd.DataFrame, kind: str = "symmetric"):

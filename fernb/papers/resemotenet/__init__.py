@@ -47,8 +47,8 @@ ABLATION = Recipe(
 
 
 def options(settings) -> dict:
-    """A recipe column as ``ch.fit`` options (the ``recipe`` name dropped)."""
-    return {k: v for k, v in settings.items() if k != "recipe"}
+    """A recipe column as ``ch.fit`` options."""
+    return dict(settings)
 
 
 def network(ch) -> pd.DataFrame:
