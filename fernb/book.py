@@ -449,6 +449,21 @@ def check_pages(profile: str = "smoke") -> list[str]:
             problems.append(f"{name}: not executed in profile {profile} (run python -m fernb.book run-all)")
             continue
         problems += page_problems(nbformat.read(path, as_version=4), name)
+        if profile != "smoke":  # smoke proves the code paths; its one-batch runs are not meant to learn
+            problems += uninformative_tables(BUILD / "reports" / profile / name, name)
+    return problems
+
+
+def uninformative_tables(reports: Path, name: str) -> list[str]:
+    """The rows of a chapter's reported tables that rest on a run that learned nothing and are not declared an
+    expected failure (``ch.report(..., runs=, expected=)`` notes them beside the table): one line per row."""
+    problems = []
+    for notes in sorted((reports / "tables").glob("*.runs.json")):
+        table = notes.name[: -len(".runs.json")]
+        for row, rec in json.loads(notes.read_text()).items():
+            if not rec["informative"] and not rec.get("expected"):
+                problems.append(f"{name}: table {table!r} row {row} rests on a run that learned nothing "
+                                f"({rec['reason']}); train it until it learns or declare it expected")
     return problems
 
 

@@ -4,6 +4,7 @@ figures, and say plainly what data the chapter runs on."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +43,36 @@ class Chapter:
         return fit(TrainConfig(**{**base, **options}), data_root=data_root or self.data_root, device=self.device,
                    progress=progress, labels=labels, dataset_options=dataset_options, report=self.report_dir)
 
-    def report(self, name: str, table):
+    def report(self, name: str, table, runs: dict | None = None, expected: dict | None = None, columns=None):
         """Keep ``table`` (a DataFrame) as one of this chapter's results, under ``name``: ``--record`` commits it
-        with provenance, and :meth:`recorded` shows the recorded copy later. Returns ``table`` for display."""
+        with provenance, and :meth:`recorded` shows the recorded copy later. ``runs`` maps table rows (index
+        labels) to the run, or runs, each rests on: a row whose run learned nothing is shown as uninformative
+        instead of its numbers (:func:`guard_table`), and noted beside the table for the page check, unless
+        ``expected`` gives the row's reason (a collapse the chapter is about); ``columns``: the columns that hold
+        the runs' results (default: every numeric one). Returns the table to display."""
         from fernb import results
 
+        guarded, rows = guard_table(table, runs or {}, expected or {}, columns)
         if self.report_dir is not None:
-            results.write_table(self.report_dir, name, table)
-        return table
+            results.write_table(self.report_dir, name, guarded)
+            if runs:
+                (self.report_dir / "tables" / f"{name}.runs.json").write_text(json.dumps(rows, indent=1))
+        return guarded
 
-    def headline(self, item: str, ours, note: str = "", dataset: str | None = None):
+    def headline(self, item: str, ours, note: str = "", dataset: str | None = None, runs=(),
+                 expected: str | None = None):
         """This chapter's number for a paper's table, figure or experiment (an id of ``book/paper_items.yaml``),
-        shown on the results map with its dataset and profile."""
+        shown on the results map with its dataset and profile. ``runs``: the runs the number comes from; one that
+        learned nothing refuses the headline, unless ``expected`` says why it is the point."""
         from fernb import results
 
+        failed = [r for r in runs if not r.informative["informative"]]
+        if failed and not expected and self.profile != "smoke":
+            why = "; ".join(f"{Path(r.dir).name}: {r.informative['reason']}" for r in failed)
+            raise ValueError(f"headline {item!r} rests on runs that learned nothing ({why}); train them until "
+                             f"they learn, or pass expected='<why this failure is the result>'")
+        if expected and failed:
+            note = (note + "; " if note else "") + f"expected failure: {expected}"
         if self.report_dir is None:  # outside the book runner: still catch a misspelt item
             ids = {it["id"] for it in results.paper_items()}
             if item not in ids:
@@ -91,6 +108,50 @@ class Chapter:
         else:
             display(Markdown(f"> Results on **{self.manifest['title']}** from `{paths.shown(self.data_root)}`, "
                              f"profile `{self.profile}`."))
+
+
+UNINFORMATIVE = "uninformative"
+
+
+def guard_table(table, runs: dict, expected: dict, columns=None):
+    """``table`` with every row whose run (or any of its runs) learned nothing
+    (:attr:`fernb.train.run.Run.informative`) shown as such: its numbers replaced by "uninformative" and a
+    ``learned?`` column giving the reason, or the ``expected`` reason for a declared failure. Returns the table and
+    one record per row (run folders, informative, reason, expected) for the page check. ``columns`` are the ones
+    that hold the runs' results (default: every numeric column; a paper's figures in the same row stay). A row
+    key that is not in the table's index, or a column not in it, fails, naming it."""
+    import pandas as pd
+
+    if not runs:
+        return table, {}
+    frame = table.to_frame() if isinstance(table, pd.Series) else table.copy()
+    missing = [k for k in runs if k not in frame.index]
+    if missing:
+        raise ValueError(f"report(runs=...): rows {missing} are not in the table's index {list(frame.index)[:8]}")
+    unknown = [c for c in (columns or []) if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"report(columns=...): {unknown} are not columns of the table {list(frame.columns)}")
+    bad = [k for k in expected if k not in runs]
+    if bad:
+        raise ValueError(f"report(expected=...): rows {bad} have no runs given")
+    records, learned = {}, pd.Series("yes", index=frame.index, dtype=object)
+    for key, found in runs.items():
+        found = found if isinstance(found, (list, tuple)) else [found]
+        checks = [r.informative for r in found]
+        failed = [c["reason"] for c in checks if not c["informative"]]
+        records[str(key)] = {"runs": [Path(r.dir).name for r in found], "informative": not failed,
+                             "reason": "; ".join(dict.fromkeys(failed)), "expected": expected.get(key)}
+        if failed:
+            numeric = list(columns) if columns else [c for c in frame.columns
+                                                     if pd.api.types.is_numeric_dtype(frame[c])]
+            frame[numeric] = frame[numeric].astype(object)
+            frame.loc[[key], numeric] = UNINFORMATIVE
+            shown = f"{len(failed)} of {len(found)} runs: {failed[0]}" if len(found) > 1 else failed[0]
+            learned[key] = (f"expected failure: {expected[key]} ({shown})" if key in expected
+                            else f"no: {shown}")
+    if (learned != "yes").any():
+        frame["learned?"] = learned
+    return frame, records
 
 
 def require(module: str, install: str):

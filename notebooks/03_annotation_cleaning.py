@@ -97,7 +97,10 @@ Markdown(annotation.drop_text(crowd, glad, glad24, dropped))
 #
 # A network is trained on the EM labels with ELR + SCE (the trainer's `loss="elr_sce"`: symmetric cross-entropy
 # plus the early-learning regulariser, InFER++ §IV), then every image is scored by the cross-entropy of the network's
-# prediction against its EM label. The budget is the paper's share: 6,754 of 35,789 images (18.9%). The paper's
+# prediction against its EM label. Alg. 2 trains on all of D and scores D; so that every image is scored alike, by a
+# network that never saw it, we split all records into class-stratified folds and score each fold with the network
+# trained on the others. ELR + SCE runs with the library's constants (λ 0.3, SCE α 1; InFER++ prints none: the
+# sweep behind them is in chapter 07). The budget is the paper's share: 6,754 of 35,789 images (18.9%). The paper's
 # network is a ResNet-18 (the `full` profile); on a CPU we use the small CNN. Two baselines rank without a network:
 # random choice (whose precision is the noise rate) and GLAD's own doubt, 1 − max posterior. What each profile
 # trains:
@@ -137,10 +140,10 @@ annotation.hardest_votes_figure(crowd, ranking, final)
 # %% [markdown]
 # ## Peers: cleanlab and crowd-kit
 #
-# cleanlab's `find_label_issues` needs out-of-sample predicted probabilities. The network of Algorithm 2 never trained
-# on the test split, so on those images both methods see the same out-of-sample predictions: Algorithm 2 ranks them by
-# cross-entropy; cleanlab flags images with its confident-learning filter and ranks them by normalised margin (ranking
-# by self-confidence would be the cross-entropy order itself). Same budget share; cleanlab may flag fewer images.
+# cleanlab's `find_label_issues` needs out-of-sample predicted probabilities, which the out-of-fold networks of
+# Algorithm 2 give for every image, so both methods see the same predictions: Algorithm 2 ranks by cross-entropy;
+# cleanlab flags images with its confident-learning filter and ranks them by normalised margin (ranking by
+# self-confidence would be the cross-entropy order itself). Same budget; cleanlab may flag fewer images.
 
 # %%
 annotation.cleanlab_comparison(crowd, ranking)

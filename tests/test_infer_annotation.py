@@ -57,3 +57,28 @@ def test_crowd_drivers_on_smoke_votes(smoke_raf):
     stages = annotation.stages_table(crowd, fitted, glad, ranking, final)
     assert stages.loc["after expert re-annotation"].item() == stages.loc["GLAD, 24 annotators"].item()
     assert len(annotation.hardest_votes_figure(crowd, ranking, final).data) == 7
+
+
+def test_alg2_scores_every_image_out_of_fold(fernb_home, tmp_path):
+    """Every record is scored by the network of the fold that held it out, and that network never trained on
+    it: each fold's test split is disjoint from its training split and the folds cover the records once."""
+    from fernb.data import load_dataset
+    from fernb.train import fit
+
+    ds = load_dataset("synth-infer", profile="smoke", progress=False)
+
+    class Ch:
+        seed = 0
+
+        def fit(self, labels=None, data_root=None, **kw):
+            cfg = dict(profile="smoke", precision="fp32", memory_format="contiguous", **kw)
+            return fit(cfg, data_root=data_root, labels=labels, runs_root=tmp_path, progress=False)
+
+    labels = ds.records["label"].to_numpy()
+    losses, probs, runs = annotation.out_of_fold_scores(Ch(), ds, labels, annotation.ALG2("smoke"))
+    assert len(runs) == annotation.ALG2("smoke").folds == 2
+    held = [set(r.split("test").tolist()) for r in runs]
+    assert held[0].isdisjoint(held[1]) and held[0] | held[1] == set(range(len(labels)))
+    for r, h in zip(runs, held):
+        assert h.isdisjoint(r.split("train").tolist())
+    assert (losses > 0).all() and np.allclose(probs.sum(1), 1, atol=1e-4)

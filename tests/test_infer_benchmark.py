@@ -181,3 +181,34 @@ def test_training_subset_keeps_the_test_split_and_the_truth(fernb_home, tmp_path
     by_image = ds.records.set_index("image")
     assert (sub.records["confusable_label"].to_numpy()
             == by_image.loc[sub.records["image"], "confusable_label"].to_numpy()).all()
+
+
+def test_published_recipes_and_the_teacher_reach_the_runs(fernb_home, tmp_path):
+    """fit_method lays a method's released recipe over the table's options, and EfficientFace learns from a
+    cross-entropy teacher's distributions (kl_teacher with no base term) written once per teacher run."""
+    from fernb.train import fit
+
+    calls = []
+
+    class Ch:
+        def fit(self, **kw):
+            calls.append(kw)
+            cfg = dict(dataset="synth-infer", profile="smoke", epochs=1, batch_size=16, max_batches_per_epoch=1,
+                       val_share=0.0, precision="fp32", memory_format="contiguous", **kw)
+            return fit(cfg, runs_root=tmp_path, progress=False)
+
+    common = dict(img_size=32, optimizer="adam", lr=1e-3, betas=(0.99, 0.999), scheduler="none")
+    run = benchmark.fit_method(Ch(), benchmark.METHODS["EfficientFace"], **common)
+    teacher, student = calls
+    assert teacher["model"] == "resnet18" and teacher["loss"] == "ce" and teacher["optimizer"] == "adam"
+    assert student["optimizer"] == "sgd" and student["lr"] == 0.1 and student["loss"] == "kl_teacher"
+    assert student["loss_kwargs"]["base"] == "none"
+    d = np.load(student["loss_kwargs"]["teacher"])
+    assert d.shape == (len(run.dataset().records), 7) and np.allclose(d.sum(1), 1, atol=1e-4)
+    assert run.config.loss == "kl_teacher"
+    calls.clear()
+    benchmark.fit_method(Ch(), benchmark.METHODS["DACL"], **common)
+    (dacl,) = calls
+    assert (dacl["optimizer"], dacl["lr"], dacl["scheduler"], dacl["lr_step_size"]) == ("sgd", 0.01, "step", 20)
+    assert dacl["loss_kwargs"] == {"lam": 0.01, "center_lr_scale": 50.0}
+    assert "released" in benchmark.recipes_of(["SCN", "DACL"])["recipe"].str.cat()

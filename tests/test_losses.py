@@ -121,7 +121,7 @@ def test_teacher_kl_by_hand(tmp_path):
 
 
 def test_scn_rank_regularisation_and_relabelling_by_hand():
-    loss = SCN(n_samples=10, high_ratio=0.5, margin=0.15, gamma=0.5, relabel_margin=0.2, relabel_epoch=1)
+    loss = SCN(n_samples=10, high_ratio=0.5, margin=0.15, gamma=0.5, relabel_margin=0.2, relabel_epoch=2)
     alpha = torch.tensor([0.9, 0.5, 0.52, 0.8])  # high group {0, 3}: mean .85; low {1, 2}: mean .51
     logits = torch.tensor([[3.0, 0.0], [0.0, 4.0], [0.0, 0.1], [1.0, 0.0]])
     y, rows = torch.tensor([0, 0, 0, 0]), torch.tensor([5, 6, 7, 8])
@@ -130,7 +130,7 @@ def test_scn_rank_regularisation_and_relabelling_by_hand():
     rr = max(0.0, 0.15 - (0.85 - 0.51))  # = 0: the groups are already 0.34 apart
     loss.set_epoch(0)
     assert float(loss(out, y, rows)) == pytest.approx(0.5 * rr + 0.5 * wce, rel=1e-5)
-    assert (loss.relabels == -1).all()  # no relabelling before relabel_epoch
+    assert (loss.relabels == -1).all()  # no relabelling before the 2nd epoch (epoch index 1; SCN counts from 1)
     close = {"logits": logits, "attention": torch.tensor([0.6, 0.5, 0.52, 0.55])}  # groups 0.575 vs 0.51
     assert float(loss(close, y, rows)) == pytest.approx(0.5 * (0.15 - 0.065) + 0.5 * wce, rel=1e-4)
     loss.set_epoch(1)
@@ -190,3 +190,20 @@ def test_build_loss_rejects_unknown_keywords_and_missing_widths():
     assert isinstance(build_loss("island", 10, 7, embed_dim=4), IslandLoss)
     with pytest.raises(ValueError, match="needs loss_kwargs=\\{'teacher'"):
         TrainConfig(loss="kl_teacher")
+
+
+def test_teacher_only_kl_is_efficientface_soft_label_objective(tmp_path):
+    """base='none': the loss is the KL to the teacher alone, so it differs from −Σ d log p by the teacher's entropy
+    (EfficientFace's released main.py trains on the soft labels only) and ignores the hard label."""
+    from fernb.train.losses import TeacherKL
+
+    d = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], np.float32)
+    loss = TeacherKL(d, n_samples=2, num_classes=3, base="none")
+    logits = torch.tensor([[1.0, 0.0, -1.0], [0.0, 0.5, 2.0]])
+    rows = torch.tensor([0, 1])
+    soft_ce = float(-(torch.from_numpy(d) * logits.log_softmax(1)).sum(1).mean())
+    entropy = float(-(d * np.log(d)).sum(1).mean())
+    assert float(loss(logits, torch.tensor([0, 0]), rows)) == pytest.approx(soft_ce - entropy, rel=1e-5)
+    assert float(loss(logits, torch.tensor([2, 1]), rows)) == pytest.approx(soft_ce - entropy, rel=1e-5)
+    with pytest.raises(ValueError, match="base 'none'.*no class weights"):
+        TeacherKL(d, n_samples=2, num_classes=3, base="none", weight=[1.0, 2.0, 1.0])

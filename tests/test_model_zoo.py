@@ -91,9 +91,17 @@ def test_method_outputs_for_their_losses():
     x = torch.randn(3, 3, 64, 64)
     aux = create("scn", img_size=64).eval().forward_aux(x)
     assert aux["attention"].shape == (3,) and ((aux["attention"] > 0) & (aux["attention"] < 1)).all()
-    aux = create("dacl", img_size=64).eval().forward_aux(x)
-    assert aux["attention"].shape == (3, 512)
-    np.testing.assert_allclose(aux["attention"].mean(1).detach().numpy(), 1.0, rtol=1e-5)
+    dacl = create("dacl", img_size=64, context_grid=3).eval()
+    aux = dacl.forward_aux(x)
+    att = aux["attention"]
+    assert att.shape == (3, 512) and ((att > 0) & (att < 1)).all()
+    # an independent gate per dimension (DACL's released two-way softmax), not a share the dimensions compete
+    # for: raising one dimension's score leaves every other weight as it was
+    with torch.no_grad():
+        dacl.scores.bias[1] += 5.0  # dimension 0's "on" score
+        moved = dacl.forward_aux(x)["attention"]
+    assert (moved[:, 0] > att[:, 0]).all()
+    torch.testing.assert_close(moved[:, 1:], att[:, 1:])
     aux = create("island_cnn").eval().forward_aux(x)
     assert aux["embedding"].shape == (3, 1024) and aux["logits"].shape == (3, 7)
 

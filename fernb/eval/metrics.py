@@ -96,3 +96,28 @@ def beyond_noise(table):
     mean, se = per_seed.mean(), per_seed.std(ddof=1) / np.sqrt(n)
     return pd.DataFrame({"mean": mean, "standard error": se, "seeds": n,
                          "beyond noise": (mean.abs() > 2 * se) & (n > 1)})
+
+
+MIN_CLASSES_PREDICTED, MIN_MARGIN_OVER_MAJORITY = 3, 0.02
+"""A run is informative when its test predictions fall on at least three classes and its accuracy beats always
+answering the commonest test class by more than two points: below that, its accuracy measures the class prior."""
+
+
+def informative(confusion) -> dict:
+    """Whether the run behind a test confusion matrix (rows: labels, columns: predictions) learned something:
+    ``informative``, ``classes predicted``, ``accuracy``, ``majority share`` and, when it did not, the ``reason``
+    in words."""
+    cm = np.asarray(confusion, dtype=np.float64)
+    n = cm.sum()
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or n <= 0:
+        raise ValueError(f"informative() needs a square confusion matrix with counts, got shape {cm.shape}")
+    predicted = int((cm.sum(0) > 0).sum())
+    accuracy, majority = float(np.trace(cm) / n), float(cm.sum(1).max() / n)
+    reasons = []
+    if predicted < MIN_CLASSES_PREDICTED:
+        reasons.append(f"predicts {predicted} class{'es' if predicted != 1 else ''}")
+    if accuracy <= majority + MIN_MARGIN_OVER_MAJORITY:
+        reasons.append(f"accuracy {100 * accuracy:.1f} % is within {100 * MIN_MARGIN_OVER_MAJORITY:.0f} points "
+                       f"of the commonest class's share ({100 * majority:.1f} %)")
+    return {"informative": not reasons, "classes predicted": predicted, "accuracy": accuracy,
+            "majority share": majority, "reason": "; ".join(reasons)}

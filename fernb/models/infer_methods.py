@@ -99,28 +99,39 @@ def scn(num_classes=7, in_chans=3, img_size=224, pretrained=False, drop=0.5):
 
 
 class DACL(EmbeddingNet):
-    """DACL (Farzaneh & Qi 2021; InFER++ [9]): ResNet-18 with an attention network that turns the last spatial feature
-    map into one weight per embedding dimension for the sparse centre loss.
+    """DACL (Farzaneh & Qi, WACV 2021, §3.1; InFER++ [9]): ResNet-18 with an attention network that turns the last
+    spatial feature map into one weight in (0, 1) per embedding dimension for the sparse centre loss (Eq. 5).
 
-    Our reading of the attention network: the 512×h×w map, average-pooled to 3×3 and flattened, goes through two
-    FC + BN + ReLU layers (512, 256) to a context vector; one linear layer scores every embedding dimension and a
-    softmax over dimensions (× d) gives the weights, so they average to one. ``forward_aux`` returns them as
-    ``attention`` (shape batch × 512)."""
+    As the released ``models/resnet.py`` builds it: the 512×7×7 map (``context_grid`` 7: exact at 224 px; smaller
+    inputs are average-pooled or repeated to that grid) is flattened through FC 3584 + BN + ReLU, FC 512 + BN + ReLU
+    and FC 64 + BN + tanh to a context vector ``e``; a linear layer gives two scores per embedding dimension and a
+    two-way softmax keeps the second, so every dimension's weight is an independent gate (a sigmoid of the two
+    scores' difference), not a share that the dimensions compete for. ``forward_aux`` returns the weights as
+    ``attention`` (batch × 512). ``context_grid`` 3 makes the first layer 4608 × 3584 instead of 25088 × 3584
+    (90M weights) for small CPU runs."""
 
-    def __init__(self, num_classes=7, in_chans=3, pretrained=False):
+    def __init__(self, num_classes=7, in_chans=3, pretrained=False, context_grid: int = 7):
         super().__init__()
         self.backbone = timm_create("resnet18", pretrained, in_chans, num_classes=0, global_pool="")
         d = self.num_features = self.backbone.num_features
-        self.context = nn.Sequential(nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(d * 9, 512), nn.BatchNorm1d(512),
-                                     nn.ReLU(inplace=True), nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True))
-        self.scores = nn.Linear(256, d)
+        g = int(context_grid)
+        self.context = nn.Sequential(
+            nn.AdaptiveAvgPool2d(g), nn.Flatten(),
+            nn.Linear(d * g * g, 3584), nn.BatchNorm1d(3584), nn.ReLU(inplace=True),
+            nn.Linear(3584, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True),
+            nn.Linear(512, 64), nn.BatchNorm1d(64), nn.Tanh())
+        self.scores = nn.Linear(64, 2 * d)
         self.head = nn.Linear(d, num_classes)
+
+    def gate(self, fmap):
+        """The per-dimension attention in (0, 1): the second of two softmax-normalised scores per dimension."""
+        s = self.scores(self.context(fmap))
+        return s.view(len(s), -1, 2).softmax(-1)[..., 1]
 
     def forward_aux(self, x):
         fmap = self.backbone(x)
         f = fmap.mean((2, 3))
-        attention = torch.softmax(self.scores(self.context(fmap)), dim=1) * f.shape[1]
-        return {"logits": self.head(f), "embedding": f, "attention": attention}
+        return {"logits": self.head(f), "embedding": f, "attention": self.gate(fmap)}
 
     def forward_features(self, x):
         return self.backbone(x).mean((2, 3))
@@ -128,9 +139,9 @@ class DACL(EmbeddingNet):
 
 @register("dacl", 224, min_img_size=32, paper="DACL (Farzaneh & Qi 2021), InFER++ Table 3", family="infer",
           pretrained=("imagenet",))
-def dacl(num_classes=7, in_chans=3, img_size=224, pretrained=False):
+def dacl(num_classes=7, in_chans=3, img_size=224, pretrained=False, context_grid=7):
     """DACL: ResNet-18 + attention network for the sparse centre loss."""
-    return DACL(num_classes, in_chans, pretrained)
+    return DACL(num_classes, in_chans, pretrained, context_grid)
 
 
 class IslandCNN(EmbeddingNet):

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULERS = ("none", "cosine", "step", "plateau")
+SCHEDULERS = ("none", "cosine", "step", "plateau", "exponential")
 SAMPLERS = ("shuffle", "balanced")
 MONITORS = ("val_acc", "val_loss")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -57,7 +57,7 @@ class TrainConfig:
     early_stop_patience: int = 0  # stop a stage after this many epochs without a better validation score; 0 = never
     monitor: str = "val_acc"  # val_acc | val_loss: the validation score for model selection, plateau and early stop
     lr_step_size: int = 0  # step schedule: epochs between decays (0 = a third of the stage)
-    lr_gamma: float = 0.1  # step and plateau schedules: the decay factor
+    lr_gamma: float = 0.1  # step, plateau and exponential (per epoch) schedules: the decay factor
     plateau_patience: int = 3  # plateau schedule: epochs without improvement before a decay
     min_lr: float = 0.0  # plateau schedule: the floor (BTFER: 1e-10)
     freeze_epochs: int = 0  # two-stage fine-tuning (BTFER §III-F): up to this many epochs with only the head trained

@@ -96,13 +96,16 @@ class ELR(Objective):
     per_sample_state = True
 
     def __init__(self, n_samples: int, num_classes: int = 7, beta: float = 0.7, lam: float = 3.0, base: str = "sce",
-                 sce_alpha: float = 0.1, sce_beta: float = 1.0, weight=None):
+                 sce_alpha: float = 0.1, sce_beta: float = 1.0, lam_warmup: int = 0, weight=None):
         super().__init__()
         if not 0 <= beta < 1:
             raise ValueError(f"ELR beta (target momentum) must be in [0, 1), got {beta}")
         if base not in ("sce", "ce"):
             raise ValueError(f"ELR base must be 'sce' or 'ce', got {base!r}")
+        if lam < 0 or lam_warmup < 0:
+            raise ValueError(f"ELR lam and lam_warmup must be >= 0, got lam={lam}, lam_warmup={lam_warmup}")
         self.beta, self.lam, self.base, self.sce_alpha, self.sce_beta = beta, lam, base, sce_alpha, sce_beta
+        self.lam_warmup, self.epoch = int(lam_warmup), 0
         self.register_buffer("targets", torch.zeros(n_samples, num_classes))
         _weight_buffer(self, weight)
 
@@ -120,9 +123,17 @@ class ELR(Objective):
         else:
             base = F.cross_entropy(logits, target, weight=self.weight)
         reg = torch.log(1 - (self.targets[rows] * p).sum(1)).mean()
+        lam = self.current_lam
         if self.update_state:  # the two terms' sizes, for the trainer's per-epoch history (a collapse shows there)
-            self.terms = {"label_term": float(base.detach()), "elr_term": float(self.lam * reg.detach())}
-        return base + self.lam * reg
+            self.terms = {"label_term": float(base.detach()), "elr_term": float(lam * reg.detach())}
+        return base + lam * reg
+
+    @property
+    def current_lam(self) -> float:
+        """λ of this epoch: ramped linearly over the first ``lam_warmup`` epochs (λ·(e+1)/warm-up), then λ."""
+        if self.lam_warmup and self.epoch < self.lam_warmup:
+            return self.lam * (self.epoch + 1) / self.lam_warmup
+        return self.lam
 
 
 def combo_loss(logits, target, alpha: float = 0.5, beta: float = 0.2, eps: float = 1.0):
@@ -173,7 +184,8 @@ class TeacherKL(Objective):
         L = L_base(p, y) + λ · T² · KL(d_i ‖ softmax(z_i / T))
 
     with ``d_i`` the teacher's distribution for sample i (the true distribution, as LFER-LDL takes it) and ``L_base``
-    the combo loss (LFER-LDL) or cross-entropy. ``teacher`` is an .npy of (records, classes), made by
+    the combo loss (LFER-LDL), cross-entropy, or nothing (``base="none"``: EfficientFace's released ``main.py``
+    trains on the label distribution generator's soft labels alone, −Σ d log p, which is this KL up to a constant). ``teacher`` is an .npy of (records, classes), made by
     :func:`fernb.papers.lfer_ldl.teacher_distributions` from a trained run; the trainer adds its content hash to the run's key."""
 
     needs_rows = True
@@ -181,8 +193,11 @@ class TeacherKL(Objective):
     def __init__(self, teacher, n_samples: int, num_classes: int, lam: float = 1.0, temperature: float = 1.0,
                  base: str = "combo", weight=None, **base_kw):
         super().__init__()
-        if base not in ("combo", "ce"):
-            raise ValueError(f"kl_teacher base must be 'combo' or 'ce', got {base!r}")
+        if base not in ("combo", "ce", "none"):
+            raise ValueError(f"kl_teacher base must be 'combo', 'ce' or 'none', got {base!r}")
+        if base == "none" and (base_kw or (weight is not None and not np.allclose(np.asarray(weight), 1.0))):
+            raise ValueError(f"kl_teacher with base 'none' learns the teacher's distributions alone: it takes no "
+                             f"class weights or base options (got {sorted(base_kw) or 'class weights'})")
         if temperature <= 0:
             raise ValueError(f"kl_teacher temperature must be positive, got {temperature}")
         if base == "combo" and weight is not None and not np.allclose(np.asarray(weight, dtype=np.float64), 1.0):
@@ -194,7 +209,8 @@ class TeacherKL(Objective):
             d = np.asarray(teacher, np.float32)
         self.register_buffer("teacher", torch.from_numpy(d))
         self.lam, self.temperature, self.base_name = lam, temperature, base
-        self.base = Combo(**base_kw) if base == "combo" else CrossEntropy(weight, **base_kw)
+        self.base = {"combo": lambda: Combo(**base_kw), "ce": lambda: CrossEntropy(weight, **base_kw),
+                     "none": lambda: None}[base]()
 
     def forward(self, out, target, rows):
         if rows is None:
@@ -202,6 +218,8 @@ class TeacherKL(Objective):
         logits = _logits(out)
         t = self.temperature
         kl = F.kl_div(F.log_softmax(logits / t, 1), self.teacher[rows], reduction="batchmean")
+        if self.base is None:
+            return self.lam * t * t * kl
         return self.base(logits, target) + self.lam * t * t * kl
 
 
@@ -212,7 +230,8 @@ class SCN(Objective):
     - rank regularisation: the batch's importance weights α sorted, the top ``high_ratio`` (β = 0.7) form the high
       group, L_RR = max(0, δ₁ − (ᾱ_H − ᾱ_L)), δ₁ = 0.15;
     - L = γ·L_RR + (1 − γ)·L_WCE, γ = 0.5;
-    - relabelling from epoch ``relabel_epoch`` (10): a low-importance sample whose top probability exceeds that of its
+    - relabelling from the ``relabel_epoch``-th epoch (10, counted from 1 as SCN's released ``train.py`` does; L_RR
+      + CE there, which with Adam trains as γ = 0.5 does): a low-importance sample whose top probability exceeds that of its
       label by more than δ₂ = 0.2 takes the top class; relabels persist per sample (a buffer in the checkpoint).
     """
 
@@ -248,7 +267,7 @@ class SCN(Objective):
             rr = F.relu(self.margin - (alpha[order[:n_high]].mean() - alpha[order[n_high:]].mean()))
         else:
             rr = alpha.sum() * 0
-        if self.update_state and self.epoch >= self.relabel_epoch and n_high:
+        if self.update_state and self.epoch + 1 >= self.relabel_epoch and n_high:  # epochs count from 1 there
             with torch.no_grad():
                 low = order[n_high:]
                 p = logits[low].softmax(1)

@@ -85,6 +85,14 @@ class Run:
         return int(self._record().get("num_classes", 7))
 
     @property
+    def informative(self) -> dict:
+        """Whether this run learned anything on its test split (:func:`fernb.eval.metrics.informative`): at least
+        three classes predicted and accuracy more than two points above the commonest class's share."""
+        from fernb.eval.metrics import informative
+
+        return informative(self.metrics["confusion_matrix"])
+
+    @property
     def test_probs(self) -> np.ndarray:
         return np.load(self.dir / "test_probs.npy")
 

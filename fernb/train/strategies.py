@@ -178,6 +178,8 @@ def build_scheduler(cfg, opt, stage_len: int):
     if cfg.scheduler == "step":
         return torch.optim.lr_scheduler.StepLR(base, step_size=cfg.lr_step_size or max(1, stage_len // 3),
                                                gamma=cfg.lr_gamma)
+    if cfg.scheduler == "exponential":  # SCN's released train.py: ExponentialLR(γ = 0.9) stepped every epoch
+        return torch.optim.lr_scheduler.ExponentialLR(base, gamma=cfg.lr_gamma)
     if cfg.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(base, mode="max", factor=cfg.lr_gamma,
                                                           patience=cfg.plateau_patience, min_lr=cfg.min_lr)

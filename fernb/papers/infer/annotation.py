@@ -31,13 +31,16 @@ BUDGET_SHARE = PAPER_REANNOTATED / PAPER_FACES
 """The paper's re-annotation budget as a share of its images (6,754 of 35,789, 18.9 %)."""
 
 ALG2 = Recipe(
-    "alg2", "Alg. 2: the network that ranks labels by loss",
-    common=dict(loss="elr_sce", loss_kwargs={"lam": 3.0, "beta": 0.7}),
-    smoke=dict(model="tiny_cnn", img_size=32, epochs=1, batch_size=32, max_batches_per_epoch=3),
-    quick=dict(model="small_cnn", img_size=64, epochs=8, batch_size=64, max_batches_per_epoch=None),
-    full=dict(model="resnet18", img_size=112, epochs=50, batch_size=128, max_batches_per_epoch=None),
+    "alg2", "Alg. 2: the network that ranks labels by loss, out of fold",
+    common=dict(loss="elr_sce", val_share=0.0),
+    smoke=dict(model="tiny_cnn", img_size=32, epochs=1, batch_size=32, max_batches_per_epoch=3, folds=2),
+    quick=dict(model="small_cnn", img_size=32, epochs=12, batch_size=64, max_batches_per_epoch=None, folds=3),
+    full=dict(model="resnet18", img_size=112, epochs=50, batch_size=128, max_batches_per_epoch=None, folds=5),
 )
-"""Alg. 2 trains a ResNet-18 (``full``) with ELR + SCE on the EM labels; on a CPU the small CNN stands in."""
+"""Alg. 2 trains a ResNet-18 (``full``) with ELR + SCE (the library's defaults, :class:`fernb.train.losses.ELR`) on
+the EM labels of all of D and scores D; here every image is scored by a network that did not train on it (``folds``
+class-stratified folds over all records, no validation hold-out: each run keeps its last epoch). On a CPU the
+small CNN stands in."""
 
 
 def expert_labels(rng: np.random.Generator, true_label: np.ndarray, clarity: np.ndarray,
@@ -198,10 +201,10 @@ BEST_ROW = "best possible (every wrong label first)"
 
 @dataclass
 class Ranking:
-    """Alg. 2's run and its scores, the budget ``k``, which EM labels are wrong, each ranking's selection and the
+    """Alg. 2's runs (one per fold) and its out-of-fold scores, the budget ``k``, which EM labels are wrong, each ranking's selection and the
     precision@k / recall table."""
 
-    run: object
+    runs: list
     em_labels: np.ndarray
     losses: np.ndarray
     probs: np.ndarray
@@ -215,19 +218,34 @@ class Ranking:
         return self.rankings[ALG2_ROW]
 
 
-def _options(settings) -> dict:
-    return dict(settings)
+def out_of_fold_scores(ch, ds, labels: np.ndarray, r) -> tuple[np.ndarray, np.ndarray, list]:
+    """Alg. 2's scores with every image out of sample: ``r.folds`` class-stratified folds over all records
+    (:func:`fernb.papers.infer.benchmark.kfold_folders`); each fold's images are scored (cross-entropy against
+    ``labels``, class probabilities) by the network ``r`` trains on the other folds. Returns losses, probabilities
+    and the runs, in record order."""
+    from fernb import paths
+    from fernb.annotate import score_records
+    from fernb.papers.infer.benchmark import kfold_folders
+
+    options = {k: v for k, v in r.items() if k != "folds"}
+    losses, probs, runs = np.zeros(len(labels)), np.zeros((len(labels), 7)), []
+    for folder in kfold_folders(ds, paths.cache_root() / "alg2-folds", r.folds, seed=ch.seed):
+        run = ch.fit(dataset="records", data_root=folder, labels=labels, **options)
+        held = run.split("test")
+        fold_losses, fold_probs = score_records(run, labels)
+        losses[held], probs[held] = fold_losses[held], fold_probs[held]
+        runs.append(run)
+    return losses, probs, runs
 
 
 def algorithm2(ch, c: Crowd, em) -> Ranking:
     """Alg. 2: train the profile's :data:`ALG2` network on the EM labels (``em``, a fitted GLAD), score every image
-    by CE against its label, and rank; beside it GLAD's own doubt (1 − max posterior) and a random choice, each
-    taking the budget :func:`budget`."""
-    from fernb.annotate import precision_recall_at_k, score_records, top_k
+    by CE against its label, out of fold (:func:`out_of_fold_scores`), and rank; beside it GLAD's own doubt
+    (1 − max posterior) and a random choice, each taking the budget :func:`budget`."""
+    from fernb.annotate import precision_recall_at_k, top_k
 
     em_labels = em.labels_
-    run = ch.fit(labels=em_labels, **_options(ALG2(ch.profile)))
-    losses, probs = score_records(run)  # every image's CE against its EM label, and class probabilities
+    losses, probs, runs = out_of_fold_scores(ch, c.dataset, em_labels, ALG2(ch.profile))
     k, wrong = budget(len(c.dataset.records)), em_labels != c.truth
     rng = np.random.default_rng(ch.seed)
     rankings = {ALG2_ROW: top_k(losses, k), DOUBT_ROW: top_k(1 - em.proba_.max(1), k),
@@ -235,7 +253,7 @@ def algorithm2(ch, c: Crowd, em) -> Ranking:
     table = pd.DataFrame({name: dict(zip(("precision@k", "recall"), precision_recall_at_k(sel, wrong)))
                           for name, sel in rankings.items()}).T
     table.loc[BEST_ROW] = [min(1.0, wrong.sum() / k), min(1.0, k / max(wrong.sum(), 1))]
-    return Ranking(run, em_labels, losses, probs, k, wrong, rankings, table)
+    return Ranking(runs, em_labels, losses, probs, k, wrong, rankings, table)
 
 
 def ranking_headline(r: Ranking) -> str:
@@ -307,24 +325,21 @@ def hardest_votes_figure(c: Crowd, r: Ranking, final: np.ndarray, n: int = 6):
 
 
 def cleanlab_comparison(c: Crowd, r: Ranking):
-    """Alg. 2 against cleanlab's ``find_label_issues`` on the test split (out-of-sample predictions for both), with
-    the same budget share; a Markdown note when cleanlab is not installed."""
+    """Alg. 2 against cleanlab's ``find_label_issues`` on every image, both from the same out-of-fold predictions
+    and with the same budget; a Markdown note when cleanlab is not installed."""
     from IPython.display import Markdown
 
-    from fernb.annotate import precision_recall_at_k, top_k
+    from fernb.annotate import precision_recall_at_k
 
     try:
         from cleanlab.filter import find_label_issues
     except ImportError:
         return Markdown("cleanlab is not installed: `pip install 'fernb[peers]'` to compare")
-    rows = c.dataset.split("test")
-    k = budget(len(rows))
-    flagged = find_label_issues(r.em_labels[rows], r.probs[rows], return_indices_ranked_by="normalized_margin")[:k]
-    ours, wrong = top_k(r.losses[rows], k), r.wrong[rows]
-    table = pd.DataFrame({"Alg. 2 (CE loss)": precision_recall_at_k(ours, wrong),
-                          "cleanlab find_label_issues": precision_recall_at_k(flagged, wrong)},
+    flagged = find_label_issues(r.em_labels, r.probs, return_indices_ranked_by="normalized_margin")[:r.k]
+    table = pd.DataFrame({"Alg. 2 (CE loss)": precision_recall_at_k(r.selected, r.wrong),
+                          "cleanlab find_label_issues": precision_recall_at_k(flagged, r.wrong)},
                          index=["precision@k", "recall"])
-    return table.T.assign(flagged=[len(ours), len(flagged)]).round(3)
+    return table.T.assign(flagged=[len(r.selected), len(flagged)]).round(3)
 
 
 def crowdkit_comparison(c: Crowd, fitted: dict):

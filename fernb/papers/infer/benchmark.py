@@ -30,26 +30,52 @@ TABLE_3 = {
 TABLE_2_COUNTS = (3799, 1025, 3855, 13078, 7851, 4391, 1790)  # InFER++ Table 2(a), canonical order
 
 
+ADAM_FALLBACK = "InFER++ §III-F's Adam (lr 1e-3, β 0.99 / 0.999): its authors publish no recipe"
+
+
 @dataclass(frozen=True)
 class Method:
-    """A benchmarked method: its registry model and the objective its paper trains it with (``loss``)."""
+    """A benchmarked method: its registry model, the objective its paper trains it with (``loss``,
+    ``loss_kwargs``), the training options its authors publish (``recipe``: they replace the table's shared
+    optimiser; empty = InFER++ §III-F's Adam), where those come from (``source``), and for a method trained on a
+    label-distribution teacher's soft labels, the teacher's model (``teacher``, trained first with cross-entropy on
+    the same training split)."""
 
     model: str
     loss: str = "ce"
     note: str = ""
+    recipe: dict = field(default_factory=dict)
+    loss_kwargs: dict = field(default_factory=dict)
+    teacher: str | None = None
+    source: str = ADAM_FALLBACK
 
 
-# Table 3's methods with their own objectives (fernb.train.losses); EfficientFace's label-distribution generator
-# needs a teacher run (loss="kl_teacher"), so the benchmark trains its network with cross-entropy.
+SGD = dict(optimizer="sgd", betas=(0.9, 0.999), momentum=0.9)
+SCN_RECIPE = dict(optimizer="adam", lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4, scheduler="exponential",
+                  lr_gamma=0.9)
+DACL_RECIPE = dict(**SGD, lr=0.01, weight_decay=5e-4, scheduler="step", lr_step_size=20, lr_gamma=0.1)
+EFFICIENTFACE_RECIPE = dict(**SGD, lr=0.1, weight_decay=1e-4, scheduler="step", lr_step_size=30, lr_gamma=0.1)
+
+# Table 3's methods with their own objectives (fernb.train.losses) and, where the authors publish one, their recipe.
 METHODS = {
     "Savchenko et al. (EfficientNet)": Method("savchenko_effnet_b0", "ce", "EfficientNet-B0, cross-entropy"),
-    "SCN": Method("scn", "scn", "rank regularisation + relabelling (Wang et al. 2020)"),
-    "EfficientFace": Method("efficientface", "ce", "cross-entropy; its label-distribution teacher left out"),
-    "DACL": Method("dacl", "sparse_center", "attention-weighted sparse centre loss"),
+    "SCN": Method("scn", "scn", "rank regularisation + relabelling (Wang et al. 2020)", SCN_RECIPE,
+                  source="SCN's released src/train.py: Adam (lr 1e-3), weight decay 1e-4, ExponentialLR 0.9 per "
+                         "epoch (70 epochs, batch 64 there)"),
+    "EfficientFace": Method("efficientface", "kl_teacher", "trained on its label distribution generator's soft "
+                            "labels (a ResNet-18 teacher here; ResNet-50 there)", EFFICIENTFACE_RECIPE,
+                            {"base": "none"}, teacher="resnet18",
+                            source="EfficientFace's released main.py: SGD lr 0.1, momentum 0.9, weight decay 1e-4, "
+                                   "lr × 0.1 every 30 epochs (100 epochs, batch 128 there)"),
+    "DACL": Method("dacl", "sparse_center", "attention-weighted sparse centre loss", DACL_RECIPE,
+                   {"lam": 0.01, "center_lr_scale": 50.0},
+                   source="DACL's released main.py and workspace.py: SGD lr 0.01, momentum 0.9, weight decay 5e-4, "
+                          "StepLR 20 × 0.1, λ 0.01, centres by SGD at lr 0.5 (60 epochs, batch 64 there)"),
     "Ad-Corre": Method("adcorre_resnet50", "adcorre", "feature + mean discriminators, ResNet-50 backbone"),
     "Island Loss": Method("island_cnn", "island", "island loss (centre loss + centre separation)"),
     "MobileNetV3": Method("mobilenetv3_large", "ce", "cross-entropy"),
-    "LiteXpressionNet": Method("litexpressionnet", "elr_sce", "ELR + SCE, Adam + cosine + SAM (§IV)"),
+    "LiteXpressionNet": Method("litexpressionnet", "elr_sce", "ELR + SCE, Adam + cosine + SAM (§IV)",
+                               source="InFER++ §IV-A: Adam, cosine annealing, SAM (ρ not given: 0.05)"),
     "ShuffleNetV2": Method("lfer_ldl_baseline", "ce", "ShuffleNetV2 1.0x (LFER-LDL's baseline build)"),
     "Xception": Method("btfer_xception", "ce", "Xception (timm legacy_xception)"),
 }
@@ -266,11 +292,41 @@ def bad_requests() -> list[str]:
 
 
 def methods_frame(profile: str) -> pd.DataFrame:
-    """The methods each table trains in ``profile``: model, objective and a note."""
-    rows = [{"table": t, "method": n, "model": m.model, "objective": m.loss, "note": m.note}
+    """The methods each table trains in ``profile``: model, objective, a note and where its recipe comes from."""
+    rows = [{"table": t, "method": n, "model": m.model, "objective": m.loss, "note": m.note, "recipe": m.source}
             for t, recipe in (("3", TABLE3_RECIPE), ("4", TABLE4_RECIPE), ("5", TABLE5_RECIPE))
             for n, m in methods(recipe(profile).methods).items()]
     return pd.DataFrame(rows).set_index(["table", "method"])
+
+
+# --- training one method ---------------------------------------------------------------------------------------
+
+def fit_method(ch, m: Method, **options):
+    """One method's run through ``ch.fit``: the table's ``options`` (size, epochs, batches, its shared optimiser)
+    with the method's published recipe over them and its objective. A teacher-trained method (EfficientFace) first
+    trains its teacher with cross-entropy on the same options and split, and learns from the teacher's
+    distributions (:func:`teacher_file`)."""
+    loss_kwargs = dict(m.loss_kwargs)
+    if m.teacher:
+        teacher = ch.fit(**{**options, "model": m.teacher, "loss": "ce"})
+        loss_kwargs["teacher"] = str(teacher_file(teacher))
+    return ch.fit(model=m.model, loss=m.loss, loss_kwargs=loss_kwargs, **{**options, **m.recipe})
+
+
+def teacher_file(run) -> Path:
+    """The label distributions a trained teacher run predicts for every record of its dataset, written once per
+    run under ``$FERNB_HOME/cache/teachers`` (the run folder's name keys it)."""
+    from fernb import paths
+    from fernb.papers.lfer_ldl.distributions import teacher_distributions
+
+    path = paths.cache_root() / "teachers" / f"{Path(run.dir).name}.npy"
+    return path if path.exists() else teacher_distributions(run, path)
+
+
+def recipes_of(names) -> pd.DataFrame:
+    """Where each method's training recipe comes from: its authors' released code or InFER++ §III-F's fallback."""
+    return pd.DataFrame([{"method": n, "objective": m.loss, "recipe": m.source} for n, m in methods(names).items()]
+                        ).set_index("method")
 
 
 # --- Tables 3 and 4: drivers and frames ---------------------------------------------------------------------------
@@ -284,15 +340,18 @@ class Trained:
     block: str = ""
     measured_on: str = ""
     extra: dict = field(default_factory=dict)
+    guard: dict = field(default_factory=dict)
+    """``ch.report``'s ``runs=`` (table row → the runs it rests on) and ``columns=`` (the ones they fill)."""
 
 
 def table3(ch) -> Trained:
     """Table 3's methods (§III-F), each with its own objective and §III-F's Adam, as :data:`TABLE3_RECIPE` says
     for the chapter's profile, on the chapter's dataset; the table is :func:`per_class`."""
     r = TABLE3_RECIPE(ch.profile)
-    runs = {name: ch.fit(model=m.model, loss=m.loss, img_size=img_size(r, m), **train_options(r))
+    runs = {name: fit_method(ch, m, img_size=img_size(r, m), **train_options(r))
             for name, m in methods(r.methods).items()}
-    return Trained(runs, per_class(runs), "InFER++", ch.dataset)
+    rows = {(name, f"{run.config.dataset} (ours)"): run for name, run in runs.items()}
+    return Trained(runs, per_class(runs), "InFER++", ch.dataset, guard={"runs": rows})
 
 
 def per_class(runs: dict, paper: dict = TABLE_3) -> pd.DataFrame:
@@ -323,10 +382,12 @@ def table4(ch, dataset: str = "synth-raf", data_root=None) -> Trained:
     runs = {}
     for name, m in methods(r.methods).items():
         optimiser = r.litexpressionnet if name == "LiteXpressionNet" else r.other_methods
-        runs[name] = ch.fit(dataset=dataset, data_root=root, model=m.model, loss=m.loss,
-                            img_size=img_size(r, m), **{**optimiser, **train_options(r)})
+        runs[name] = fit_method(ch, m, dataset=dataset, data_root=root, img_size=img_size(r, m),
+                                **{**optimiser, **train_options(r)})
     measured = dataset + (" (SynthFER)" if dataset.startswith("synth") else "")
-    return Trained(runs, table4_frame(runs, block, measured), block, measured)
+    guard = {"runs": {n: r for n, r in runs.items() if n in {m for m, *_ in TABLE_4[block]}},
+             "columns": [f"our accuracy (%, {measured})"]}
+    return Trained(runs, table4_frame(runs, block, measured), block, measured, guard=guard)
 
 
 def table4_frame(runs: dict, block: str, measured_on: str) -> pd.DataFrame:
@@ -429,7 +490,7 @@ def fold_line(summary: pd.DataFrame) -> str:
 def _fold_row(name: str, fold: int, run) -> dict:
     m = run.metrics
     return {"method": name, "fold": fold, "accuracy": m["accuracy"], "mean class accuracy": m["mean_class_accuracy"],
-            "test images": m["n"]}
+            "test images": m["n"], "run": run}
 
 
 def cross_validate(ch, chosen: dict, k: int = 10, n: int | None = None, fold: int | None = None,
@@ -446,13 +507,13 @@ def cross_validate(ch, chosen: dict, k: int = 10, n: int | None = None, fold: in
     if folds:
         for name, m in chosen.items():
             for f in ([fold] if fold is not None else range(folds)):
-                rows.append(_fold_row(name, f, ch.fit(model=m.model, loss=m.loss, fold=f, **options)))
+                rows.append(_fold_row(name, f, fit_method(ch, m, fold=f, **options)))
         return pd.DataFrame(rows)
     ds = load_dataset(ch.dataset, ch.data_root, profile=ch.profile, seed=ch.seed, progress=False)
     folders = kfold_folders(ds, paths.cache_root() / "kfold", k, n, ch.seed)
     for name, m in chosen.items():
         for f, folder in enumerate(folders):
-            run = ch.fit(dataset="records", data_root=folder, model=m.model, loss=m.loss, **options)
+            run = fit_method(ch, m, dataset="records", data_root=folder, **options)
             rows.append(_fold_row(name, f, run))
     return pd.DataFrame(rows)
 
@@ -464,7 +525,10 @@ def table5(ch, fold: int | None = None) -> Trained:
     r = TABLE5_RECIPE(ch.profile)
     cv = cross_validate(ch, methods(r.methods), k=r.folds, n=r.images, fold=fold, img_size=r.img_size,
                         **train_options(r))
-    return Trained({}, fold_summary(cv), "CK+", ch.dataset, {"folds": cv})
+    runs = {m: list(g["run"]) for m, g in cv.groupby("method", sort=False)}
+    columns = ["mean accuracy (%)", "sd across folds (pts)", "min (%)", "max (%)"]
+    return Trained({}, fold_summary(cv), "CK+", ch.dataset, {"folds": cv.drop(columns="run")},
+                   guard={"runs": runs, "columns": columns})
 
 
 # --- edge cost ----------------------------------------------------------------------------------------------------

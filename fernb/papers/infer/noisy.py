@@ -180,7 +180,7 @@ def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.0
     """Train every (noise, objective, SAM, seed) with ``fit(labels=..., **recipe, loss=..., sam_rho=..., seed=...)``
     (a chapter's ``ch.fit``, training on ``ds``) and score it (:func:`score_against_truth`): one row per run. The
     flipped labels of a condition are drawn once (``label_seed``) and shared by every objective and seed, so the
-    comparisons are paired."""
+    comparisons are paired. The ``run`` column holds each run."""
     noises, records = list(noises), ds.records
     for n in noises:
         if n.kind != "crowd":
@@ -194,16 +194,19 @@ def ablation(fit, ds, noises, configs, seeds, recipe: dict, sam_rho: float = 0.0
                 run = fit(labels=labels, **recipe, loss=loss, loss_kwargs=loss_kwargs,
                           sam_rho=sam_rho if sam else 0.0, seed=int(seed))
                 rows.append({"noise": noise.name, "objective": config_name(name, sam), "seed": int(seed),
-                             **score_against_truth(run, ds, labels), "train_s": run.metrics.get("train_seconds")})
+                             **score_against_truth(run, ds, labels), "train_s": run.metrics.get("train_seconds"),
+                             "run": run})
     return pd.DataFrame(rows)
 
 
 @dataclass
 class Ablation:
-    """The ablation's runs, one row each (:func:`ablation`), and the seeds they used."""
+    """The ablation's runs, one row each (:func:`ablation`, less the ``run`` column), the seeds they used, and
+    the runs behind each objective's row of :func:`summary` (``ch.report``'s ``runs=``)."""
 
     table: pd.DataFrame
     seeds: list
+    runs: dict
 
 
 def run_ablation(ch) -> Ablation | None:
@@ -225,7 +228,8 @@ def run_ablation(ch) -> Ablation | None:
     seeds = r.seeds_from(ch.seed)
     recipe = {k: v for k, v in r.items() if k not in NOT_TRAINING}
     table = ablation(fit, subset, r.noises, configs, seeds, recipe, sam_rho=r.sam_rho, label_seed=ch.seed)
-    return Ablation(table, seeds)
+    runs = {o: list(g["run"]) for o, g in table.groupby("objective", sort=False)}
+    return Ablation(table.drop(columns="run"), seeds, runs)
 
 
 def summary(table: pd.DataFrame, metric: str = "accuracy (true labels)") -> pd.DataFrame:
