@@ -32,6 +32,8 @@ GRID = {"CE": ("ce", {}), "ELR (λ=3)": ("elr", {"lam": 3.0}), "SCE (α=0.1)": (
 GRID.update({f"ELR+SCE (λ={lam:g}, α={a:g})": ("elr_sce", {"lam": lam, "sce_alpha": a})
              for a in (0.1, 1.0) for lam in (0.3, 1.0, 3.0)})
 GRID["ELR+SCE (λ=3, α=0.1, warm-up 5)"] = ("elr_sce", {"lam": 3.0, "sce_alpha": 0.1, "lam_warmup": 5})
+GRID["ELR+SCE (λ=0.3, α=1, β=0.1)"] = ("elr_sce", {"lam": 0.3, "sce_alpha": 1.0, "sce_beta": 0.1})
+GRID["SCE (α=1, β=0.1)"] = ("sce", {"alpha": 1.0, "beta": 0.1})
 GRID["ELR+SCE (λ=0.1, α=1)"] = ("elr_sce", {"lam": 0.1, "sce_alpha": 1.0})
 GRID["ELR+SCE (λ=0.3, α=1, warm-up 5)"] = ("elr_sce", {"lam": 0.3, "sce_alpha": 1.0, "lam_warmup": 5})
 
@@ -54,12 +56,13 @@ def main():
     ap.add_argument("--img-size", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--n-train", type=int, default=None, help="a class-stratified training subset (default: all)")
     ap.add_argument("--noises", type=noise_arg, nargs="+", default=[Noise("crowd"), Noise("symmetric", 0.4)])
     ap.add_argument("--configs", nargs="+", default=list(GRID), choices=list(GRID))
     ap.add_argument("--out", default="benchmarks/recorded/elr_sce_sweep.csv")
     a = ap.parse_args()
     source = load_dataset("synth-infer", profile="quick", seed=0, progress=False)
-    sub = training_subset(source, paths.cache_root() / "noisy", n_train=None, seed=0)
+    sub = training_subset(source, paths.cache_root() / "noisy", n_train=a.n_train, seed=0)
     rows = []
     for noise in a.noises:
         labels = noisy_labels(sub.records, noise, seed=0)

@@ -49,7 +49,7 @@ class Chapter:
         labels) to the run, or runs, each rests on: a row whose run learned nothing is shown as uninformative
         instead of its numbers (:func:`guard_table`), and noted beside the table for the page check, unless
         ``expected`` gives the row's reason (a collapse the chapter is about); ``columns``: the columns that hold
-        the runs' results (default: every numeric one). Returns the table to display."""
+        the runs' results (default: all). Returns the table to display."""
         from fernb import results
 
         guarded, rows = guard_table(table, runs or {}, expected or {}, columns)
@@ -118,7 +118,7 @@ def guard_table(table, runs: dict, expected: dict, columns=None):
     (:attr:`fernb.train.run.Run.informative`) shown as such: its numbers replaced by "uninformative" and a
     ``learned?`` column giving the reason, or the ``expected`` reason for a declared failure. Returns the table and
     one record per row (run folders, informative, reason, expected) for the page check. ``columns`` are the ones
-    that hold the runs' results (default: every numeric column; a paper's figures in the same row stay). A row
+    that hold the runs' results (default: every column; name them when a paper's figures share the row). A row
     key that is not in the table's index, or a column not in it, fails, naming it."""
     import pandas as pd
 
@@ -142,8 +142,7 @@ def guard_table(table, runs: dict, expected: dict, columns=None):
         records[str(key)] = {"runs": [Path(r.dir).name for r in found], "informative": not failed,
                              "reason": "; ".join(dict.fromkeys(failed)), "expected": expected.get(key)}
         if failed:
-            numeric = list(columns) if columns else [c for c in frame.columns
-                                                     if pd.api.types.is_numeric_dtype(frame[c])]
+            numeric = list(columns) if columns else list(frame.columns)
             frame[numeric] = frame[numeric].astype(object)
             frame.loc[[key], numeric] = UNINFORMATIVE
             shown = f"{len(failed)} of {len(found)} runs: {failed[0]}" if len(found) > 1 else failed[0]

@@ -110,7 +110,7 @@ recipes_frame(annotation.ALG2)
 
 # %%
 ranking = annotation.algorithm2(ch, crowd, glad24)
-ch.headline("infer-f4", annotation.ranking_headline(ranking))
+ch.headline("infer-f4", annotation.ranking_headline(ranking), runs=ranking.runs)
 display(Markdown(annotation.ranking_text(ranking, crowd)))
 ch.report("ranking", ranking.table).round(3)
 

@@ -207,3 +207,51 @@ def test_teacher_only_kl_is_efficientface_soft_label_objective(tmp_path):
     assert float(loss(logits, torch.tensor([2, 1]), rows)) == pytest.approx(soft_ce - entropy, rel=1e-5)
     with pytest.raises(ValueError, match="base 'none'.*no class weights"):
         TeacherKL(d, n_samples=2, num_classes=3, base="none", weight=[1.0, 2.0, 1.0])
+
+
+def _blobs_run(loss_fn, seed: int, noise: float = 0.4, sep: float = 0.35, epochs: int = 30):
+    """A small problem where cross-entropy learns: 7 overlapping Gaussian classes in 16-d, 700 points, a share
+    of the labels flipped symmetrically, an MLP trained with Adam. Returns (classes predicted, true accuracy)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(7).repeat_interleave(100)
+    x = (torch.randn(7, 16, generator=g) * sep)[y] + torch.randn(700, 16, generator=g)
+    noisy = y.clone()
+    flip = torch.rand(700, generator=g) < noise
+    noisy[flip] = (y[flip] + torch.randint(1, 7, (int(flip.sum()),), generator=g)) % 7
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 7))
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    for epoch in range(epochs):
+        loss_fn.set_epoch(epoch)
+        for b in torch.randperm(700, generator=g).split(64):
+            loss = loss_fn(net(x[b]), noisy[b], b)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    pred = net(x).argmax(1)
+    return len(pred.unique()), float((pred == y).float().mean())
+
+
+def test_elr_sce_defaults_do_not_collapse_where_cross_entropy_learns():
+    """elr_sce's library constants predict every class under 40 % symmetric noise where CE does, and are not
+    worse than CE; the published ELR (λ 3) + SCE (α 0.1) pairing collapses on the same problem."""
+    from fernb.train.losses import ELR, CrossEntropy, build_loss
+
+    default = build_loss("elr_sce", n_samples=700, num_classes=7)
+    assert (default.lam, default.sce_alpha, default.sce_beta) == (0.3, 1.0, 1.0)
+    assert build_loss("elr", n_samples=700, num_classes=7).lam == 3.0  # plain ELR keeps Liu et al.'s constants
+    ce = [_blobs_run(CrossEntropy(), s) for s in range(3)]
+    ours = [_blobs_run(build_loss("elr_sce", n_samples=700, num_classes=7), s) for s in range(3)]
+    published = [_blobs_run(ELR(700, 7, lam=3.0, sce_alpha=0.1), s) for s in range(3)]
+    assert all(k == 7 for k, _ in ce) and all(k == 7 for k, _ in ours)
+    assert np.mean([a for _, a in ours]) >= np.mean([a for _, a in ce]) - 0.02
+    assert min(k for k, _ in published) < 7 and np.mean([a for _, a in published]) < np.mean([a for _, a in ours])
+
+
+def test_elr_sce_constants_are_part_of_the_run_key():
+    from fernb.train import TrainConfig
+
+    cfg = TrainConfig(loss="elr_sce")
+    assert cfg.loss_kwargs == {"lam": 0.3, "sce_alpha": 1.0}
+    assert cfg.key() == TrainConfig(loss="elr_sce", loss_kwargs={"lam": 0.3, "sce_alpha": 1.0}).key()
+    assert cfg.key() != TrainConfig(loss="elr_sce", loss_kwargs={"lam": 3.0, "sce_alpha": 0.1}).key()

@@ -117,6 +117,10 @@ class TrainConfig:
             raise ValueError("TrainConfig.monitor='val_loss' needs a validation split: set val_share > 0")
         if self.fold is not None and (not isinstance(self.fold, int) or isinstance(self.fold, bool)):
             raise ValueError(f"TrainConfig.fold must be an integer fold id or None, got {self.fold!r}")
+        if self.loss == "elr_sce":  # its constants are keyed, so runs under the published ones are never reused
+            from fernb.train.losses import ELR_SCE_DEFAULTS
+
+            object.__setattr__(self, "loss_kwargs", {**ELR_SCE_DEFAULTS, **self.loss_kwargs})
         if self.loss in ("kl_teacher",) and "teacher" not in self.loss_kwargs:
             raise ValueError("loss='kl_teacher' needs loss_kwargs={'teacher': <path to the teacher's .npy distributions>}")
         object.__setattr__(self, "aug_scale", tuple(self.aug_scale))
