@@ -102,7 +102,8 @@ benchmark.recipes_of(benchmark.METHODS)
 # %%
 t3 = benchmark.table3(ch)
 ours3 = ch.report("table3", t3.table, **t3.guard)
-ch.headline("infer-t3", benchmark.accuracy_line(t3.runs) + " overall accuracy")
+line3 = benchmark.accuracy_line(t3.runs) + " overall accuracy"
+ch.headline("infer-t3", line3, runs=t3.runs.values())
 display(dashed(ours3.map(lambda v: round(v, 3) if isinstance(v, float) else v)))
 ch.recorded("table3")
 display(Markdown(benchmark.learning_text(t3.runs, ch.profile)))
@@ -134,7 +135,8 @@ explore(
 # %%
 t4 = benchmark.table4(ch, table4_dataset, table4_root)
 shown4 = ch.report("table4", t4.table, **t4.guard)
-ch.headline("infer-t4", benchmark.accuracy_line(t4.runs, "; "), dataset=table4_dataset)
+line4 = benchmark.accuracy_line(t4.runs, "; ")
+ch.headline("infer-t4", line4, dataset=table4_dataset, runs=t4.runs.values())
 display(dashed(shown4))
 ch.recorded("table4")
 
@@ -154,7 +156,8 @@ benchmark.table4_figure(t4, ch.profile)
 # %%
 t5 = benchmark.table5(ch, fold)
 table5 = ch.report("table5", t5.table, **t5.guard)
-ch.headline("infer-t5", benchmark.fold_line(table5))
+line5 = benchmark.fold_line(t5.table)
+ch.headline("infer-t5", line5, runs=t5.guard["runs"].values())
 display(dashed(table5))
 ch.recorded("table5")
 

@@ -70,9 +70,17 @@ def test_the_page_check_fails_an_undeclared_uninformative_row(tmp_path, monkeypa
 
 
 def test_a_headline_from_an_uninformative_run_is_refused(tmp_path):
-    ch = Chapter("quick", "synth-raf", tmp_path, "cpu", 0, {"kind": "synthetic"}, "ch", None)
-    bad = fake_run("c", cm_of(np.zeros_like(Y), Y))
-    with pytest.raises(ValueError, match="rests on runs that learned nothing.*predicts 1 class"):
-        ch.headline("infer-t3", "40 %", runs=[bad])
+    import json as _json
+
+    reports = tmp_path / "ch"
+    reports.mkdir()
+    ch = Chapter("quick", "synth-raf", tmp_path, "cpu", 0, {"kind": "synthetic"}, "ch", reports)
+    bad, good = fake_run("c", cm_of(np.zeros_like(Y), Y)), fake_run("l", cm_of(Y, Y))
+    ch.headline("infer-t3", "40 %", runs=[[bad, good]])
+    said = _json.loads((reports / "headlines.json").read_text())["infer-t3"]
+    assert said["ours"].startswith("uninformative (1 of 2 runs learned nothing: predicts 1 class")
     ch.headline("infer-t3", "40 %", runs=[bad], expected="the collapse is the result")
-    ch.headline("infer-t3", "100 %", runs=[fake_run("l", cm_of(Y, Y))])
+    said = _json.loads((reports / "headlines.json").read_text())["infer-t3"]
+    assert said["ours"] == "40 %" and "expected failure: the collapse" in said["note"]
+    ch.headline("infer-t3", "100 %", runs=[good])
+    assert _json.loads((reports / "headlines.json").read_text())["infer-t3"]["ours"] == "100 %"

@@ -66,12 +66,15 @@ def score_on_balanced_test(result: BenchmarkResult, test: TestSet) -> BenchmarkR
     preprocessing, and whether the run is ``informative`` there (it predicts at least three classes and beats the
     largest class's share by more than 2 points: DESIGN.md); the evaluations (for the confusion-matrix explorer)
     are kept in ``result.evaluations``."""
+    from sklearn.metrics import confusion_matrix
+
     from fernb.eval import Evaluation
+    from fernb.eval.metrics import informative
 
     table = result.table.copy()
     table["test_acc"] = np.nan
     table["informative"] = pd.Series([None] * len(table), index=table.index, dtype=object)
-    majority = np.bincount(test.y).max() / len(test.y)
+    k = len(test.dataset.class_names)
     evaluations = {}
     for i, run in result.runs.items():
         probs = run.predict(test.rows, dataset=test.dataset)
@@ -80,7 +83,7 @@ def score_on_balanced_test(result: BenchmarkResult, test: TestSet) -> BenchmarkR
         pred = probs.argmax(1)
         acc = float((pred == test.y).mean())
         table.loc[i, "test_acc"] = acc
-        table.at[i, "informative"] = bool(len(np.unique(pred)) >= 3 and acc > majority + 0.02)
+        table.at[i, "informative"] = informative(confusion_matrix(test.y, pred, labels=range(k)))["informative"]
         evaluations[i] = ev
     return BenchmarkResult(table, result.runs, evaluations)
 

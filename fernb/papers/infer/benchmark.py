@@ -429,18 +429,16 @@ def table4_figure(t4: Trained, profile: str):
 
 
 def learning_text(runs: dict, profile: str) -> str:
-    """Markdown: how far each run got beyond the class prior (DESIGN.md: a run is informative when it predicts at
-    least three classes and beats the majority share by more than 2 points), read from its confusion matrix."""
+    """Markdown: how far each run got beyond the class prior (:attr:`fernb.train.run.Run.informative`: at least
+    three classes predicted and more than 2 points above the majority share), read from its confusion matrix."""
     parts, informative = [], 0
     for name, run in runs.items():
-        cm = np.asarray(run.metrics["confusion_matrix"])
-        majority = cm.sum(1).max() / cm.sum()
-        predicted = int((cm.sum(0) > 0).sum())
-        acc = run.metrics["accuracy"]
-        ok = predicted >= 3 and acc > majority + 0.02
-        informative += ok
-        parts.append(f"{name} predicts {predicted} of {cm.shape[0]} classes, {100 * acc:.1f} % against a "
-                     f"majority share of {100 * majority:.1f} %" + ("" if ok else " (not beyond the prior)"))
+        check = run.informative
+        informative += check["informative"]
+        parts.append(f"{name} predicts {check['classes predicted']} of {len(run.metrics['confusion_matrix'])} "
+                     f"classes, {100 * check['accuracy']:.1f} % against a majority share of "
+                     f"{100 * check['majority share']:.1f} %" + ("" if check["informative"] else
+                                                                  " (not beyond the prior)"))
     verdict = ("so these rows show that each method's network and objective train, nothing about how well"
                if informative < len(runs) else "so every run has learned beyond the class prior")
     return (f"In `{profile}`, {informative} of {len(runs)} runs are informative: " + "; ".join(parts)

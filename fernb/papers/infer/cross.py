@@ -290,16 +290,11 @@ def group_tables(study: CrossStudy, columns=("age_group", "gender", "skin_tone",
 
 
 def uninformative(ev) -> str:
-    """Why ``ev`` answers no question (DESIGN.md: a run is informative when it predicts at least three classes and
-    beats the majority share by more than 2 points), or ``""`` when it is informative."""
-    cm = ev.confusion
-    predicted, majority = int((cm.sum(0) > 0).sum()), cm.sum(1).max() / max(cm.sum(), 1)
-    accuracy = np.trace(cm) / max(cm.sum(), 1)
-    if predicted < 3:
-        return f"predicts only {predicted} class{'es' if predicted != 1 else ''}"
-    if accuracy <= majority + 0.02:
-        return f"does not beat the majority share ({100 * majority:.1f} %)"
-    return ""
+    """Why ``ev`` answers no question (:func:`fernb.eval.metrics.informative`: at least three classes predicted
+    and more than 2 points above the majority share), or ``""`` when it is informative."""
+    from fernb.eval.metrics import informative
+
+    return informative(ev.confusion)["reason"]
 
 
 def transfer_text(study: CrossStudy) -> str:
