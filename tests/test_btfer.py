@@ -167,6 +167,46 @@ def test_specs_come_from_the_recipes_one_column_per_profile():
     assert set(real["main"][0].models) == set(btfer.zoo(48))
 
 
+def test_keras_augmentation_where_it_learns_and_full_stops_early():
+    """§III-F: ImageDataGenerator(rotation 20, shifts 0.2, zoom 0.2, flips), no crop or colour jitter, in full and
+    smoke; quick's LeNet5 keeps the crop (it does not learn under the Keras transform in 16 epochs) and no jitter.
+    full's second stage runs until early stopping, its cap (400) well beyond any run's stop."""
+    keras = dict(aug_rotation=20.0, aug_shift=0.2, aug_zoom=0.2, aug_flip=0.5, aug_scale=(1.0, 1.0),
+                 aug_ratio=(1.0, 1.0), aug_brightness=0.0, aug_contrast=0.0)
+    for profile in ("smoke", "full"):
+        train = btfer.PROTOCOL(profile).train
+        assert {k: train[k] for k in keras} == keras, profile
+    row = btfer.specs(Ch("smoke"))["main"][0].rows()[0]
+    assert {k: getattr(row.config, k) for k in keras} == keras
+    quick = btfer.PROTOCOL("quick").train
+    assert quick["aug_brightness"] == quick["aug_contrast"] == quick["aug_rotation"] == 0.0
+    full = btfer.PROTOCOL("full").train
+    assert full["early_stop_patience"] == 20 and full["epochs"] >= 10 * full["early_stop_patience"]
+
+
+def test_released_networks_have_the_notebooks_sizes_and_keras_bn_order():
+    """ZF_NET and VGGNet as the released notebooks build them (their model.summary() counts); BN after the ReLU
+    where §III-C's Keras layers put it (Conv2D(activation='relu') then BatchNormalization())."""
+    import torch
+    from torch import nn
+
+    from fernb.models import create
+
+    def count(name, size=48):
+        with torch.device("meta"):
+            return sum(p.numel() for p in create(name, img_size=size).parameters())
+
+    assert count("btfer_zfnet") == 21_589_127  # Table 2: ~21.5M
+    assert count("btfer_vggnet") == 33_625_927 and count("btfer_vggnet", 224) == 134_289_223
+    assert count("btfer_seq3conv") == 1_364_679  # Conv3 notebooks: 1,365,703 with BN's running statistics
+    for name in ("btfer_seq3conv", "btfer_seq4conv"):
+        layers = list(create(name).features)
+        bn = next(i for i, m in enumerate(layers) if isinstance(m, nn.BatchNorm2d))
+        assert isinstance(layers[bn - 1], nn.ReLU) and isinstance(layers[bn - 2], nn.Conv2d), name
+    members = create("btfer_ensemble").members[0]  # "Batch Normalization and ReLU Activation": conv, BN, ReLU
+    assert isinstance(members[1], nn.BatchNorm2d) and isinstance(members[2], nn.ReLU)
+
+
 def test_imagenet_check_is_offline_without_touching_the_environment(monkeypatch):
     import os
 

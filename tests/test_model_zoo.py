@@ -73,7 +73,8 @@ def test_resemotenet_ablations_remove_what_table_iv_says():
 
     full, no_se = create("resemotenet_c1"), create("resemotenet_c2")
     assert isinstance(no_se.se, torch.nn.Identity) and not isinstance(full.se, torch.nn.Identity)
-    assert len(create("resemotenet_c3").cnn) == 8 and len(create("resemotenet_c4").cnn) == 4
+    # conv stages of 4 modules, each but the last followed by dropout
+    assert len(create("resemotenet_c3").cnn) == 9 and len(create("resemotenet_c4").cnn) == 4
     assert len(create("resemotenet_c5").res) == 2 and len(create("resemotenet_c6").res) == 1
     assert all(m.num_features == 2048 for m in (full, create("resemotenet_c6")))
     assert isinstance(full, ResEmoteNet)

@@ -80,3 +80,26 @@ def test_reading_follows_the_measurements():
     assert "within the run-to-run variation" in loud
     assert "One seed" in leakage.reading(verdict(True, True, seeds=1))
     assert leakage.seeds_text(verdict(True, True, seeds=1)) == ""
+
+
+def test_network_and_recipe_as_the_authors_released_them():
+    """approach/ResEmoteNet.py: 80,238,599 parameters, dropout 0.2 after the first two conv stages and 0.5 after each
+    hidden layer of the classifier; train_files/ResEmoteNet_train.py: SGD momentum 0.9, weight decay 1e-4."""
+    import torch
+    from torch import nn
+
+    from fernb.models import create
+
+    with torch.device("meta"):
+        net = create("resemotenet")
+    assert sum(p.numel() for p in net.parameters()) == 80_238_599
+    cnn = list(net.cnn)
+    assert [m.p for m in cnn if isinstance(m, nn.Dropout)] == [0.2, 0.2]
+    assert isinstance(cnn[-1], nn.MaxPool2d)  # no dropout between the last stage and the SE block
+    assert [m.p for m in net.head if isinstance(m, nn.Dropout)] == [0.5, 0.5, 0.5]
+    for p in PROFILES:
+        r = resemotenet.PROTOCOL(p)
+        assert (r.optimizer, r.momentum, r.weight_decay) == ("sgd", 0.9, 1e-4)
+    assert resemotenet.PROTOCOL("full").model_kwargs == {}  # the released dropout; quick's narrow net has lighter
+    quick = create("resemotenet", **resemotenet.PROTOCOL("quick").model_kwargs)
+    assert [m.p for m in quick.modules() if isinstance(m, nn.Dropout)] == [0.0, 0.0, 0.2, 0.2, 0.2]

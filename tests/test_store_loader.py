@@ -150,3 +150,63 @@ def test_jitter_folded_into_normalisation_matches_the_stepwise_formula():
     ref = (ref - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     torch.testing.assert_close(x, ref, atol=1e-5, rtol=1e-5)
 
+
+
+def _keras_reference(img, angle, tx, ty, zx, zy, flip):
+    """Keras ImageDataGenerator's transform of one (H, W) channel, written from its documented algorithm
+    (``apply_affine_transform``: rotation · shift · zoom about the image centre, scipy ``affine_transform`` with
+    ``order=1``, ``mode="nearest"``; the horizontal flip after it). ``tx``/``zx`` act on rows, ``ty``/``zy`` on
+    columns, shifts in pixels."""
+    from scipy import ndimage
+
+    h, w = img.shape
+    t = np.deg2rad(angle)
+    rot = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
+    shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
+    zoom = np.diag([zx, zy, 1.0])
+    m = rot @ shift @ zoom
+    o = np.array([[1, 0, h / 2 - 0.5], [0, 1, w / 2 - 0.5], [0, 0, 1]])
+    back = np.array([[1, 0, -(h / 2 - 0.5)], [0, 1, -(w / 2 - 0.5)], [0, 0, 1]])
+    m = o @ m @ back
+    out = ndimage.affine_transform(img, m[:2, :2], m[:2, 2], order=1, mode="nearest")
+    return out[:, ::-1] if flip else out
+
+
+@pytest.mark.parametrize("angle,tx,ty,zx,zy,flip", [(0, 0, 0, 1, 1, False), (0, 0, 0, 1, 1, True),
+                                                     (17.0, 1.5, -2.25, 0.85, 1.15, False),
+                                                     (-12.0, -2.0, 0.5, 1.2, 0.9, True), (90.0, 0, 0, 1, 1, False)])
+def test_keras_transform_matches_image_data_generator(angle, tx, ty, zx, zy, flip):
+    """BTFER §III-F trains with Keras's rotation/shift/zoom: our one-warp-per-batch map is Keras's, pixel for pixel."""
+    from fernb.data.loader import affine_matrix
+
+    size = 12
+    img = np.random.default_rng(3).uniform(0, 255, (size, size)).astype(np.float64)
+    one = lambda v: torch.tensor([float(v)])  # noqa: E731
+    theta = affine_matrix(one(size), one(size), one(0), one(0), torch.tensor([flip]), one(angle),
+                          torch.tensor([[zy, zx]]), torch.tensor([[ty / size, tx / size]]), size, size)
+    x = torch.from_numpy(img).float()[None, :, :, None]
+    got = BatchAugment(size, scale=(1, 1), ratio=(1, 1), rotation=1.0).warp(x, theta)[0, :, :, 0].numpy()
+    np.testing.assert_allclose(got, _keras_reference(img, angle, tx, ty, zx, zy, flip), atol=1e-3)
+
+
+def test_keras_draws_stay_in_their_ranges_and_batches_are_reproducible():
+    aug = BatchAugment(16, scale=(1, 1), ratio=(1, 1), flip=0.5, rotation=20, shift=0.2, zoom=0.2)
+    theta = aug.affine_params(4000, 16, 16, torch.Generator().manual_seed(0))
+    lin, trans = theta[:, :, :2], theta[:, :, 2]
+    det = torch.linalg.det(lin)  # |det| = zx * zy, negative when flipped
+    assert 0.8**2 - 1e-5 <= det.abs().min() and det.abs().max() <= 1.2**2 + 1e-5
+    assert 0.4 < (det < 0).float().mean() < 0.6
+    assert trans.abs().max() <= 2 * 0.2 * 1.2 * 2**0.5 + 1e-5 and trans.abs().max() > 0.3
+    # the angle, read from an image drawn without zoom or flip
+    plain = BatchAugment(16, scale=(1, 1), ratio=(1, 1), flip=0.0, rotation=20)
+    lin = plain.affine_params(4000, 16, 16, torch.Generator().manual_seed(1))[:, :, :2]
+    angle = torch.rad2deg(torch.atan2(lin[:, 0, 1], lin[:, 0, 0]))
+    assert angle.abs().max() <= 20 + 1e-4 and angle.abs().max() > 19
+    st = numbered_store(20, 16)
+    make = lambda shard=(0, 1): BatchLoader(st, np.arange(20), np.zeros(20, int), batch_size=20, shuffle=True,  # noqa: E731
+                                            augment=aug, seed=3, prefetch=0, shard=shard)
+    x, _ = next(iter(make()))
+    assert x.shape == (20, 3, 16, 16) and torch.isfinite(x).all()
+    torch.testing.assert_close(next(iter(make()))[0], x)
+    halves = torch.cat([next(iter(make((r, 2))))[0] for r in range(2)])  # data-parallel parts make the whole batch
+    torch.testing.assert_close(halves, x)

@@ -84,8 +84,9 @@ def test_run_rebuilds_its_data_and_reproduces_the_stored_test_predictions(smoke_
 
 
 def test_run_key_holds_every_option_and_only_what_changes_training():
-    """Every field is in the key (a default changed later keys new runs instead of returning stale ones); the
-    profile, which only sizes SynthFER, is not in a real dataset's key; momentum with Adam is refused."""
+    """Every field is in the key (a default changed later keys new runs instead of returning stale ones; options
+    added later only while they are on, see the next test); the profile, which only sizes SynthFER, is not in a real
+    dataset's key; momentum with Adam is refused."""
     import dataclasses
 
     base = TrainConfig(**TINY)
@@ -160,3 +161,16 @@ def test_killed_run_resumes_to_identical_weights(smoke_raf, tmp_path):
     ma = json.loads(next((tmp_path / "ref").glob("*/metrics.json")).read_text())
     mb = json.loads(next((tmp_path / "killed").glob("*/metrics.json")).read_text())
     assert ma["confusion_matrix"] == mb["confusion_matrix"]
+
+
+def test_options_added_later_leave_stored_run_keys_alone():
+    """Keras's rotation/shift/zoom (BTFER §III-F) are left out of the key while off, so every run stored before they
+    existed keeps its folder; on, they key new runs."""
+    base = TrainConfig(**TINY)
+    assert base.key() == "4df0bd45738b"  # the key this configuration had before the options existed
+    assert TrainConfig(**TINY, aug_rotation=0, aug_shift=0.0).key() == base.key()
+    keys = {TrainConfig(**TINY, **{name: 0.2}).key() for name in ("aug_rotation", "aug_shift", "aug_zoom")}
+    assert len(keys) == 3 and base.key() not in keys
+    assert TrainConfig(**TINY, aug_rotation=20).aug_rotation == 20.0
+    with pytest.raises(ValueError, match="aug_zoom"):
+        TrainConfig(**TINY, aug_zoom=1.5)

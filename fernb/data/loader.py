@@ -1,9 +1,10 @@
 """Batched loading from an :class:`~fernb.data.store.ImageStore` with augmentation applied to whole batches.
 
 A batch is one fancy-index gather from the uint8 memory map, then crop/resize/flip as an index gather on uint8, then
-one float conversion with normalisation; on a GPU the augmentation runs on the device.  A background thread prepares
-the next batch while the model works on the current one.  Shuffling and augmentation are seeded per epoch, so a run
-resumed at an epoch boundary sees exactly the batches an uninterrupted run would.
+one float conversion with normalisation (with Keras's rotation/shift/zoom on, the crop, flip and transform are one
+bilinear ``grid_sample`` instead of the gather); on a GPU the augmentation runs on the device.  A background thread
+prepares the next batch while the model works on the current one.  Shuffling and augmentation are seeded per epoch,
+so a run resumed at an epoch boundary sees exactly the batches an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -18,24 +19,41 @@ import torch
 class BatchAugment:
     """Random resized crop (area ``scale``, aspect ``ratio``), horizontal flip and brightness/contrast jitter, on a
     uint8 NCHW batch.  The crop is resampled by nearest-neighbour index gathering, the cheapest exact operation on
-    uint8; ``flip`` is the probability of a horizontal flip."""
+    uint8; ``flip`` is the probability of a horizontal flip.
+
+    ``rotation`` (degrees), ``shift`` (a share of the side) and ``zoom`` (a factor per axis in ``[1 - zoom,
+    1 + zoom]``) add Keras ``ImageDataGenerator``'s geometric augmentation (``rotation_range``,
+    ``width_shift_range``/``height_shift_range``, ``zoom_range``; BTFER §III-F trains with 20, 0.2, 0.2 and
+    horizontal flips). With any of them set, the crop, flip and Keras transform of each image are one affine map,
+    the batch is resampled by one ``affine_grid``/``grid_sample`` (bilinear, edge pixels repeated: Keras's
+    ``interpolation_order=1`` and ``fill_mode="nearest"``) and the result is float."""
 
     def __init__(self, out_size: int, scale=(0.8, 1.0), ratio=(0.9, 1.1), flip: float = 0.5,
-                 brightness: float = 0.0, contrast: float = 0.0):
+                 brightness: float = 0.0, contrast: float = 0.0, rotation: float = 0.0, shift: float = 0.0,
+                 zoom: float = 0.0):
         if not 0 < scale[0] <= scale[1] <= 1:
             raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}")
         if not 0 <= flip <= 1:
             raise ValueError(f"flip must be a probability, got {flip}")
+        if not (0 <= rotation < 180 and 0 <= shift < 1 and 0 <= zoom < 1):
+            raise ValueError(f"rotation must be in [0, 180) degrees and shift, zoom in [0, 1); got "
+                             f"rotation={rotation}, shift={shift}, zoom={zoom}")
         self.out_size, self.scale, self.ratio, self.flip = out_size, scale, ratio, flip
         self.brightness, self.contrast = brightness, contrast
+        self.rotation, self.shift, self.zoom = float(rotation), float(shift), float(zoom)
 
     def __repr__(self):
         return (f"BatchAugment(out_size={self.out_size}, scale={self.scale}, ratio={self.ratio}, flip={self.flip}, "
-                f"brightness={self.brightness}, contrast={self.contrast})")
+                f"brightness={self.brightness}, contrast={self.contrast}, rotation={self.rotation}, "
+                f"shift={self.shift}, zoom={self.zoom})")
 
-    def crop_indices(self, b: int, h: int, w: int, gen: torch.Generator, device):
-        """Row and column source indices, (B, out) each, of a random resized crop (columns reversed when flipped)."""
-        o = self.out_size
+    @property
+    def geometric(self) -> bool:
+        """Whether the Keras transform is on (the batch is then warped, not gathered)."""
+        return bool(self.rotation or self.shift or self.zoom)
+
+    def _crop_draws(self, b: int, h: int, w: int, gen: torch.Generator):
+        """Crop height, width, top, left (pixels) and the flip of each image, drawn in a fixed order."""
         area = torch.empty(b).uniform_(*self.scale, generator=gen)
         logr = torch.empty(b).uniform_(np.log(self.ratio[0]), np.log(self.ratio[1]), generator=gen)
         ar = torch.exp(logr)
@@ -43,16 +61,34 @@ class BatchAugment:
         cw = torch.clamp(torch.sqrt(area * ar) * w, 1, w)
         y0 = torch.rand(b, generator=gen) * (h - ch)
         x0 = torch.rand(b, generator=gen) * (w - cw)
+        flip = torch.rand(b, generator=gen) < self.flip
+        return ch, cw, y0, x0, flip
+
+    def crop_indices(self, b: int, h: int, w: int, gen: torch.Generator, device):
+        """Row and column source indices, (B, out) each, of a random resized crop (columns reversed when flipped)."""
+        o = self.out_size
+        ch, cw, y0, x0, flip = self._crop_draws(b, h, w, gen)
         t = (torch.arange(o, dtype=torch.float32) + 0.5) / o
         rows = (y0[:, None] + t[None] * ch[:, None]).long().clamp_(0, h - 1)
         cols = (x0[:, None] + t[None] * cw[:, None]).long().clamp_(0, w - 1)
-        flip = torch.rand(b, generator=gen) < self.flip
         cols = torch.where(flip[:, None], cols.flip(1), cols)
         return rows.to(device), cols.to(device)
 
+    def affine_params(self, b: int, h: int, w: int, gen: torch.Generator) -> torch.Tensor:
+        """(B, 2, 3) ``affine_grid`` matrices of random crops, flips and Keras transforms (angle uniform in
+        ±``rotation``, zoom per axis in ``1 ± zoom``, shift per axis in ±``shift`` of the side)."""
+        crop = self._crop_draws(b, h, w, gen)
+        angle = torch.empty(b).uniform_(-self.rotation, self.rotation, generator=gen)
+        zoom = torch.empty(b, 2).uniform_(1 - self.zoom, 1 + self.zoom, generator=gen)
+        shift = torch.empty(b, 2).uniform_(-self.shift, self.shift, generator=gen)
+        return affine_matrix(*crop, angle, zoom, shift, h, w)
+
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Crop/flip a (B, H, W, C) uint8 batch into (B, out, out, C): one ``index_select`` over whole pixels."""
+        """Crop/flip a (B, H, W, C) uint8 batch into (B, out, out, C): one ``index_select`` over whole pixels (uint8),
+        or, with the Keras transform on, one warp (float)."""
         b, h, w, c = x.shape
+        if self.geometric:
+            return self.warp(x, self.affine_params(b, h, w, gen))
         return self.gather(x, *self.crop_indices(b, h, w, gen, x.device))
 
     def gather(self, x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -63,6 +99,16 @@ class BatchAugment:
         o = self.out_size
         return x.reshape(b * h * w, c).index_select(0, flat.reshape(-1)).reshape(b, o, o, c)
 
+    def warp(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """Resample a (B, H, W, C) batch through the matrices of :meth:`affine_params`: (B, out, out, C) float in
+        the input's units, bilinear, coordinates outside the image clamped to its edge."""
+        b, h, w, c = x.shape
+        grid = torch.nn.functional.affine_grid(theta.to(x.device, torch.float32), [b, c, self.out_size, self.out_size],
+                                               align_corners=False)
+        out = torch.nn.functional.grid_sample(x.permute(0, 3, 1, 2).float(), grid, mode="bilinear",
+                                              padding_mode="border", align_corners=False)
+        return out.permute(0, 2, 3, 1)
+
     def jitter_params(self, b: int, gen: torch.Generator):
         """Per-image contrast gain and brightness offset (in [0, 1] intensity units), or None without jitter."""
         if self.brightness == 0 and self.contrast == 0:
@@ -70,6 +116,29 @@ class BatchAugment:
         gain = 1 + torch.empty(b).uniform_(-self.contrast, self.contrast, generator=gen)
         bias = torch.empty(b).uniform_(-self.brightness, self.brightness, generator=gen)
         return gain, bias
+
+
+def affine_matrix(ch, cw, y0, x0, flip, angle, zoom, shift, h: int, w: int) -> torch.Tensor:
+    """(B, 2, 3) matrices from output to input coordinates in ``affine_grid``'s normalised (x, y) convention.
+
+    Within the crop window (``ch`` × ``cw`` pixels at ``y0``, ``x0``) the map is Keras ``apply_affine_transform``'s
+    about the window's centre, in its pixels: input = centre + R(angle) Z (output - centre) + R(angle) t, with R the
+    (row, col) rotation [[cos, -sin], [sin, cos]], Z = diag(zoom) and t = shift × side; ``zoom`` and ``shift`` are
+    (B, 2) in (x, y) = (column, row) order. A flipped image is mirrored after the transform, as Keras flips last."""
+    rad = angle * (np.pi / 180)
+    cos, sin = torch.cos(rad), torch.sin(rad)
+    # Keras's (row, col) rotation written on (x, y) = (col, row): x' = cos x + sin y, y' = -sin x + cos y
+    rot = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # (B, 2, 2)
+    side = torch.stack([cw, ch], -1)  # window size in pixels, (x, y)
+    # pixel offsets from the centre are u * side / 2 in normalised units u: conjugate the pixel map by diag(side)
+    lin = rot * (zoom * side)[:, None, :] / side[:, :, None]
+    trans = 2 * torch.einsum("bij,bj->bi", rot, shift * side) / side
+    mirror = torch.ones(len(flip), 1, 2)
+    mirror[flip, 0, 0] = -1.0  # a flipped image reads output column x through the map at -x
+    lin = lin * mirror
+    scale = torch.stack([cw / w, ch / h], -1)  # the window within the image
+    centre = torch.stack([(2 * x0 + cw) / w - 1, (2 * y0 + ch) / h - 1], -1)
+    return torch.cat([lin * scale[:, :, None], (trans * scale + centre)[:, :, None]], 2)
 
 
 class BatchLoader:
@@ -172,12 +241,15 @@ class BatchLoader:
             bounds = np.cumsum([0] + [len(a) for a in np.array_split(np.arange(b_full), world)])
             part = slice(int(bounds[rank]), int(bounds[rank + 1]))
         h, w = self.store.shape[1:3]
-        jit = crops = None
+        jit = crops = warps = None
         if self.augment is not None:
             jit = self.augment.jitter_params(b_full, gen)
-            crops = self.augment.crop_indices(b_full, h, w, gen, torch.device("cpu"))
             jit = None if jit is None else (jit[0][part], jit[1][part])
-            crops = (crops[0][part], crops[1][part])
+            if self.augment.geometric:  # one affine matrix per image (Keras's transform with the crop and flip)
+                warps = self.augment.affine_params(b_full, h, w, gen)[part]
+            else:
+                crops = self.augment.crop_indices(b_full, h, w, gen, torch.device("cpu"))
+                crops = (crops[0][part], crops[1][part])
         idx = idx[part]
         images = torch.from_numpy(self.store.images[idx])  # one gather from the memory map: (B, H, W, C) uint8
         if self.device.type == "cuda":
@@ -186,7 +258,9 @@ class BatchLoader:
         out = torch.empty((b, self.out_size, self.out_size, c), dtype=torch.float32, device=images.device)
         for s in range(0, b, self.CHUNK):
             x = images[s:s + self.CHUNK]
-            if crops is not None:
+            if warps is not None:
+                x = self.augment.warp(x, warps[s:s + self.CHUNK])
+            elif crops is not None:
                 x = self.augment.gather(x, crops[0][s:s + self.CHUNK].to(x.device), crops[1][s:s + self.CHUNK].to(x.device))
             elif x.shape[1] != self.out_size:  # evaluation at another resolution than the store's
                 x = torch.nn.functional.interpolate(x.permute(0, 3, 1, 2).float(), size=(self.out_size, self.out_size),

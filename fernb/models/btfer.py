@@ -8,9 +8,14 @@ Table 2. ``pool="avg"|"flatten"`` overrides it. VGG16-IN/-VF/-SC are one network
 VGGFace2 weight file.
 
 The self-designed networks follow §III-C layer by layer; where the text is silent we state what we chose in the
-builder's docstring. BTFER's parameter counts are Keras ``count_params()`` figures rounded to "~"; Keras
-applications count their trunks the same way we do, but the paper's own networks can differ by the choices we had
-to make, which the complexity table shows as a ratio.
+builder's docstring. The networks BTFER does not describe (ZF_NET, VGGNet) follow the released notebooks
+(github.com/gipinze/ResearchModels_GIT, ``<resolution> - <weighting>/<dataset>/<model>/MODEL.ipynb``), whose
+``model.summary()`` prints each one's exact size. Batch normalisation sits where Keras puts it: a
+``Conv2D(..., activation="relu")`` followed by ``BatchNormalization()`` (§III-C's "ReLU activation, and Batch
+Normalization") is conv → ReLU → BN; the Ensemble's explicit "Batch Normalization and ReLU Activation" is
+conv → BN → ReLU. BTFER's parameter counts are Keras ``count_params()`` figures rounded to "~"; Keras applications
+count their trunks the same way we do, but the paper's own networks can differ by the choices we had to make, which
+the complexity table shows as a ratio.
 
 Not built: NASNet-Mobile (neither timm nor torchvision has it, and the cell structure is a project of its own) and
 "MediaPipe feature extraction + VGGNet" (MediaPipe's face-mesh landmarks are not a dependency we can install and
@@ -179,10 +184,11 @@ def btfer_resnet18_dense(num_classes=7, in_chans=3, img_size=48, pretrained=Fals
 # ---- classic small networks (Keras-style, 'same' padding where a 48×48 input would otherwise vanish) -----------------
 
 def _conv(cin, cout, k=3, stride=1, padding="same", bn=False):
-    layers = [nn.Conv2d(cin, cout, k, stride, padding=(k // 2 if padding == "same" else 0))]
+    """Keras ``Conv2D(cout, k, strides, padding, activation="relu")``, followed by ``BatchNormalization()`` when
+    ``bn``: conv → ReLU → BN, the order Keras applies them in (BTFER §III-C's sequential networks)."""
+    layers = [nn.Conv2d(cin, cout, k, stride, padding=(k // 2 if padding == "same" else 0)), nn.ReLU(inplace=True)]
     if bn:
         layers.append(nn.BatchNorm2d(cout))
-    layers.append(nn.ReLU(inplace=True))
     return layers
 
 
@@ -220,13 +226,16 @@ def _alexnet(in_chans):
     return trunk, _dense_head((4096, 4096), (0.5, 0.5))
 
 
-@_simple_model("btfer_zfnet", 48, sizes=(48,), min_size=32, pub=_pub(21.5), paper="BTFER Table 2: ZF_NET",
+@_simple_model("btfer_zfnet", 48, sizes=(48,), min_size=33, pub=_pub(21.5), paper="BTFER Table 2: ZF_NET",
                fixed=True, pool_default="flatten",
-               doc="ZFNet (Zeiler & Fergus): AlexNet with a 7×7/2 first conv and 5×5/2 second conv, 'same' padding, "
-                   "2×2 max-pools, flatten, FC 4096 ×2 with dropout 0.5.")
+               doc="ZF_NET as the released notebooks build it (``48 x 48 - */ZFNet/MODEL.ipynb``; BTFER describes it in "
+                   "one sentence): 96@7×7/2 'valid', 2×2 max-pool, 256@5×5/2 'same', max-pool, 384, 384, 256 @3×3 "
+                   "'same', max-pool, flatten, FC 4096 ×2 with dropout 0.5: 21,589,127 parameters at 48×48, the "
+                   "summary's count and Table 2's ~21.5M. The last map is 1×1×256, so flatten and global average "
+                   "pooling coincide there.")
 def _zfnet(in_chans):
-    trunk = nn.Sequential(*_conv(in_chans, 96, 7, 2), nn.MaxPool2d(2), *_conv(96, 256, 5, 2), nn.MaxPool2d(2, ceil_mode=True),
-                          *_conv(256, 384), *_conv(384, 384), *_conv(384, 256), nn.MaxPool2d(2, ceil_mode=True))
+    trunk = nn.Sequential(*_conv(in_chans, 96, 7, 2, padding="valid"), nn.MaxPool2d(2), *_conv(96, 256, 5, 2),
+                          nn.MaxPool2d(2), *_conv(256, 384), *_conv(384, 384), *_conv(384, 256), nn.MaxPool2d(2))
     return trunk, _dense_head((4096, 4096), (0.5, 0.5))
 
 
@@ -239,16 +248,28 @@ def _lenet5(in_chans):
     return trunk, _dense_head((120, 84), (0, 0))
 
 
-@_simple_model("btfer_vggnet", 48, sizes=(48, 224), min_size=32, pub=_pub(15, 12), paper="BTFER Tables 2–3: VGGNet",
-               fixed=False, pool_default="avg",
-               doc="VGGNet: BTFER cites only Simonyan & Zisserman, so we take the four-stage VGG variant common in FER "
-                   "(two 3×3 conv + BN + ReLU per stage, 64/128/256/512, 2×2 max-pool), + BTFER head.")
+_VGGNET_NOTE = ("the released notebooks build VGG16's 13 convolutions with flatten, FC 4096 ×2 and no dropout, whose "
+                "model.summary() prints 33,625,927 (48 px) and 134,289,223 (224 px) parameters; ~15M/~12M match no "
+                "VGG of that layout (its convolutions alone hold 14.7M, VGG16 with BTFER's head 14.9M)")
+
+
+@_simple_model("btfer_vggnet", 48, sizes=(48, 224), min_size=32,
+               pub=(Published(_T2, 48, params_m=15, note=_VGGNET_NOTE),
+                    Published(_T3, 224, params_m=12, note=_VGGNET_NOTE)),
+               paper="BTFER Tables 2–3: VGGNet", fixed=True, pool_default="flatten",
+               doc="VGGNet as the released notebooks build it (``* - */VGGNet/MODEL.ipynb``; BTFER cites only Simonyan & "
+                   "Zisserman): VGG16's convolutions (64 ×2, 128 ×2, 256 ×3, 512 ×3, 512 ×3, 3×3 'same', ReLU, a 2×2 "
+                   "max-pool after each group, no batch norm), flatten, Dense 4096 ×2 (ReLU, no dropout), classes: "
+                   "33.6M parameters at 48 px and 134.3M at 224 px, the notebooks' counts. Tables 2-3 print ~15M and "
+                   "~12M instead, which no network of this layout gives; the registry's note says so.")
 def _vggnet(in_chans):
     layers, c = [], in_chans
-    for w in (64, 128, 256, 512):
-        layers += _conv(c, w, bn=True) + _conv(w, w, bn=True) + [nn.MaxPool2d(2)]
-        c = w
-    return nn.Sequential(*layers), lambda n, k: BTFERHead(n, k)
+    for w, n in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        for _ in range(n):
+            layers += _conv(c, w)
+            c = w
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers), _dense_head((4096, 4096), (0, 0))
 
 
 @_simple_model("btfer_mnist_net", 48, sizes=(48,), min_size=8, pub=_pub(18), paper="BTFER Table 2: MNIST_NET",
@@ -265,7 +286,11 @@ def _mnist_net(in_chans):
 @_simple_model("btfer_seq3conv", 48, sizes=(48,), min_size=32, pub=_pub(1.3), paper="BTFER §III-C: Sequential 3Conv",
                fixed=False, pool_default="avg",
                doc="Sequential 3 Conv (§III-C): 32@3×3 'same', 64@3×3, max-pool, dropout .25, 128@3×3 ×2, max-pool, "
-                   "dropout, 512@3×3 + BN, max-pool, dropout, global average pooling, Dense 1024, dropout .5.")
+                   "dropout, 512@3×3 with ReLU then BN (Keras order), max-pool, dropout, global average pooling, Dense "
+                   "1024, dropout .5: 1,365,703 parameters with BN's running statistics, as the released Conv3 notebooks "
+                   "print (1,364,679 trainable). Those notebooks "
+                   "differ from §III-C's text where the count does not show it: the max-pool comes after the first "
+                   "128 conv rather than the second, the 512 conv is 'same', and its dropout is .2; we follow the text.")
 def _seq3(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 32), *_conv(32, 64, padding="valid"), nn.MaxPool2d(2), nn.Dropout(0.25),
                           *_conv(64, 128, padding="valid"), *_conv(128, 128, padding="valid"), nn.MaxPool2d(2),
@@ -276,8 +301,10 @@ def _seq3(in_chans):
 @_simple_model("btfer_seq4conv", 48, sizes=(48,), min_size=48, pub=_pub(3), paper="BTFER §III-C: Sequential 4Conv *",
                fixed=True, pool_default="flatten",
                doc="Sequential 4 Conv (§III-C): 32, 64, pool, dropout .25, 128 ×2, pool, dropout, 256, pool, dropout, "
-                   "256, pool, dropout, 512 + BN, dropout .2, flatten, Dense 1024, dropout .5. Convs 'same' but the last "
-                   "(with 'valid' throughout a 48×48 input vanishes; a 'valid' 512 conv gives the ~3M printed).")
+                   "256, pool, dropout, 512 with ReLU then BN (Keras order), dropout .2, flatten, Dense 1024, dropout "
+                   ".5. Convs 'same' but the last (with 'valid' throughout a 48×48 input vanishes; a 'valid' 512 conv "
+                   "gives the ~3M printed). The released Conv4 notebooks hold the Sequential 3 Conv network (1.37M), so "
+                   "§III-C's text is the only description of this one.")
 def _seq4(in_chans):
     trunk = nn.Sequential(*_conv(in_chans, 32), *_conv(32, 64), nn.MaxPool2d(2), nn.Dropout(0.25),
                           *_conv(64, 128), *_conv(128, 128), nn.MaxPool2d(2), nn.Dropout(0.25),

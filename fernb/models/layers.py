@@ -12,11 +12,11 @@ class SqueezeExcite(nn.Module):
     ResEmoteNet §II-B, Eqs. 2–6.
     """
 
-    def __init__(self, channels: int, reduction: int = 16):
+    def __init__(self, channels: int, reduction: int = 16, bias: bool = True):
         super().__init__()
         hidden = max(1, channels // reduction)
-        self.fc1 = nn.Linear(channels, hidden)
-        self.fc2 = nn.Linear(hidden, channels)
+        self.fc1 = nn.Linear(channels, hidden, bias=bias)  # bias=False: ResEmoteNet's released SEBlock
+        self.fc2 = nn.Linear(hidden, channels, bias=bias)
 
     def forward(self, x):
         z = x.mean((2, 3))  # Eq. 2

@@ -1,20 +1,27 @@
 """ResEmoteNet (Roy et al.) and the component ablations C1–C6 of its Table IV.
 
-Architecture (ResEmoteNet §II, Fig. 2b, and the size of the authors' published model, ~80.2M parameters):
+Architecture (ResEmoteNet §II, Fig. 2b), with what the paper leaves unsaid (dropout, biases) as the authors' released
+model builds it (github.com/ArnabKumarRoy02/ResEmoteNet, ``approach/ResEmoteNet.py``: 80,238,599 parameters, the
+~80.2M of the published model):
 
-* CNN block (§II-A, Eq. 1): three 3×3 convolutions 64 → 128 → 256, each with batch norm, ReLU and 2×2 max-pooling;
-* one squeeze-and-excitation block on the 256 channels, reduction 16 (§II-B, Eqs. 2–6);
+* CNN block (§II-A, Eq. 1): three 3×3 convolutions 64 → 128 → 256, each with batch norm, ReLU and 2×2 max-pooling,
+  dropout 0.2 after the first two pools;
+* one squeeze-and-excitation block on the 256 channels, reduction 16, its two FC layers without biases (§II-B,
+  Eqs. 2–6);
 * residual blocks 256→512, 512→1024, 1024→2048, stride 2 (two 3×3 conv + BN, a 1×1 conv + BN projection shortcut,
   ReLU after the sum; §II-C, Eq. 7);
 * adaptive average pooling to 1×1 (§II-D, Eq. 8);
-* classifier (Eq. 9) 2048 → 1024 → 512 → 256 → classes with ReLU, dropout 0.2 after the first two hidden layers and
-  0.5 after the third.
+* classifier (Eq. 9) 2048 → 1024 → 512 → 256 → classes with ReLU and dropout 0.5 after each hidden layer.
+
+The training protocol's weight decay (1e-4) and momentum (0.9), which §III-B does not state, are the released
+``train_files/ResEmoteNet_train.py``'s; they live in the chapter's recipe (:mod:`fernb.papers.resemotenet`).
 
 Input: 64×64; grayscale images are replicated to three channels by the loader (``in_chans=3``), as the authors do for
 FER2013; ``in_chans=1`` is accepted too.
 
 Table IV names the ablations by what they keep. Where a removed block leaves a channel gap we assume the next block
-takes whatever width arrives and keeps its own output width (so the classifier always sees 2048 features):
+takes whatever width arrives and keeps its own output width (so the classifier always sees 2048 features); the CNN
+block's dropout follows every conv stage but the last, as in the full network:
 
 ====  =============  ====  ==================  ================================================
 C1    64, 128, 256   SE    RB 256, 512, 1024   the full model
@@ -39,12 +46,13 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int = 2):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        # convolutions with biases before their BN, as the released model has them
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
         self.bn2 = nn.BatchNorm2d(cout)
         self.shortcut = nn.Identity() if (cin == cout and stride == 1) else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout))
 
     def forward(self, x):
         h = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
@@ -53,7 +61,8 @@ class ResidualBlock(nn.Module):
 
 class ResEmoteNet(EmbeddingNet):
     """``width`` scales every channel count and the classifier's hidden layers (1.0 = the paper's network); the
-    book's ``quick`` profile trains a narrower network of the same shape on a CPU and says so."""
+    book's ``quick`` profile trains a narrower network of the same shape on a CPU and says so. ``drop`` is the
+    dropout after the CNN block's stages (all but the last) and after each hidden layer of the classifier."""
 
     def __init__(self, num_classes=7, in_chans=3, convs=(64, 128, 256), se=True, res_in=(256, 512, 1024),
                  drop=(0.2, 0.5), width: float = 1.0):
@@ -64,11 +73,13 @@ class ResEmoteNet(EmbeddingNet):
         res_in = [max(8, round(w * width)) for w in res_in]
         hidden = [max(16, round(w * width)) for w in (1024, 512, 256)]
         layers, c = [], in_chans
-        for w in convs:
+        for i, w in enumerate(convs):
             layers += [nn.Conv2d(c, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            if i < len(convs) - 1:
+                layers.append(nn.Dropout(drop[0]))
             c = w
         self.cnn = nn.Sequential(*layers)
-        self.se = SqueezeExcite(c, 16) if se else nn.Identity()
+        self.se = SqueezeExcite(c, 16, bias=False) if se else nn.Identity()
         blocks = []
         for w in res_in:  # a block is named by its input width in Table IV and doubles it
             blocks.append(ResidualBlock(c, 2 * w, stride=2))
@@ -77,8 +88,8 @@ class ResEmoteNet(EmbeddingNet):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = c
         self.head = nn.Sequential(
-            nn.Linear(c, hidden[0]), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
-            nn.Linear(hidden[0], hidden[1]), nn.ReLU(inplace=True), nn.Dropout(drop[0]),
+            nn.Linear(c, hidden[0]), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
             nn.Linear(hidden[1], hidden[2]), nn.ReLU(inplace=True), nn.Dropout(drop[1]),
             nn.Linear(hidden[2], num_classes))
 
@@ -97,7 +108,8 @@ ABLATIONS = {
 }
 
 _PUBLISHED = Published("ResEmoteNet authors' released model (issue figure)", 64, params_m=80.2,
-                       note="the paper prints no parameter count; 80.2M is the released model's size")
+                       note="the paper prints no parameter count; 80.2M is the released model's size "
+                            "(approach/ResEmoteNet.py: 80,238,599)")
 
 
 def _make(cfg):

@@ -14,6 +14,10 @@ SAMPLERS = ("shuffle", "balanced")
 MONITORS = ("val_acc", "val_loss")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
+# options added after runs were stored, with the value at which each trains exactly what a run made before it existed
+# trained: left out of the run key while they hold that value, so stored runs keep their folders. The value is the
+# option's "off", not its default: a later change of the default still keys new runs (see ``TrainConfig.key``).
+KEYED_WHEN_ON = {"aug_rotation": 0.0, "aug_shift": 0.0, "aug_zoom": 0.0}
 
 
 def _synthetic(dataset: str) -> bool:
@@ -47,6 +51,11 @@ class TrainConfig:
     aug_flip: float = 0.5
     aug_brightness: float = 0.1
     aug_contrast: float = 0.1
+    # Keras ImageDataGenerator's geometric augmentation (BTFER §III-F), one affine map per image, bilinear with edge
+    # pixels repeated (fill_mode="nearest"); 0 = off. Composed with the crop and flip above.
+    aug_rotation: float = 0.0  # rotation_range: degrees, uniform in [-r, r]
+    aug_shift: float = 0.0  # width_shift_range = height_shift_range: a share of the side, uniform in [-s, s] per axis
+    aug_zoom: float = 0.0  # zoom_range: a zoom factor per axis, uniform in [1 - z, 1 + z] (> 1 zooms out)
     val_share: float = 0.1  # stratified share of the training split held out for model selection (datasets without a val split)
     seed: int = 0
     max_batches_per_epoch: int | None = None  # caps an epoch (smoke profile)
@@ -87,6 +96,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.class_weighting={self.class_weighting!r}; expected one of {SCHEMES}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"TrainConfig.lr must be a positive number, got {self.lr!r}")
+        for name, top in (("aug_rotation", 180), ("aug_shift", 1), ("aug_zoom", 1)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < top):
+                raise ValueError(f"TrainConfig.{name} must be a number in [0, {top}), got {v!r}")
+            object.__setattr__(self, name, float(v))
         if not 0 <= self.val_share < 0.5:
             raise ValueError(f"TrainConfig.val_share must be in [0, 0.5), got {self.val_share!r}")
         from fernb.train.losses import LOSSES
@@ -166,10 +180,14 @@ class TrainConfig:
     def key(self) -> str:
         """Stable hash of every option that changes training: the name of its run folder. A later change of a
         default therefore keys new runs rather than returning stale ones. ``profile`` only sizes SynthFER, so a
-        real dataset's key leaves it out."""
+        real dataset's key leaves it out. Options of ``KEYED_WHEN_ON`` are left out while they are off (a run
+        that does not use them trains what runs keyed before they existed trained)."""
         d = self.to_dict()
         if not _synthetic(self.dataset):
             d.pop("profile")
+        for name, off in KEYED_WHEN_ON.items():
+            if d[name] == off:
+                d.pop(name)
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fernb.train.weighting import weighted_mean
+
 
 class Objective(nn.Module):
     needs_rows = False
@@ -58,15 +60,14 @@ class CrossEntropy(Objective):
 def symmetric_cross_entropy(logits, target, alpha: float = 0.1, beta: float = 1.0, log_floor: float = -4.0,
                             weight=None):
     """Symmetric cross-entropy (Wang et al., ICCV 2019): α·CE(q, p) + β·RCE, with RCE = −Σ_k p_k log q_k where the
-    one-hot label q has log 0 replaced by ``log_floor`` (their A = −4), i.e. RCE = −A·(1 − p_y)."""
+    one-hot label q has log 0 replaced by ``log_floor`` (their A = −4), i.e. RCE = −A·(1 − p_y). Class weights
+    reduce it as they reduce cross-entropy (:func:`fernb.train.weighting.weighted_mean`)."""
     logits = logits.float()
-    ce = F.cross_entropy(logits, target, weight=weight, reduction="none")
+    ce = F.cross_entropy(logits, target, reduction="none")
     p = logits.softmax(1)
     p_y = p.gather(1, target[:, None]).squeeze(1)
     rce = -log_floor * (1 - p_y)
-    if weight is not None:
-        rce = rce * weight[target]
-    return (alpha * ce + beta * rce).mean()
+    return weighted_mean(alpha * ce + beta * rce, target, weight)
 
 
 class SymmetricCrossEntropy(Objective):

@@ -292,7 +292,8 @@ class Trainer:
     def _loaders(self):
         cfg = self.cfg
         aug = BatchAugment(cfg.img_size, scale=cfg.aug_scale, ratio=cfg.aug_ratio, flip=cfg.aug_flip,
-                           brightness=cfg.aug_brightness, contrast=cfg.aug_contrast)
+                           brightness=cfg.aug_brightness, contrast=cfg.aug_contrast, rotation=cfg.aug_rotation,
+                           shift=cfg.aug_shift, zoom=cfg.aug_zoom)
         mean, std = input_norm(cfg)
         common = dict(in_chans=cfg.in_chans, device=self.dev, mean=mean, std=std)
         sample_weights = None

@@ -27,15 +27,22 @@ TABLE_IV = {  # §IV-B, Table IV (RAF-DB): registry model -> (accuracy %, the un
 }
 
 # --- what each profile trains ----------------------------------------------------------------------------------------
+# quick's and smoke's network: every channel count ÷ 8 (80 M parameters train at ~25 images/s on a 2-core CPU), and
+# lighter dropout than the released 0.2 (CNN block) / 0.5 (classifier): none in the CNN block, 0.2 in the classifier,
+# whose ÷8 hidden layers (128, 64, 32 units) would lose half their units to p = 0.5. Measured on synth-raf (seed 0,
+# 12 epochs of quick): test accuracy 32 % with the released dropout (33 % with 0.2 / 0.2, 32 % with 0 / 0.5), under
+# the 37 % majority share; 62 % with this.
+QUICK_NET = {"width": 0.125, "drop": [0.0, 0.2]}
 PROTOCOL = Recipe(
     "protocol", "Table III protocol (§III-B)",
-    # batch 16, class-weighted CE, SGD 1e-3 cut ×0.1 on a plateau, horizontal flips only; the momentum (0.9) is ours
-    common=dict(model="resemotenet", batch_size=16, optimizer="sgd", lr=1e-3, momentum=0.9, scheduler="plateau",
-                lr_gamma=0.1, class_weighting="simple", aug_scale=(1.0, 1.0), aug_ratio=(1.0, 1.0), aug_flip=0.5,
-                aug_brightness=0.0, aug_contrast=0.0),
-    # quick and smoke: every channel count ÷ 8 at 48×48 (80 M parameters train at ~25 images/s on a 2-core CPU)
-    smoke=dict(img_size=48, model_kwargs={"width": 0.125}, plateau_patience=1, epochs=1, max_batches_per_epoch=2),
-    quick=dict(img_size=48, model_kwargs={"width": 0.125}, plateau_patience=2, epochs=12, max_batches_per_epoch=None),
+    # batch 16, class-weighted CE, SGD 1e-3 cut ×0.1 on a plateau, horizontal flips only (§III-B); momentum 0.9 and
+    # weight decay 1e-4, which §III-B does not state, as the released train_files/ResEmoteNet_train.py sets them
+    common=dict(model="resemotenet", batch_size=16, optimizer="sgd", lr=1e-3, momentum=0.9, weight_decay=1e-4,
+                scheduler="plateau", lr_gamma=0.1, class_weighting="simple", aug_scale=(1.0, 1.0),
+                aug_ratio=(1.0, 1.0), aug_flip=0.5, aug_brightness=0.0, aug_contrast=0.0),
+    # quick and smoke: every channel count ÷ 8 at 48×48, with lighter dropout (QUICK_NET)
+    smoke=dict(img_size=48, model_kwargs=QUICK_NET, plateau_patience=1, epochs=1, max_batches_per_epoch=2),
+    quick=dict(img_size=48, model_kwargs=QUICK_NET, plateau_patience=2, epochs=12, max_batches_per_epoch=None),
     full=dict(img_size=64, model_kwargs={}, plateau_patience=5, epochs=80, max_batches_per_epoch=None),
 )
 ABLATION = Recipe(
