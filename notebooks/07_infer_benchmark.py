@@ -97,7 +97,7 @@ display(Markdown(benchmark.self_check_text(check)))
 # (learning rate 1e-3, β₁ = 0.99, β₂ = 0.999). Where each recipe comes from:
 
 # %%
-benchmark.recipes_of(benchmark.METHODS)
+benchmark.recipes_of(benchmark.METHODS).style  # a Styler keeps each recipe's full text
 
 # %%
 t3 = benchmark.table3(ch)
