@@ -22,17 +22,19 @@ def label_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return F.cross_entropy(z, y, reduction="none").numpy()
 
 
-def score_records(run, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Alg. 2, lines 4–7 over every record of a run's dataset (every split, any class count): each image's
-    cross-entropy against ``labels`` (default: the labels the run trained on) and the model's class probabilities,
-    in record order. The test split's are out-of-sample."""
+def score_records(run, labels: np.ndarray | None = None, rows=None) -> tuple[np.ndarray, np.ndarray]:
+    """Alg. 2, lines 4–7 over the records ``rows`` of a run's dataset (default: every record, every split, any
+    class count): each image's cross-entropy against its label in ``labels`` (one per record; default: the labels
+    the run trained on) and the model's class probabilities, in ``rows`` order. The test split's are
+    out-of-sample."""
     n = len(run.dataset().records)
     labels = run.labels() if labels is None else np.asarray(labels)
     if labels.shape != (n,):
         raise ValueError(f"labels must hold one label per record of {run.config.dataset!r} ({n}), got {labels.shape}")
-    logits = run.predict(np.arange(n), logits=True)
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    logits = run.predict(rows, logits=True)
     probs = torch.from_numpy(logits).softmax(1).numpy()
-    return label_losses(logits, labels), probs
+    return label_losses(logits, labels[rows]), probs
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -231,9 +231,8 @@ def out_of_fold_scores(ch, ds, labels: np.ndarray, r) -> tuple[np.ndarray, np.nd
     losses, probs, runs = np.zeros(len(labels)), np.zeros((len(labels), 7)), []
     for folder in kfold_folders(ds, paths.cache_root() / "alg2-folds", r.folds, seed=ch.seed):
         run = ch.fit(dataset="records", data_root=folder, labels=labels, **options)
-        held = run.split("test")
-        fold_losses, fold_probs = score_records(run, labels)
-        losses[held], probs[held] = fold_losses[held], fold_probs[held]
+        held = run.split("test")  # only the fold's own images: the rest are scored by the other folds
+        losses[held], probs[held] = score_records(run, labels, rows=held)
         runs.append(run)
     return losses, probs, runs
 
