@@ -86,7 +86,7 @@ def test_every_profile_trains_known_methods_and_configurations():
     assert noisy.parse_config("ELR+SCE + SAM") == ("ELR+SCE", True)
     with pytest.raises(ValueError, match="unknown"):
         noisy.parse_config("GCE + SAM")
-    assert "Island Loss" in benchmark.methods_frame("quick").index.get_level_values("method")
+    assert "Island Loss" in benchmark.methods_frame("smoke").index.get_level_values("method")
 
 
 def test_bad_requests_name_what_was_expected():

@@ -17,6 +17,19 @@ def test_recipes_fit_together():
     assert zoo._names(zoo.COMPLEXITY("quick").models) is None  # quick and full measure every model
 
 
+def test_table4_shares_the_zoo_runs_where_its_recipe_says():
+    from fernb.papers.infer import benchmark
+
+    for p in PROFILES:
+        r = benchmark.TABLE4_RECIPE(p)
+        if r.shared == "zoo":  # chapter 07 reads chapter 04's runs: every network must be one zoo trains
+            models = {benchmark.METHODS[m].model for m in r.methods}
+            assert models <= set(zoo.TRAINED(p).models), p
+    assert "shared" not in benchmark.train_options(benchmark.TABLE4_RECIPE("quick"))
+    assert "reads the model-zoo chapter's runs" in benchmark.table4_protocol("quick")
+    assert "own objective" in benchmark.table4_protocol("full")
+
+
 def test_faithful_check_reads_the_ratios():
     table = pd.DataFrame([{"model": "a", "faithful": True, "params_ratio": 1.05, "macs_ratio": float("nan"),
                            "source": "X"},

@@ -111,33 +111,40 @@ LITE_OPTIMISER = dict(optimizer="adam", lr=1e-3, scheduler="cosine", sam_rho=0.0
 # DACL's released attention network flattens a 7x7 map into 3,584 units (90M weights, 7 s to build on a CPU);
 # at 32 px the map is 1x1, so smoke and quick pool it to 3x3 (30M weights); full keeps the released 7x7.
 SMALL_DACL = {"DACL": {"context_grid": 3}}
+# quick trains none of Table 3's methods nor Table 5's folds: none converges in a 2-core CPU's budget. Measured
+# on synth-infer at 32 px, seed 0, §III-F's Adam, batch 64, 8 epochs (fit_method as table3 calls it,
+# 2026-12-02): SCN 55.2 % (majority share 31.7 %, training accuracy still rising, 0.54) in 99 s; Island Loss 30.7 %,
+# at the prior, in 144 s; DACL slower still. Table 5's ShuffleNetV2 on 3 folds of 600 images, 15 epochs: 26-31 %,
+# at the prior, 62 s. They train in full (and its recorded copy); quick's Table 4 shares chapter 04's runs.
 TABLE3_RECIPE = Recipe(
     "table3", "Table 3: the SOTA methods (§III-F)",
     common=dict(**SOTA_OPTIMISER, scheduler="none"),
     smoke=dict(methods=list(TABLE_3), img_size=32, epochs=1, batch_size=16, max_batches_per_epoch=1,
                method_kwargs=SMALL_DACL),
-    quick=dict(methods=["SCN", "DACL", "Island Loss"], img_size=32, epochs=1, batch_size=64,
-               max_batches_per_epoch=8, method_kwargs=SMALL_DACL),
+    quick=dict(methods=[], img_size=32, epochs=8, batch_size=64, max_batches_per_epoch=None,
+               method_kwargs=SMALL_DACL),
     full=dict(methods=list(TABLE_3), img_size=None, epochs=50, batch_size=64, max_batches_per_epoch=None,
               method_kwargs={}),
 )
+# shared "zoo": the methods' networks as chapter 04 trains them (fernb.papers.zoo.TRAINED, one protocol: Adam,
+# cosine, cross-entropy, conservative class weights), the same runs from the cache, not each method's own objective
 TABLE4_RECIPE = Recipe(
     "table4", "Table 4: LiteXpressionNet and the lightweight methods (§IV-A)",
     common=dict(scheduler="cosine", litexpressionnet=LITE_OPTIMISER, other_methods=SOTA_OPTIMISER),
     smoke=dict(methods=["LiteXpressionNet", "EfficientFace"], img_size=64, epochs=1, batch_size=16,
-               max_batches_per_epoch=1),
-    quick=dict(methods=["LiteXpressionNet", "EfficientFace"], img_size=64, epochs=1, batch_size=64,
-               max_batches_per_epoch=4),
+               max_batches_per_epoch=1, shared=None),
+    quick=dict(methods=["LiteXpressionNet", "EfficientFace"], img_size=64, epochs=6, batch_size=64,
+               max_batches_per_epoch=None, shared="zoo"),
     full=dict(methods=["LiteXpressionNet", "EfficientFace", "Savchenko et al. (EfficientNet)", "MobileNetV3",
                        "SCN", "ShuffleNetV2", "Xception"],
-              img_size=None, epochs=50, batch_size=64, max_batches_per_epoch=None),
+              img_size=None, epochs=50, batch_size=64, max_batches_per_epoch=None, shared=None),
 )
 TABLE5_RECIPE = Recipe(
     "table5", "Table 5: k-fold cross-validation (§IV-A)",
     common=dict(optimizer="adam", lr=1e-3, scheduler="cosine"),
     smoke=dict(methods=["ShuffleNetV2"], folds=2, images=None, img_size=32, epochs=1, batch_size=32,
                max_batches_per_epoch=2),
-    quick=dict(methods=["ShuffleNetV2"], folds=3, images=600, img_size=32, epochs=2, batch_size=64,
+    quick=dict(methods=[], folds=3, images=600, img_size=32, epochs=15, batch_size=64,
                max_batches_per_epoch=None),
     full=dict(methods=["LiteXpressionNet", "ShuffleNetV2", "Xception"], folds=10, images=None, img_size=224,
               epochs=50, batch_size=64, max_batches_per_epoch=None),
@@ -151,7 +158,7 @@ EDGE_RECIPE = Recipe(
 RECIPES = (TABLE3_RECIPE, TABLE4_RECIPE, TABLE5_RECIPE, EDGE_RECIPE)  # in the chapter's order but the ablation
 # recipe settings that are not TrainConfig options
 NOT_TRAINING = ("methods", "folds", "images", "img_size", "litexpressionnet", "other_methods",
-                "method_kwargs")
+                "method_kwargs", "shared")
 
 
 def train_options(r) -> dict:
@@ -352,24 +359,27 @@ class Trained:
 
 def table3(ch) -> Trained:
     """Table 3's methods (§III-F), each with its own objective and §III-F's Adam, as :data:`TABLE3_RECIPE` says
-    for the chapter's profile, on the chapter's dataset; the table is :func:`per_class`."""
+    for the chapter's profile, on the chapter's dataset; the table is :func:`per_class` (the paper's rows alone
+    when the profile trains none)."""
     r = TABLE3_RECIPE(ch.profile)
     runs = {name: fit_method(ch, m, img_size=img_size(r, m), model_kwargs=r.method_kwargs.get(name, {}),
                              **train_options(r))
             for name, m in methods(r.methods).items()}
     rows = {(name, f"{run.config.dataset} (ours)"): run for name, run in runs.items()}
-    return Trained(runs, per_class(runs), "InFER++", ch.dataset, guard={"runs": rows})
+    return Trained(runs, per_class(runs or dict.fromkeys(TABLE_3)), "InFER++", ch.dataset, guard={"runs": rows})
 
 
 def per_class(runs: dict, paper: dict = TABLE_3) -> pd.DataFrame:
-    """Ours beside Table 3: one row per method and source (``paper`` on InFER++, ``ours`` on the run's dataset),
-    per-class accuracy in Table 3's column order, the mean of the per-class figures and the overall accuracy (%)."""
+    """Ours beside Table 3: one row per method and source (``paper`` on InFER++, ``ours`` on the run's dataset;
+    a method whose run is ``None`` has the paper's row only), per-class accuracy in Table 3's column order, the mean of the per-class figures and the overall accuracy (%)."""
     rows = []
     for name, run in runs.items():
         if name in paper:
             pc, avg = paper[name]
             rows.append({"method": name, "measured on": "InFER++ (paper)", **dict(zip(PAPER_CLASSES, pc)),
                          "average (%)": avg, "overall accuracy (%)": None})
+        if run is None:  # not trained in this profile: the paper's row alone
+            continue
         m, ds = run.metrics, run.config.dataset
         ours = [m["per_class_accuracy"].get(c) for c in EXPRESSIONS]
         rows.append({"method": name, "measured on": f"{ds} (ours)", **dict(zip(PAPER_CLASSES, ours)),
@@ -388,6 +398,9 @@ def table4(ch, dataset: str = "synth-raf", data_root=None) -> Trained:
     root = data_root or (ch.data_root if ch.synthetic else paths.data_root())
     runs = {}
     for name, m in methods(r.methods).items():
+        if r.shared == "zoo":
+            runs[name] = _zoo_run(ch, m.model, dataset, root)
+            continue
         optimiser = r.litexpressionnet if name == "LiteXpressionNet" else r.other_methods
         runs[name] = fit_method(ch, m, dataset=dataset, data_root=root, img_size=img_size(r, m),
                                 **{**optimiser, **train_options(r)})
@@ -395,6 +408,35 @@ def table4(ch, dataset: str = "synth-raf", data_root=None) -> Trained:
     guard = {"runs": {n: r for n, r in runs.items() if n in {m for m, *_ in TABLE_4[block]}},
              "columns": [f"our accuracy (%, {measured})"]}
     return Trained(runs, table4_frame(runs, block, measured), block, measured, guard=guard)
+
+
+def _zoo_run(ch, model: str, dataset: str, data_root):
+    """Chapter 04's run of ``model`` (:func:`fernb.papers.zoo.fit_trained`): read from the cache when chapter 04
+    ran first, trained here otherwise. A model chapter 04 does not train in this profile fails, naming it."""
+    from fernb.papers import zoo
+
+    trained = zoo.TRAINED(ch.profile).models
+    if model not in trained:
+        raise ValueError(f"TABLE4_RECIPE[{ch.profile!r}] shares chapter 04's runs, but zoo.TRAINED trains "
+                         f"{trained}, not {model!r}")
+    return zoo.fit_trained(ch, model, dataset=dataset, data_root=data_root)
+
+
+def table4_protocol(profile: str) -> str:
+    """Markdown: how this profile's Table 4 runs were trained (each method's own recipe, or chapter 04's one
+    protocol when the recipe shares its runs)."""
+    r = TABLE4_RECIPE(profile)
+    if r.shared != "zoo":
+        return (f"`{profile}` trains each method with its own objective and recipe, {r.epochs} epochs at "
+                f"{r.img_size or 'its own'} px.")
+    from fernb.papers import zoo
+
+    z = zoo.TRAINED(profile)
+    return (f"`{profile}` does not train Table 4 again: it reads the model-zoo chapter's runs of the same "
+            f"networks on the same data ({z.epochs} epochs at {z.img_size} px, one seed, one protocol for "
+            f"every network: Adam, cosine schedule, cross-entropy with conservative class weights). So the rows "
+            f"below compare the networks, not the methods' own objectives (LiteXpressionNet's ELR + SCE with "
+            f"SAM, EfficientFace's teacher), which train in `full`; with one seed the ranking carries no spread.")
 
 
 def table4_frame(runs: dict, block: str, measured_on: str) -> pd.DataFrame:
@@ -417,9 +459,11 @@ def table4_frame(runs: dict, block: str, measured_on: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method")
 
 
-def accuracy_line(runs: dict, sep: str = ", ") -> str:
-    """``"SCN 31.2 %, DACL 30.5 %"``: each run's overall test accuracy, for a headline."""
-    return sep.join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs.items())
+def accuracy_line(runs: dict, sep: str = ", ", after: str = "") -> str:
+    """``"SCN 31.2 %, DACL 30.5 %"``: each run's overall test accuracy, then ``after``, for a headline."""
+    if not runs:
+        return "not trained in this profile (full trains it)"
+    return sep.join(f"{n} {100 * r.metrics['accuracy']:.1f} %" for n, r in runs.items()) + after
 
 
 def table4_figure(t4: Trained, profile: str):
@@ -438,6 +482,10 @@ def table4_figure(t4: Trained, profile: str):
 def learning_text(runs: dict, profile: str) -> str:
     """Markdown: how far each run got beyond the class prior (:attr:`fernb.train.run.Run.informative`: at least
     three classes predicted and more than 2 points above the majority share), read from its confusion matrix."""
+    if not runs:
+        return (f"`{profile}` trains none of Table 3's methods: on a 2-core CPU none reaches a converged run in "
+                f"the chapter's budget (the costs measured are in `TABLE3_RECIPE`'s notes), so only the paper's "
+                f"rows are shown; `full` trains every method (and a recorded copy appears above when one exists).")
     parts, informative = [], 0
     for name, run in runs.items():
         check = run.informative
@@ -488,6 +536,8 @@ def fold_summary(results: pd.DataFrame) -> pd.DataFrame:
 
 def fold_line(summary: pd.DataFrame) -> str:
     """``"ShuffleNetV2 40.1 ± 2.0 % over 3 folds"`` per method of :func:`fold_summary`, for a headline."""
+    if "folds" not in summary:
+        return "not trained in this profile"
     return "; ".join(f"{m} {r['mean accuracy (%)']:.1f} ± {r['sd across folds (pts)']:.1f} % over "
                      f"{int(r['folds'])} folds" for m, r in summary.iterrows())
 
@@ -526,8 +576,11 @@ def cross_validate(ch, chosen: dict, k: int = 10, n: int | None = None, fold: in
 def table5(ch, fold: int | None = None) -> Trained:
     """Table 5's protocol (§IV-A) as :data:`TABLE5_RECIPE` says: a reader's CK+ on its folds (or the one
     ``fold``), SynthFER on ``folds`` class-stratified folds of ``images`` images. ``extra["folds"]``: one row
-    per method and fold; the table is :func:`fold_summary`."""
+    per method and fold; the table is :func:`fold_summary` (Table 5 as printed when the profile trains none)."""
     r = TABLE5_RECIPE(ch.profile)
+    if not r.methods:
+        paper = pd.DataFrame({"paper (%, CK+ 10-fold)": TABLE_5}).rename_axis("method")
+        return Trained({}, paper, "CK+", ch.dataset, {"folds": pd.DataFrame()}, guard={"runs": {}})
     cv = cross_validate(ch, methods(r.methods), k=r.folds, n=r.images, fold=fold, img_size=r.img_size,
                         **train_options(r))
     runs = {m: list(g["run"]) for m, g in cv.groupby("method", sort=False)}
@@ -560,6 +613,22 @@ def edge_cost(ch, t4: Trained, workdir=None) -> pd.DataFrame:
     cols = ["img_size", "acc_onnx_fp32", "acc_onnx_int8", "size_mb_fp32", "size_mb_int8", "ms_torch",
             "ms_onnx_fp32", "ms_onnx_int8"]
     return reports[cols].T
+
+
+def table4_lines(t4: Trained, profile: str) -> list[str]:
+    """Markdown bullets read from Table 4's runs: their ranking, each one's margin over the majority share of
+    its test split, and how many seeds stand behind it (one: a ranking without a spread)."""
+    if not t4.runs:
+        return []
+    parts = []
+    for name, run in sorted(t4.runs.items(), key=lambda kv: -kv[1].metrics["accuracy"]):
+        i = run.informative
+        flag = "" if i["informative"] else ", uninformative"
+        parts.append(f"{name} {100 * i['accuracy']:.1f} % ({100 * (i['accuracy'] - i['majority share']):+.1f} "
+                     f"points over the majority share{flag})")
+    paper = ", ".join(f"{m} {a} %" for m, _, _, a in TABLE_4[t4.block] if m in t4.runs)
+    return [f"* **Table 4 on {t4.measured_on}**: " + " > ".join(parts) + f"; one seed, so the order carries no "
+            f"spread. InFER++ prints, on {t4.block}: {paper}."]
 
 
 def closing(check: pd.DataFrame, more: list[str] = ()) -> str:
