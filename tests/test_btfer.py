@@ -311,7 +311,53 @@ def test_verdicts_of_starts_resolution_and_best_read_their_rows():
     sized = _table(img_size=[48, 48, 96], weighting=["conservative"] * 3, seed=[0, 1, 0],
                    val_acc=[0.8, 0.8, 0.85], test_acc=[0.6, 0.62, 0.7])
     e5 = V.resolution(sized, 48, 96, ["btfer_lenet5"])
-    assert e5.effect == pytest.approx(0.09) and e5.verdict == "no noise estimate" and e5.seeds == 1
+    # paired by seed: only seed 0 has both sizes (0.70 - 0.60), not the unpaired means' 0.09
+    assert e5.effect == pytest.approx(0.10) and e5.verdict == "no noise estimate" and e5.seeds == 1
     assert V.resolution(sized, 48, 224, ["btfer_lenet5"]).verdict == "needs full"
     e6 = V.best(sized)
     assert e6.verdict == "needs full" and "btfer_lenet5 at 96 px" in e6.measured
+
+
+def _zoo(test_acc, seeds=(0,), informative=True):
+    models = ["btfer_lenet5", "btfer_seq3conv", "btfer_mobilenetv2", "btfer_resnet18", "btfer_resnet18_dense"]
+    params = [0.17, 1.4, 2.6, 11.3, 11.7]
+    rows = [dict(model=m, params_m=p, seed=s, test_acc=a + 0.01 * s, val_acc=0.7, run=f"{m}-{s}")
+            for m, p, a in zip(models, params, test_acc) for s in seeds]
+    t = pd.DataFrame(rows)
+    return _table(**{c: t[c].tolist() for c in t}, weighting=["conservative"] * len(t),
+                  informative=[informative] * len(t))
+
+
+def test_size_and_best_verdicts_rank_the_trained_models():
+    """Experiment 2 needs five models and correlates size with accuracy; Experiment 6 sets the paper's 48 px pick
+    against the best other model, paired over seeds, and names the runs it rests on."""
+    grows = _zoo([0.40, 0.45, 0.50, 0.55, 0.60])  # accuracy rises with size: the paper's claim contradicted
+    e2 = V.size(grows)
+    assert e2.verdict == "contradicted" and e2.effect == pytest.approx(1.0) and e2.seeds == 5
+    assert "over 5 models" in e2.measured and set(e2.runs) == set(grows.run)
+    assert V.size(_zoo([0.60, 0.45, 0.50, 0.55, 0.40])).verdict == "replicates"
+    assert V.size(grows.head(4)).verdict == "needs full"
+    assert V.size(_zoo([0.40, 0.45, 0.50, 0.55, 0.60], informative=False)).verdict == "uninformative"
+    # a second weighting of one model does not count it twice
+    assert V.size_rows(pd.concat([grows, grows.head(1).assign(weighting="simple")])).model.nunique() == 5
+    e6 = V.best(_zoo([0.40, 0.45, 0.50, 0.70, 0.60], seeds=(0, 1, 2)))
+    assert e6.verdict == "contradicted" and e6.effect == pytest.approx(-0.10) and e6.seeds == 3
+    assert "btfer_resnet18_dense − btfer_resnet18" in e6.measured
+    assert set(e6.runs) == {f"btfer_resnet18{x}-{s}" for x in ("", "_dense") for s in range(3)}
+    one = V.best(_zoo([0.40, 0.45, 0.50, 0.55, 0.60]))
+    assert one.verdict == "no noise estimate" and one.effect == pytest.approx(0.05)
+    assert V.best(_zoo([0.4, 0.45, 0.5, 0.55, 0.6]).query("model != 'btfer_resnet18_dense'")).verdict == "needs full"
+    assert V.headline_runs([e6])["btfer-e6"] == e6.runs
+
+
+def test_quick_trains_more_of_table_2_and_says_so():
+    """The quick plan: LeNet5 over seeds, another network of Table 2 at a lower cost, shorter than the protocol;
+    the page's words come from the same recipes."""
+    m = btfer.MAIN("quick")
+    assert m.extra_48 and not set(m.models_48) & set(m.extra_48)
+    assert set(m.models_48 + m.extra_48) <= set(btfer.zoo(48))  # rows of Table 2, not of Table 3
+    assert m.extra_train["max_batches_per_epoch"] and m.extra_train["epochs"] < btfer.PROTOCOL("quick").train["epochs"]
+    words = btfer.plan_words("quick")
+    assert all(name in words for name in m.extra_48) and f"{m.seeds} seeds" in words
+    assert "3 epochs of at most 50 batches" in words and "simple" not in words.split("\n")[2]
+    assert btfer.LABELS("quick").seeds >= 2 and "nothing; it belongs to `full`" in words

@@ -12,8 +12,9 @@ test set (§II), Experiments 1-6 (§IV) and the edge deployment (§V-A). The arc
 Chapter 08 reads ``from fernb.papers import btfer`` and calls the names below.
 """
 
-from fernb.papers.btfer.drivers import (Benchmark, best_table, deploy, plan_all, rerun_main, resolution_table,
-                                          row_counts, skipped, specs, state_counts, test_set, train_sets, zoo)
+from fernb.papers.btfer.drivers import (OURS_COLUMNS, Benchmark, best_runs, best_table, deploy, plan_all,
+                                          plan_words, rerun_main, resolution_table, row_counts, runs_where,
+                                          skipped, specs, state_counts, table_runs, test_set, train_sets, zoo)
 from fernb.papers.btfer.drivers import benchmark
 from fernb.papers.btfer.experiments import (beside_paper, best_per_resolution, class_weights_beside_paper,
                                             first_seed_evaluations, label_noise_table, label_quality,
@@ -26,6 +27,7 @@ from fernb.papers.btfer.spec import (LABEL_QUALITIES, STARTS, BenchmarkResult, B
                                      training_labels)
 from fernb.papers.btfer.tables import PAPER_DATASETS, PAPER_TABLE6, paper_dataset, paper_tables
 from fernb.papers.btfer.testset import TestSet, balanced_test_set, score_on_balanced_test
-from fernb.papers.btfer.verdicts import (Verdict, headlines, size_words, table2_headline, table6_headline,
-                                         table_caption, experiment_verdicts, verdicts_frame,
-                                         verdicts_markdown)
+from fernb.papers.btfer.verdicts import (Verdict, experiment_verdicts, headline_runs, headlines,
+                                         resolution_words, size_words, table2_headline, table6_headline,
+                                         table_caption, verdicts_frame, verdicts_markdown,
+                                         weighting_words)

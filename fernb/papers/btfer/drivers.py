@@ -44,6 +44,11 @@ def specs(ch) -> dict[str, list[BenchmarkSpec]]:
     out = {"main": [BenchmarkSpec(_models(models, size), resolutions=[size], starts=m.starts,
                                   weightings=m.weightings, train_sets=sets, seeds=m.seeds_from(ch.seed), **common)
                     for size, models in ((48, m.models_48), (224, m.models_224)) if models]}
+    if m.extra_48:  # more of Table 2 at a lower cost: one weighting, fewer seeds, the recipe's shorter training
+        out["main"].append(BenchmarkSpec(m.extra_48, resolutions=[48], starts=["scratch"],
+                                         weightings=m.extra_weightings, train_sets=sets,
+                                         seeds=m.seeds_from(ch.seed)[:m.extra_seeds],
+                                         **{**common, "train": {**p.train, **m.extra_train}}))
     lab = R.LABELS(ch.profile)
     out["labels"] = ([] if not ch.synthetic else
                      [BenchmarkSpec(lab.models, weightings=lab.weightings, seeds=lab.seeds_from(ch.seed),
@@ -55,6 +60,33 @@ def specs(ch) -> dict[str, list[BenchmarkSpec]]:
     out["starts"] = [BenchmarkSpec(st.models, resolutions=st.resolutions, starts=st.starts, weightings=st.weightings,
                                    train_sets=sets, seeds=st.seeds_from(ch.seed), **common)]
     return out
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
+def plan_words(profile: str) -> str:
+    """What ``profile`` trains, in words, read from the recipes (so the page cannot say otherwise)."""
+    m, p, lab, res = R.MAIN(profile), R.PROTOCOL(profile), R.LABELS(profile), R.RESOLUTION(profile)
+    train = p.train
+    steps = (f"{train['epochs']} epoch{'' if train['epochs'] == 1 else 's'}" +
+             (f" of at most {train['max_batches_per_epoch']} batches" if train.get("max_batches_per_epoch") else ""))
+    lines = [f"* Tables 2-3: {', '.join(_models(m.models_48, 48))} at 48 px from {', '.join(m.starts)}, "
+             f"{_seeds(m.seeds)}, {' and '.join(m.weightings)} weighting ({steps})"]
+    if m.extra_48:
+        extra = {**train, **m.extra_train}
+        more = (f"{extra['epochs']} epoch{'' if extra['epochs'] == 1 else 's'}" +
+                (f" of at most {extra['max_batches_per_epoch']} batches"
+                 if extra.get("max_batches_per_epoch") else ""))
+        lines.append(f"* more of Table 2 at a lower cost: {', '.join(m.extra_48)}, {_seeds(m.extra_seeds)}, "
+                     f"{' and '.join(m.extra_weightings)} weighting only ({more})")
+    lines.append("* Table 3 (224 px): " + (", ".join(_models(m.models_224, 224)) if m.models_224 else
+                                          "nothing; it belongs to `full`"))
+    lines.append(f"* Experiment 3: {', '.join(lab.models)} with three label qualities, {_seeds(lab.seeds)}")
+    lines.append(f"* Experiment 5: {', '.join(res.models)} at {res.high} px against {res.low} px, "
+                 f"{_seeds(res.seeds)}")
+    return f"This page's profile, `{profile}`, trains:\n\n" + "\n".join(lines)
 
 
 def row_counts(specs: dict) -> dict:
@@ -110,6 +142,43 @@ class Benchmark:
     def sized(self) -> BenchmarkResult:
         """The main benchmark and the resolution rows together (Experiments 5 and 6, the deployment)."""
         return combine([self.results["main"], self.results["resolution"]])
+
+    def runs_named(self, names) -> list:
+        """The runs whose folder names are ``names`` (a verdict's ``runs``), from every question, each once."""
+        every = {run.dir.name: run for r in self.results.values() for run in r.runs.values()}
+        return [every[n] for n in dict.fromkeys(names) if n in every]
+
+
+def runs_where(result: BenchmarkResult, **where) -> list:
+    """The runs of ``result``'s trained rows whose columns equal ``where`` (e.g. ``model=..., img_size=48``)."""
+    t = result.table
+    mask = pd.Series(True, index=t.index)
+    for k, v in where.items():
+        mask &= t[k] == v
+    return [result.runs[i] for i in t.index[mask] if i in result.runs]
+
+
+def table_runs(bench: Benchmark, table: pd.DataFrame, img_size: int, train_set: str | None = None) -> dict:
+    """:func:`~fernb.papers.btfer.experiments.beside_paper`'s rows that hold ours -> the runs their numbers average
+    (same model, start and resolution; every weighting and seed), for ``ch.report(..., runs=...)``."""
+    where = {} if train_set is None else {"train_set": train_set}
+    out = {}
+    for i, row in table[table["params_m"].notna()].iterrows():
+        found = runs_where(bench.results["main"], model=row["model"], start=row["start"], img_size=img_size,
+                           **where)
+        if found:
+            out[i] = found
+    return out
+
+
+def best_runs(bench: Benchmark, best: pd.DataFrame) -> dict:
+    """Each row of :func:`best_table` -> the runs (seeds) its accuracies are the mean of."""
+    keys = ["model", "img_size", "start", "weighting", "train_set"]
+    return {i: runs_where(bench.sized, **{k: row[k] for k in keys}) for i, row in best.iterrows()}
+
+
+OURS_COLUMNS = ["val_simple", "test_simple", "val_conservative", "test_conservative"]
+"""The columns of Tables 2-3 beside the paper that hold our runs' results (the guard blanks only these)."""
 
 
 def _empty() -> BenchmarkResult:

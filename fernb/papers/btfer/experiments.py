@@ -63,6 +63,8 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
     wide = pd.DataFrame(cols)
     wide.insert(0, ("size", "ours M"), out["params_m"])
     wide.insert(1, ("size", "paper"), out["paper_params"])
+    if "learned?" in out:  # the guard's reason for a row whose runs learned nothing (ch.report)
+        wide[("ours", "learned?")] = out["learned?"]
     wide.columns = pd.MultiIndex.from_tuples(wide.columns)
     return wide
 

@@ -34,6 +34,7 @@ class Verdict:
     seeds: int  # seeds the effect is paired over
     verdict: str
     measured: str  # the measurement in words
+    runs: tuple = ()  # the folder names of the runs it rests on (:meth:`Benchmark.runs_named` finds them)
 
 
 def _direction(effect, spread, sign: int = 1) -> str:
@@ -56,6 +57,13 @@ def _informative(rows: pd.DataFrame) -> bool:
 def _judge(effect, spread, rows: pd.DataFrame, sign: int = 1) -> str:
     word = _direction(effect, spread, sign)
     return "uninformative" if word != NEEDS_FULL and not _informative(rows) else word
+
+
+def _names(rows: pd.DataFrame) -> tuple:
+    """The run folder names of ``rows``' trained rows (their ``run`` column)."""
+    if "run" not in rows:
+        return ()
+    return tuple(dict.fromkeys(str(r) for r in rows["run"].dropna()))
 
 
 def _paired(wide: pd.DataFrame, a: str, b: str) -> tuple[float, float | None, int]:
@@ -82,22 +90,45 @@ def starts(table: pd.DataFrame) -> Verdict:
     effect, se, n = _paired(wide, a, b)
     order = ", ".join(f"{s} {v:.3f}" for s, v in means.items())
     return Verdict("Experiment 1 (starts)", "btfer-e1", claim, effect, se, n, _judge(effect, se, at48),
-                   f"balanced-test accuracy at 48 px by start: {order}; {a} − {b} = {effect:+.3f}")
+                   f"balanced-test accuracy at 48 px by start: {order}; {a} − {b} = {effect:+.3f}", _names(at48))
+
+
+def size_rows(main: pd.DataFrame, img_size: int = 48) -> pd.DataFrame:
+    """Experiment 2's rows: the trained rows at ``img_size`` of the one weighting that covers the most models
+    (each model counts once, not once per weighting)."""
+    done = main[(main["state"] != "skipped") & (main["img_size"] == img_size)]
+    if not len(done):
+        return done
+    weighting = done.groupby("weighting")["model"].nunique().sort_values(kind="stable").index[-1]
+    return done[done["weighting"] == weighting]
+
+
+MIN_MODELS_FOR_SIZE = 5  # Experiment 2 ranks models: fewer than this many trained ones cannot say much
 
 
 def size(main: pd.DataFrame) -> Verdict:
-    """Experiment 2 (§IV-E): small networks reach high accuracy, so size should not buy balanced-test accuracy."""
+    """Experiment 2 (§IV-E): small networks reach high accuracy, so size should not buy balanced-test accuracy:
+    the effect is Spearman's rank correlation of size with balanced-test accuracy over the models trained at 48 px
+    (``contradicted`` when it is positive with p < 0.05)."""
     claim = "fewer parameters, good performance: small CNNs reach over 70 % (§IV-E, Tables 4-5)"
-    r = params_accuracy(main)
-    if r["rows"] < 6:
+    rows = size_rows(main)
+    models = rows["model"].nunique() if len(rows) else 0
+    if models < MIN_MODELS_FOR_SIZE:
         return Verdict("Experiment 2 (size)", "btfer-e2", claim, None, None, 0, NEEDS_FULL,
-                       f"{r['rows']} trained rows in this profile: not a question it can answer; `full` trains "
-                       "the zoo")
+                       f"{models} model{'' if models == 1 else 's'} trained at 48 px in this profile: too few to "
+                       f"rank by size (it takes {MIN_MODELS_FOR_SIZE}); `full` trains the zoo", _names(rows))
+    r = params_accuracy(rows)
     word = "contradicted" if (r["spearman"] > 0 and r["p"] < 0.05) else "replicates"
-    word = word if _informative(main) else "uninformative"
-    return Verdict("Experiment 2 (size)", "btfer-e2", claim, r["spearman"], None, 0, word,
-                   f"rank correlation of size with balanced-test accuracy {r['spearman']:.2f} over {r['rows']} "
-                   f"rows (p = {r['p']:.2f})")
+    word = word if _informative(rows) else "uninformative"
+    means = rows.groupby("model").agg(params_m=("params_m", "first"), test_acc=("test_acc", "mean"))
+    top = means.sort_values("test_acc").iloc[-1]
+    small = means[means["params_m"] < 5].sort_values("test_acc")
+    lead = (f"; the best, {top.name} ({top.params_m:.1f}M), {top.test_acc:.3f}" +
+            (f", the best under 5M, {small.index[-1]} ({small.params_m.iloc[-1]:.1f}M), "
+             f"{small.test_acc.iloc[-1]:.3f}" if len(small) and small.index[-1] != top.name else ""))
+    return Verdict("Experiment 2 (size)", "btfer-e2", claim, r["spearman"], None, models, word,
+                   f"rank correlation of size with balanced-test accuracy {r['spearman']:+.2f} over {models} "
+                   f"models ({rows['weighting'].iloc[0]} weighting, p = {r['p']:.2f}){lead}", _names(rows))
 
 
 def _gap_words(q: pd.DataFrame) -> str:
@@ -125,7 +156,7 @@ def labels(table: pd.DataFrame) -> list[Verdict]:
         se = None if one.gap_se != one.gap_se else float(one.gap_se)
         out.append(Verdict(f"Experiment 3 (labels), {where}", "btfer-e3", claim, float(one.gap_to_true), se,
                            int(one.seeds), _judge(float(one.gap_to_true), se, table, sign=-1),
-                           f"gap to true labels: {_gap_words(q)}"))
+                           f"gap to true labels: {_gap_words(q)}", _names(table)))
     return out
 
 
@@ -133,51 +164,83 @@ def weighting(main: pd.DataFrame) -> Verdict:
     """Experiment 4 (§IV-G): class weighting moves accuracy more from scratch than from pretrained weights."""
     claim = "the weighting moves accuracy more for scratch models than for pretrained ones (§IV-G)"
     w = weighting_gap(main).set_index("start_kind")
+    done = main[main["state"] != "skipped"]
+    both = done.groupby(["model", "img_size", "start", "train_set", "seed"])["weighting"].transform("nunique") > 1
+    paired = done[both]
     if "scratch" not in w.index:
         return Verdict("Experiment 4 (weighting)", "btfer-e4", claim, None, None, 0, NEEDS_FULL,
-                       "no scratch row trained with both weightings")
+                       "no scratch row trained with both weightings in this profile (`full` trains both)",
+                       _names(paired))
     sc = w.loc["scratch"]
-    said = (f"from scratch, simple − conservative = {sc.mean_gap:+.3f} (mean |gap| {sc.mean_abs_gap:.3f} over "
+    se = float(sc.sd_gap / np.sqrt(sc.pairs)) if sc.pairs > 1 else float("nan")
+    models = ", ".join(sorted(paired[paired["start"] == "scratch"]["model"].unique()))
+    said = (f"from scratch ({models}), simple − conservative = {sc.mean_gap:+.3f}"
+            + (f" ± {se:.3f}" if se == se else "") + f" (mean |gap| {sc.mean_abs_gap:.3f} over "
             f"{int(sc.pairs)} pairs, {'beyond' if sc.beyond_noise else 'within'} seed noise)")
     if "pretrained" not in w.index:
         return Verdict("Experiment 4 (weighting)", "btfer-e4", claim, None, None, int(sc.pairs), NEEDS_FULL,
-                       said + "; pretrained rows need weights, so the contrast is `full`'s")
+                       said + "; pretrained rows need weights, so the contrast is `full`'s", _names(paired))
     pre = w.loc["pretrained"]
     effect = float(sc.mean_abs_gap - pre.mean_abs_gap)
     return Verdict("Experiment 4 (weighting)", "btfer-e4", claim, effect, None, int(sc.pairs),
                    _judge(effect, None, main),
-                   said + f"; pretrained mean |gap| {pre.mean_abs_gap:.3f} over {int(pre.pairs)} pairs")
+                   said + f"; pretrained mean |gap| {pre.mean_abs_gap:.3f} over {int(pre.pairs)} pairs",
+                   _names(paired))
 
 
 def resolution(sized: pd.DataFrame, low: int, high: int, compared) -> Verdict:
-    """Experiment 5 (§IV-H): 224 px beats 48 px by about 0.06 validation and 0.09 BTFER accuracy."""
+    """Experiment 5 (§IV-H): 224 px beats 48 px by about 0.06 validation and 0.09 BTFER accuracy; the effect is
+    the balanced-test gain, paired by model, start, weighting and seed where both sizes were trained."""
     claim = "224 px beats 48 px by about 0.06 validation and 0.09 BTFER accuracy (§IV-H)"
-    rows = sized[sized["model"].isin(compared)]
+    rows = sized[sized["model"].isin(compared) & sized["img_size"].isin([low, high])]
     gap = resolution_gap(rows, low, high)
     if not len(gap):
         return Verdict("Experiment 5 (resolution)", "btfer-e5", claim, None, None, 0, NEEDS_FULL,
                        f"no model trained at both {low} and {high} px")
-    pairs = rows.pivot_table(index=["model", "start", "weighting", "seed"], columns="img_size", values="test_acc")
-    _, se, n = _paired(pairs, high, low) if {low, high} <= set(pairs) else (None, None, 0)
-    effect = float(gap["test_gain"].mean())
+    key = ["model", "start", "weighting", "seed"]
+    pairs = rows.pivot_table(index=key, columns="img_size", values="test_acc")
+    effect, se, n = _paired(pairs, high, low) if {low, high} <= set(pairs) else (float("nan"), None, 0)
+    if not n:
+        effect = float(gap["test_gain"].mean())
+    val = rows.pivot_table(index=key, columns="img_size", values="val_acc")
+    val_gain = float((val[high] - val[low]).dropna().mean()) if {low, high} <= set(val) else float("nan")
+    val_gain = val_gain if val_gain == val_gain else float(gap["val_gain"].mean())
+    spread = f" ± {se:.3f}" if se is not None else ""
+    used = rows[rows.set_index(key).index.isin(pairs.dropna().index)] if n else rows
     return Verdict("Experiment 5 (resolution)", "btfer-e5", claim, effect, se, n,
-                   _judge(effect, se, rows[rows["img_size"].isin([low, high])]),
-                   f"{high} px − {low} px: validation {gap['val_gain'].mean():+.3f}, balanced test "
-                   f"{gap['test_gain'].mean():+.3f}")
+                   _judge(effect, se, used),
+                   f"{high} px − {low} px ({', '.join(sorted(used['model'].unique()))}, {n} paired "
+                   f"seed{'' if n == 1 else 's'}): validation {val_gain:+.3f}, balanced test {effect:+.3f}{spread}",
+                   _names(used))
 
 
 def best(sized: pd.DataFrame, small_m: float = 5.0) -> Verdict:
-    """Experiment 6 (§IV-I, Table 6): the best model per resolution, and a lighter one for the edge."""
+    """Experiment 6 (§IV-I, Table 6): the best model per resolution, and a lighter one for the edge. At 48 px, when
+    the paper's pick (ResNet18 + Dropout + Dense) and at least two other models are trained with one weighting,
+    the effect is its balanced-test accuracy minus the best other model's (paired over their common seeds)."""
+    from fernb.papers.btfer.tables import PAPER_TABLE6
+
     claim = "48 px: ResNet18 + Dropout + Dense; 224 px: ResNet50-VF; DenseNet121 for edge devices (Table 6)"
     picks = best_per_resolution(sized, small_m)
     top = picks.sort_values("test_acc").iloc[-1]
-    trained = sized[sized["state"] != "skipped"]
-    models = trained.groupby("img_size")["model"].nunique().max()
-    said = f"{top.model} at {top.img_size} px, balanced test {top.test_acc:.3f}"
-    word = NEEDS_FULL if models < 3 else ("replicates" if _informative(trained) else "uninformative")
-    if models < 3:
-        said += f" (best of {models} model{'s' if models > 1 else ''}: the ranking needs the zoo, `full`)"
-    return Verdict("Experiment 6 (best)", "btfer-e6", claim, float(top.test_acc), None, int(top.seeds), word, said)
+    at48 = size_rows(sized, 48)
+    models = at48["model"].nunique() if len(at48) else 0
+    pick = PAPER_TABLE6.query("img_size == 48").model.iloc[0]
+    said = f"best overall {top.model} at {top.img_size} px, balanced test {top.test_acc:.3f}"
+    if models < 3 or pick not in set(at48["model"]):
+        why = (f"best of {models} model{'s' if models != 1 else ''} at 48 px" if models < 3 else
+               f"the paper's 48 px pick {pick} is not trained here")
+        return Verdict("Experiment 6 (best)", "btfer-e6", claim, None, None, int(top.seeds), NEEDS_FULL,
+                       f"{said} ({why}: the ranking needs the zoo, `full`)", _names(sized))
+    means = at48.groupby("model")["test_acc"].mean().sort_values(ascending=False)
+    rival = means.drop(pick).index[0]
+    wide = at48[at48["model"].isin([pick, rival])].pivot_table(index="seed", columns="model", values="test_acc")
+    effect, se, n = _paired(wide, pick, rival)
+    used = at48[at48["model"].isin([pick, rival])]
+    order = ", ".join(f"{m} {v:.3f}" for m, v in means.items())
+    return Verdict("Experiment 6 (best)", "btfer-e6", claim, effect, se, n, _judge(effect, se, at48),
+                   f"balanced test at 48 px ({at48['weighting'].iloc[0]} weighting): {order}; {pick} − {rival} "
+                   f"= {effect:+.3f}" + (f" ± {se:.3f}" if se is not None else f" ({n} seed)"), _names(used))
 
 
 def cross_domain(main: pd.DataFrame) -> Verdict:
@@ -191,7 +254,7 @@ def cross_domain(main: pd.DataFrame) -> Verdict:
     effect = float(diff.mean()) if n else None
     return Verdict("The cross-domain drop", None, claim, effect, se, n, _judge(effect, se, done),
                    f"validation {done['val_acc'].mean():.2f} in the training domain against balanced test "
-                   f"{done['test_acc'].mean():.2f} (mean over {n} rows)")
+                   f"{done['test_acc'].mean():.2f} (mean over {n} rows)", _names(done))
 
 
 def experiment_verdicts(bench) -> list[Verdict]:
@@ -230,19 +293,36 @@ def headlines(vs: list[Verdict]) -> dict:
     return out
 
 
+def headline_runs(vs: list[Verdict]) -> dict:
+    """Results-map item -> the run folder names its verdicts rest on (for ``ch.headline(..., runs=...)``)."""
+    out = {}
+    for v in vs:
+        if v.item:
+            out[v.item] = tuple(dict.fromkeys([*out.get(v.item, ()), *v.runs]))
+    return out
+
+
 # ---- the tables' words ------------------------------------------------------------------------------------------
 
+def _acc(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float, np.floating)) and value == value else str(value)
+
+
 def table2_headline(table2: pd.DataFrame) -> str:
-    """Table 2's headline (``btfer-t2``): our trained models' conservative validation and balanced-test accuracy."""
+    """Table 2's headline (``btfer-t2``): each trained model's validation and balanced-test accuracy, conservative
+    weighting where it was trained (else simple)."""
     ours = table2.dropna(subset=["params_m"]).drop_duplicates("model")
-    return "; ".join(f"{r.model}: val {r.val_conservative:.2f}, balanced test {r.test_conservative:.2f} "
-                     "(conservative)" for r in ours.itertuples()) or "—"
+    out = []
+    for r in ours.to_dict("records"):
+        w = "conservative" if pd.notna(r.get("val_conservative")) else "simple"
+        out.append(f"{r['model']}: val {_acc(r[f'val_{w}'])}, balanced test {_acc(r[f'test_{w}'])} ({w})")
+    return "; ".join(out) or "—"
 
 
 def table6_headline(best: pd.DataFrame) -> str:
     """Table 6's headline (``btfer-t6``): our picks per resolution, validation / balanced test."""
-    return "; ".join(f"{r.img_size} px {r.pick}: {r.model} {r.val_acc:.2f} / {r.test_acc:.2f}"
-                     for r in best.itertuples())
+    return "; ".join(f"{r['img_size']} px {r['pick']}: {r['model']} {_acc(r['val_acc'])} / {_acc(r['test_acc'])}"
+                     for r in best.to_dict("records"))
 
 
 def table_caption(table: pd.DataFrame, img_size: int, dataset: str, test_title: str, profile: str) -> str:
@@ -255,9 +335,31 @@ def table_caption(table: pd.DataFrame, img_size: int, dataset: str, test_title: 
 
 
 def size_words(main: pd.DataFrame) -> str:
-    """Experiment 2's rank correlation of size with balanced-test accuracy, or why there is none."""
-    r = params_accuracy(main)
-    if r["rows"] < 3:
-        return f"{r['rows']} trained rows: too few to correlate size with accuracy."
-    return (f"Spearman rank correlation of parameters with balanced-test accuracy over {r['rows']} rows: "
-            f"{r['spearman']:.2f}.")
+    """Experiment 2's rank correlation of size with balanced-test accuracy (:func:`size_rows`), or why there is
+    none."""
+    rows = size_rows(main)
+    models = rows["model"].nunique() if len(rows) else 0
+    if models < 3:
+        return f"{models} model{'' if models == 1 else 's'} trained at 48 px: too few to correlate size with accuracy."
+    r = params_accuracy(rows)
+    return (f"Spearman rank correlation of parameters with balanced-test accuracy over {models} models at 48 px "
+            f"({rows['weighting'].iloc[0]} weighting): {r['spearman']:+.2f} (p = {r['p']:.2f}).")
+
+
+def resolution_words(sized: pd.DataFrame, low: int, high: int, compared) -> str:
+    """Experiment 5's setting in words: the models trained at both sizes and their parameter counts at each (a
+    network that flattens its last map grows with the input)."""
+    rows = sized[sized["model"].isin(compared) & (sized["state"] != "skipped")]
+    size = rows.groupby(["model", "img_size"])["params_m"].first().unstack()
+    if low not in size or high not in size:
+        return f"No model is trained at both {low} and {high} px in this profile."
+    both = size[[low, high]].dropna()
+    grown = "; ".join(f"{m}: {r[low]:.2f}M parameters at {low} px, {r[high]:.2f}M at {high} px"
+                      for m, r in both.iterrows())
+    return f"Trained at {low} and {high} px here: {grown}."
+
+
+def weighting_words(main: pd.DataFrame) -> str:
+    """Experiment 4's measurement in a sentence (:func:`weighting`), for a page with no paired rows to tabulate."""
+    v = weighting(main)
+    return f"*{v.verdict}*: {v.measured}."
