@@ -156,9 +156,12 @@ def test_specs_come_from_the_recipes_one_column_per_profile():
     for r in btfer.RECIPES:
         assert list(r.frame().columns) == list(PROFILES)
     quick = btfer.specs(Ch("quick"))
-    assert btfer.row_counts(quick) == {"main": 6, "labels": 9, "resolution": 1, "starts": 4}
-    main = quick["main"][0]
-    assert main.models == ("btfer_lenet5",) and main.seeds == (0, 1, 2) and main.train["epochs"] == 16
+    # LeNet5 x 3 seeds (conservative) + one ResNet18 + Dense row; 3 label qualities x 3 seeds
+    assert btfer.row_counts(quick) == {"main": 4, "labels": 9, "resolution": 1, "starts": 4}
+    main, extra = quick["main"]
+    assert main.models == ("btfer_lenet5",) and main.seeds == (0, 1, 2) and main.train["epochs"] == 8
+    assert extra.models == ("btfer_resnet18_dense",) and extra.seeds == (0,) and extra.weightings == ("conservative",)
+    assert extra.train["epochs"] == 3 and extra.train["max_batches_per_epoch"] == 50 and extra.train["lr"] == 3e-3
     assert quick["resolution"][0].resolutions == (96,)
     assert btfer.specs(Ch("quick", seed=5))["main"][0].seeds == (5, 6, 7)
     real = btfer.specs(Ch("full", dataset="rafdb"))
