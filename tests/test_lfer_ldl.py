@@ -148,7 +148,10 @@ def test_recipes_give_every_profile_a_student_and_a_teacher():
     assert recipes.student_options("full", "affectnet-7") == ldl.paper_protocol("affectnet-7")
     assert recipes.teacher_options("full", "rafdb")["model"] == "btfer_resnet50"
     quick = recipes.student_options("quick", "synth-raf")
-    assert (quick["img_size"], quick["epochs"], quick["batch_size"], quick["scheduler"]) == (48, 3, 64, "none")
+    assert (quick["img_size"], quick["epochs"], quick["batch_size"], quick["scheduler"]) == (32, 6, 32, "cosine")
+    assert quick["lr"] == 0.03 and quick["memory_format"] == "channels_last"  # raised until the combo loss learns
+    for name in ("label smoothing", "true blend"):  # both controls, paired by seed with the LDL row
+        assert name in ldl.CONTROLS("quick").targets and ldl.CONTROLS("quick").seeds == ldl.SWEEP("quick").seeds >= 3
     assert "max_batches_per_epoch" not in quick  # None keeps the trainer's default
     assert ldl.peak_beta("affectnet-8") == 0.6 and ldl.peak_beta("synth-raf") == 0.2
     for p in PROFILES:  # the ablation's LDL row is the sweep's run at the peak
@@ -156,9 +159,11 @@ def test_recipes_give_every_profile_a_student_and_a_teacher():
 
 
 class _Run:
-    def __init__(self, acc, seed=0):
-        self.metrics, self.history = {"accuracy": acc}, [{"epoch": 1}, {"epoch": 2}]
+    def __init__(self, acc, seed=0, learned=True):
+        self.metrics, self.history = {"accuracy": acc}, [{"epoch": 1, "val_acc": 0.3}, {"epoch": 2, "val_acc": 0.4}]
         self.config = type("C", (), {"seed": seed})()
+        self.informative = {"informative": learned, "accuracy": acc, "majority share": 0.37,
+                            "reason": "" if learned else "predicts 1 class"}
 
 
 def test_ablation_words_follow_the_measurement():
@@ -180,9 +185,67 @@ def test_sweep_and_target_words():
     s = ldl.sweep_table({0.2: [_Run(0.5), _Run(0.52)], 0.6: [_Run(0.4)]})
     assert ldl.sweep_headline(s, "synth-raf") == ("lferldl-f6", "best 51.00 % at β = 0.2 of 2 values; beyond seed noise")
     assert "**the curve is beyond the noise**" in ldl.sweep_words(s, "synth-raf", True)
-    targets = ldl.targets_table({"teacher": [_Run(0.5)], "label smoothing": [_Run(0.49)]}, "synth-raf")
-    assert "within twice the run-to-run sd" in ldl.targets_words(targets, s, "quick")
-    assert "skips" in ldl.targets_words(targets.loc[["teacher"]], s, "smoke")
+    assert "skips" in ldl.targets_words({"teacher": [_Run(0.5)]}, pd.DataFrame(), "smoke")
+
+
+def _controls(teacher, smoothing, blend, none=(0.40, 0.41, 0.39)):
+    return {name: [_Run(a, seed) for seed, a in enumerate(accs)]
+            for name, accs in (("none (combo loss only)", none), ("teacher", teacher),
+                               ("label smoothing", smoothing), ("true blend", blend))}
+
+
+def test_paired_gaps_pair_by_seed_and_the_verdict_follows_them():
+    same = _controls((0.50, 0.52, 0.48), (0.51, 0.50, 0.49), (0.50, 0.53, 0.47))
+    gaps = ldl.paired_gaps(same)
+    assert list(gaps.index) == ["seed 0", "seed 1", "seed 2"] and len(gaps.columns) == len(ldl.CONTROL_PAIRS)
+    assert gaps.loc["seed 1", "teacher − label smoothing"] == pytest.approx(2.0)
+    v = ldl.target_verdicts(gaps)
+    assert v.loc["teacher − none (combo loss only)", "beyond noise"]  # +10 points on every seed
+    assert not v.loc["teacher − label smoothing", "beyond noise"]
+    text = ldl.targets_words(same, gaps, "quick")
+    assert "**any dense target**" in text and "within the noise" in text
+    better = _controls((0.55, 0.56, 0.54), (0.45, 0.47, 0.46), (0.50, 0.51, 0.52))
+    assert "**the teacher's ambiguity**" in ldl.targets_words(better, ldl.paired_gaps(better), "quick")
+    part = {k: v for k, v in same.items() if k != "true blend"}
+    part["teacher"] = part["teacher"][:2]  # seed 2 trained no teacher: pairs only on seeds 0 and 1
+    pg = ldl.paired_gaps(part)
+    assert pd.isna(pg.loc["seed 2", "teacher − label smoothing"]) and "teacher − true blend" not in pg
+    assert ldl.target_verdicts(pg).loc["teacher − label smoothing", "seeds"] == 2
+    failed = dict(same, **{"label smoothing": [_Run(0.37, 0, learned=False)]})
+    assert "learned nothing" in ldl.targets_words(failed, ldl.paired_gaps(failed), "quick")
+
+
+def test_words_refuse_rows_that_learned_nothing():
+    ablated = {"+ PDWRes": [_Run(0.36, 0, learned=False)], "+ LDL (LFER-LDL)": [_Run(0.46, 0)]}
+    t4 = ldl.ablation_table(ablated, "synth-raf")
+    assert pd.isna(t4.loc["+ LDL (LFER-LDL)", "ours step"])  # a step from a network that learned nothing
+    from fernb.chapter import guard_table
+
+    class R(_Run):
+        dir = "run"
+
+    runs = {"+ PDWRes": [R(0.36, 0, learned=False)], "+ LDL (LFER-LDL)": [R(0.46, 0)]}
+    shown, _ = guard_table(t4, runs, {}, ["ours acc. (synth-raf, %)", "ours sd", "ours step"])
+    assert "learned nothing" in ldl.ldl_step_summary(shown, "quick")
+    assert ldl.steps_text(shown) == "—"
+    gain, _ = guard_table(ldl.ldl_gain(runs, "synth-raf"), {"LDL gain (points)": sum(runs.values(), [])}, {})
+    assert "states no gain" in ldl.gain_words(gain)
+    sweep = ldl.sweep_table({0.2: runs["+ PDWRes"], 0.6: runs["+ LDL (LFER-LDL)"]})
+    shown_sweep, _ = guard_table(sweep, {0.2: runs["+ PDWRes"], 0.6: runs["+ LDL (LFER-LDL)"]}, {},
+                                 ["accuracy (%)", "sd"])
+    assert "learned nothing" in ldl.sweep_words(shown_sweep, "synth-raf", True)
+    words = ldl.learned_words({"a": runs["+ PDWRes"], "b": runs["+ LDL (LFER-LDL)"] * 2}, "quick")
+    assert "of the 2 students (a)" in words and "-1.0 points" in words and "a learned nothing" in words
+    assert "every comparison" in ldl.learned_words({"b": [_Run(0.46)]}, "quick")
+
+
+def test_curve_and_architecture_words_follow_the_runs():
+    assert "only the start" in ldl.curves_words(_Run(0.5), "synth-raf", "quick")
+    assert "40.0 % after the last" in ldl.curves_words(_Run(0.5), "synth-raf", "quick")
+    noisy = ldl.sweep_table({0.2: [_Run(0.40), _Run(0.50)], 0.6: [_Run(0.4)]})
+    assert "could not resolve" in ldl.architecture_words(noisy, "quick")
+    tight = ldl.sweep_table({0.2: [_Run(0.500), _Run(0.501)], 0.6: [_Run(0.4)]})
+    assert "could resolve" in ldl.architecture_words(tight, "full")
 
 
 def test_summary_words_come_from_the_truth_report():

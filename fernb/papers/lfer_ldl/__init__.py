@@ -15,8 +15,8 @@ from fernb.papers.lfer_ldl.distributions import (ORACLE, SMOOTHING, ambiguous_ex
                                                  entropy, has_true_blends, kl_rows, label_conditional, paired_gap,
                                                  save_distributions, smoothed_labels, teacher_distributions,
                                                  teacher_vs_truth, true_blend_distributions)
-from fernb.papers.lfer_ldl.experiments import (Teachers, ablation, combo, evaluations, examples, kl_targets,
-                                               peak_runs, protocol_table, sweep, train_teachers, truth_report,
+from fernb.papers.lfer_ldl.experiments import (Teachers, ablation, combo, evaluations, examples, kl_targets, ldl_pair,
+                                               peak_runs, protocol_table, students, sweep, train_teachers, truth_report,
                                                where, with_ldl)
 from fernb.papers.lfer_ldl.figures import curves_figure, distribution_figure, sweep_figure, teacher_examples
 from fernb.papers.lfer_ldl.paper import (FLOPS_M, OURS, PAPER_DATASET, PAPER_TABLES, PEAKS, TABLE_1, TABLE_2,
@@ -24,9 +24,10 @@ from fernb.papers.lfer_ldl.paper import (FLOPS_M, OURS, PAPER_DATASET, PAPER_TAB
                                          peak_beta)
 from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, RECIPES, STUDENT, SWEEP, TEACHER, student_options,
                                            teacher_options)
-from fernb.papers.lfer_ldl.tables import (ablation_table, accuracies, comparison_table, comparison_tables,
-                                          complexity, ldl_gain, sweep_table, targets_table)
-from fernb.papers.lfer_ldl.verdicts import (curves_headline, gain_words, ldl_step_summary, smoothing_words,
-                                            steps_text, sweep_headline, sweep_verdict, sweep_words,
-                                            table_headline, target_verdict, targets_words, truth_summary,
-                                            truth_verdict)
+from fernb.papers.lfer_ldl.tables import (CONTROL_PAIRS, ablation_table, accuracies, comparison_table,
+                                          comparison_tables, complexity, ldl_gain, learned, paired_gaps,
+                                          sweep_table, targets_table)
+from fernb.papers.lfer_ldl.verdicts import (architecture_words, curves_headline, curves_words, gain_words,
+                                            ldl_step_summary, learned_words, smoothing_words, steps_text,
+                                            sweep_headline, sweep_verdict, sweep_words, table_headline,
+                                            target_verdicts, targets_words, truth_summary, truth_verdict)

@@ -132,6 +132,11 @@ def ablation(ch, swept: dict) -> dict:
             for row in TABLE_4.index if row in r.rows}
 
 
+def ldl_pair(ablated: dict) -> list:
+    """The runs the LDL step of :func:`~.tables.ldl_gain` rests on: the last ablation row without and with LDL."""
+    return [*ablated[TABLE_4.index[2]], *ablated[TABLE_4.index[3]]]
+
+
 def kl_targets(ch, teachers: Teachers, ablated: dict) -> dict:
     """Students that differ only in the KL term's target (:data:`~.recipes.CONTROLS`): none (combo loss only), the
     teacher's, and the control targets of this profile (label smoothing, the true blends). target -> runs."""
@@ -145,6 +150,12 @@ def kl_targets(ch, teachers: Teachers, ablated: dict) -> dict:
         file = D.save_distributions(found[name], paths.cache_root() / "ldl" / f"{ch.dataset}-{name}.npy")
         targets[name] = [ch.fit(**student, **with_ldl(peak, file), seed=s) for s in r.seeds_from(ch.seed)]
     return targets
+
+
+def students(swept: dict, ablated: dict, targets: dict) -> dict:
+    """Every student the page compares, by name (the sweep's by beta, the ablation's by row, the controls' by
+    target); a run that appears under two names is the same run."""
+    return {**{f"LDL, β = {b}": runs for b, runs in swept.items()}, **ablated, **targets}
 
 
 def peak_runs(ch, swept: dict) -> list:

@@ -16,6 +16,11 @@ def accuracies(runs) -> np.ndarray:
     return np.array([100 * r.metrics["accuracy"] for r in runs], np.float64)
 
 
+def learned(runs) -> bool:
+    """Whether every one of ``runs`` learned something (:attr:`fernb.train.run.Run.informative`)."""
+    return all(r.informative["informative"] for r in runs)
+
+
 def _mean_sd(acc: np.ndarray) -> tuple[float, float | None]:
     return float(acc.mean()), (float(acc.std(ddof=1)) if len(acc) > 1 else None)
 
@@ -41,7 +46,8 @@ def complexity(model: str, img_size: int = 224) -> dict:
 
 def ablation_table(runs_by_row: dict, dataset: str) -> pd.DataFrame:
     """Table 4 beside ours: the paper's parameters, FLOPs and accuracy (RAF-DB) and ours at 224 x 224, with each
-    row's step over the row above (ours where both rows ran); rows without runs show no accuracy."""
+    row's step over the row above (ours where both rows ran and the row above learned: a step measured from a
+    network that learned nothing is left out); rows without runs show no accuracy."""
     rows = []
     prev_paper = prev_ours = None
     for name, r in TABLE_4.iterrows():
@@ -54,7 +60,7 @@ def ablation_table(runs_by_row: dict, dataset: str) -> pd.DataFrame:
                      "paper step": None if prev_paper is None else round(r["accuracy (%)"] - prev_paper, 2),
                      f"ours acc. ({dataset}, %)": mean, "ours sd": sd, "seeds": len(runs),
                      "ours step": None if mean is None or prev_ours is None else mean - prev_ours})
-        prev_paper, prev_ours = r["accuracy (%)"], mean
+        prev_paper, prev_ours = r["accuracy (%)"], (mean if runs and learned(runs) else None)
     return pd.DataFrame(rows).set_index("row")
 
 
@@ -71,10 +77,32 @@ def ldl_gain(ablated: dict, dataset: str) -> pd.DataFrame:
 
 def targets_table(targets: dict, dataset: str) -> pd.DataFrame:
     """Test accuracy (%) of the students of :func:`~.experiments.kl_targets`: one row per KL target, one column
-    per seed."""
-    table = pd.DataFrame({name: {f"seed {r.config.seed}": 100 * r.metrics["accuracy"] for r in runs}
+    per seed (to 0.01 points: a guarded row makes the columns text)."""
+    table = pd.DataFrame({name: {f"seed {r.config.seed}": round(100 * r.metrics["accuracy"], 2) for r in runs}
                           for name, runs in targets.items()}).T
     table.columns.name = f"test accuracy (%, {dataset})"
+    return table
+
+
+CONTROL_PAIRS = (("teacher", "none (combo loss only)"), ("label smoothing", "none (combo loss only)"),
+                 ("true blend", "none (combo loss only)"), ("teacher", "label smoothing"),
+                 ("teacher", "true blend"))
+"""The paired comparisons of the KL-target students: each dense target over the combo loss alone, and the
+teacher's distributions over each target that lacks (smoothing) or is (the true blends) the faces' ambiguity."""
+
+
+def paired_gaps(targets: dict, pairs=CONTROL_PAIRS) -> pd.DataFrame:
+    """Per-seed paired differences of test accuracy (points) between the students of
+    :func:`~.experiments.kl_targets` (``target -> runs``): one row per seed both targets trained, one column
+    ``"a − b"`` per pair of ``pairs`` whose targets both ran. Read it with :func:`fernb.eval.metrics.beyond_noise`."""
+    by_seed = {name: {r.config.seed: 100 * r.metrics["accuracy"] for r in runs} for name, runs in targets.items()}
+    cols = {}
+    for a, b in pairs:
+        if a in by_seed and b in by_seed:
+            cols[f"{a} − {b}"] = {f"seed {s}": by_seed[a][s] - by_seed[b][s]
+                                  for s in sorted(set(by_seed[a]) & set(by_seed[b]))}
+    table = pd.DataFrame(cols)
+    table.index.name = "paired difference (points)"
     return table
 
 

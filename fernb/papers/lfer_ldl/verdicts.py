@@ -8,7 +8,31 @@ import pandas as pd
 
 from fernb.papers.lfer_ldl.distributions import ORACLE, SMOOTHING, SMOOTHING_EPS
 from fernb.papers.lfer_ldl.paper import OURS, TABLE_4, TABLE_ITEM, paper_dataset, peak_beta
-from fernb.papers.lfer_ldl.tables import accuracies
+from fernb.papers.lfer_ldl.tables import accuracies, learned
+
+UNINFORMATIVE = "uninformative"  # what fernb.chapter.guard_table writes for a run that learned nothing
+NONE, TEACHER = "none (combo loss only)", "teacher"
+
+
+def _numbers(values) -> pd.Series:
+    """A table column as numbers: a guarded ("uninformative") or missing cell becomes NaN."""
+    return pd.to_numeric(pd.Series(values), errors="coerce")
+
+
+def _noise(values) -> dict:
+    """:func:`fernb.eval.metrics.beyond_noise` of one set of per-seed values: mean, standard error, seeds, beyond."""
+    from fernb.eval.metrics import beyond_noise
+
+    row = beyond_noise(pd.DataFrame({"x": _numbers(values).dropna().to_numpy()})).loc["x"]
+    return {"mean": float(row["mean"]), "se": None if pd.isna(row["standard error"]) else float(row["standard error"]),
+            "seeds": int(row["seeds"]), "beyond": bool(row["beyond noise"])}
+
+
+def _noise_words(v: dict) -> str:
+    if v["se"] is None:
+        return f"{v['mean']:+.1f} points over {v['seeds']} seed (no run-to-run estimate)"
+    return (f"{v['mean']:+.1f} ± {v['se']:.1f} points (mean ± standard error over {v['seeds']} paired seeds; "
+            f"{'beyond' if v['beyond'] else 'within'} the noise)")
 
 NOISE_WORD = {True: "beyond seed noise", False: "not beyond seed noise",
               None: "noise unmeasured (one seed per value)"}
@@ -33,8 +57,13 @@ def sweep_headline(table: pd.DataFrame, dataset: str) -> tuple[str, str]:
 
 
 def sweep_words(table: pd.DataFrame, dataset: str, synthetic: bool) -> str:
-    """The sweep's peak, its range and whether the curve stands out of the run-to-run noise."""
-    v = sweep_verdict(table)
+    """The sweep's peak, its range and whether the curve stands out of the run-to-run noise; ``table`` as the page
+    shows it (a coefficient whose runs learned nothing reads "uninformative", and the sweep is then not read)."""
+    failed = [b for b in table.index if str(table.loc[b, "accuracy (%)"]) == UNINFORMATIVE]
+    if failed:
+        return (f"At β = {', '.join(map(str, failed))} the students learned nothing, so this profile does not read "
+                f"the sweep.")
+    v = sweep_verdict(table.astype({"accuracy (%)": float}))
     noise = ("no coefficient ran twice, so there is no run-to-run estimate" if v["sd"] is None
              else f"the run-to-run sd is {v['sd']:.1f} points")
     return (f"Our accuracy peaks at β = {v['best beta']} on {dataset}{' (SynthFER)' if synthetic else ''}. The curve "
@@ -46,20 +75,22 @@ def sweep_words(table: pd.DataFrame, dataset: str, synthetic: bool) -> str:
 
 def steps_text(table4: pd.DataFrame) -> str:
     """Table 4's measured steps (the headline of ``lferldl-t4``)."""
-    steps = table4["ours step"].dropna()
+    steps = _numbers(table4["ours step"]).dropna()
     return "; ".join(f"{k}: {v:+.2f}" for k, v in steps.items()) or "—"
 
 
 def gain_words(gain: pd.DataFrame) -> str:
-    """The LDL step of Table 4 over its seeds, read against their standard error, beside the paper's step."""
-    per_seed = gain.loc["LDL gain (points)"].astype(float).dropna()
-    n, mean = len(per_seed), float(per_seed.mean())
-    spread = ""
-    if n > 1:  # beyond noise: the mean more than two standard errors from zero
-        se = float(per_seed.std(ddof=1) / np.sqrt(n))
-        spread = f" (standard error {se:.1f}; {'beyond' if abs(mean) > 2 * se else 'within'} the run-to-run variation)"
-    return (f"Label-distribution learning adds {mean:+.1f} points on average over {n} seed(s){spread}. The paper's "
-            f"step on RAF-DB: +{OURS - TABLE_4['accuracy (%)'].iloc[2]:.2f}.")
+    """The LDL step of Table 4 over its seeds, read against their standard error
+    (:func:`fernb.eval.metrics.beyond_noise`), beside the paper's step; a step resting on a run that learned
+    nothing is not stated."""
+    per_seed = _numbers(gain.loc["LDL gain (points)"]).dropna()
+    paper = f"The paper's step on RAF-DB: +{OURS - TABLE_4['accuracy (%)'].iloc[2]:.2f}."
+    if per_seed.empty:
+        return f"The LDL step rests on a run that learned nothing, so this profile states no gain. {paper}"
+    v, n = _noise(per_seed), len(per_seed)
+    spread = "" if v["se"] is None else (f" (standard error {v['se']:.1f}; "
+                                         f"{'beyond' if v['beyond'] else 'within'} the run-to-run variation)")
+    return f"Label-distribution learning adds {v['mean']:+.1f} points on average over {n} seed(s){spread}. {paper}"
 
 
 def table_headline(dataset: str, peak: list) -> tuple[str, str]:
@@ -115,29 +146,58 @@ def smoothing_words(report: pd.DataFrame, num_classes: int = 7) -> str:
             f"does not consistently follow the blend's strength.")
 
 
-def target_verdict(table: pd.DataFrame, a: str, b: str, sd: float | None) -> str:
-    """Students that differ only in the KL term's target (rows of ``table``, one column per seed): the mean gap of
-    ``a`` over ``b`` on their shared seeds, read against the run-to-run sd."""
-    both = table.loc[[a, b]].dropna(axis=1).astype(float)
-    if both.shape[1] == 0:
-        return f"No seed trained both the {a} and the {b} target."
-    gap = float((both.loc[a] - both.loc[b]).mean())
-    seeds = f"{both.shape[1]} shared seed{'s' if both.shape[1] > 1 else ''}"
-    if sd is None:
-        return f"The {a} target scores {gap:+.1f} points over the {b} target ({seeds}; no run-to-run estimate)."
-    beyond = abs(gap) > 2 * sd
-    return (f"The {a} target scores {gap:+.1f} points over the {b} target ({seeds}), "
-            f"{'beyond' if beyond else 'within'} twice the run-to-run sd of {sd:.1f} points"
-            + ("." if beyond else f": this profile cannot tell the two targets apart, so the gain over the combo "
-               f"loss alone is the KL term's doing, not something only the {a}'s distributions carry."))
+def target_verdicts(gaps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fernb.eval.metrics.beyond_noise` of each paired comparison of :func:`~.tables.paired_gaps`."""
+    from fernb.eval.metrics import beyond_noise
+
+    return beyond_noise(gaps)
 
 
-def targets_words(table: pd.DataFrame, sweep: pd.DataFrame, profile: str) -> str:
-    """The first control target against the teacher's (:func:`target_verdict`), or what this profile skips."""
-    controls = [t for t in table.index if t not in ("none (combo loss only)", "teacher")]
+def _pair(gaps: pd.DataFrame, a: str, b: str) -> dict | None:
+    col = f"{a} − {b}"
+    return _noise(gaps[col]) if col in gaps.columns and gaps[col].notna().any() else None
+
+
+def targets_words(targets: dict, gaps: pd.DataFrame, profile: str) -> str:
+    """Whether the gain of label-distribution learning is the teacher's ambiguity or any dense target, decided on
+    the students of :func:`~.experiments.kl_targets` (``targets``: target -> runs) by the per-seed paired
+    differences ``gaps`` (:func:`~.tables.paired_gaps`) against their standard error."""
+    controls = [t for t in targets if t not in (NONE, TEACHER)]
     if not controls:
         return f"`{profile}` skips the smoothing and true-blend students; `full` trains them."
-    return target_verdict(table, "teacher", controls[0], sweep_verdict(sweep)["sd"])
+    failed = [name for name, runs in targets.items() if not learned(runs)]
+    if failed:
+        return (f"In `{profile}` the {', '.join(failed)} student(s) learned nothing (see the table), so this profile "
+                f"cannot say whether the gain is the teacher's ambiguity or any dense target.")
+    out = []
+    dense = {c: _pair(gaps, c, NONE) for c in [TEACHER, *controls]}
+    out.append("Over the combo loss alone: " + "; ".join(
+        f"the {c} target {_noise_words(v)}" for c, v in dense.items() if v is not None) + ".")
+    ts = _pair(gaps, TEACHER, "label smoothing")
+    if ts is not None:
+        if ts["beyond"] and ts["mean"] > 0:
+            out.append(f"Against label smoothing, a dense target without ambiguity, the teacher's distributions score "
+                       f"{_noise_words(ts)}: the gain is **the teacher's ambiguity**, not any dense target.")
+        elif ts["beyond"]:
+            out.append(f"Against label smoothing the teacher's distributions score {_noise_words(ts)}: a dense "
+                       f"target without ambiguity does better, so the gain is **any dense target**, and the "
+                       f"teacher's ambiguity costs accuracy here.")
+        else:
+            out.append(f"Against label smoothing, a dense target without ambiguity, the teacher's distributions score "
+                       f"{_noise_words(ts)}: this profile finds **any dense target** does as well; it cannot credit "
+                       f"the teacher's ambiguity with the gain.")
+    tb, bs = _pair(gaps, TEACHER, "true blend"), _pair(gaps, "true blend", "label smoothing")
+    if tb is not None:
+        how = ("the faces' true ambiguity trains a better student than the teacher's estimate of it"
+               if tb["beyond"] and tb["mean"] < 0 else
+               "the teacher's distributions train a better student than the faces' true ambiguity: what helps is "
+               "more than ambiguity (the teacher's confusions, its softness)" if tb["beyond"] else
+               "the teacher's estimate of the ambiguity and the truth are not told apart here")
+        out.append(f"Against the true blends the teacher's distributions score {_noise_words(tb)}: {how}.")
+    if bs is not None:
+        out.append(f"The true blends against label smoothing, the cleanest test of ambiguity itself: "
+                   f"{_noise_words(bs)}.")
+    return " ".join(out)
 
 
 _THAN = {"closer to the truth": "closer to the truth than", "further from the truth": "further from the truth than",
@@ -186,10 +246,16 @@ def truth_summary(truth, seed: int, profile: str) -> str:
 
 
 def ldl_step_summary(table4: pd.DataFrame, profile: str) -> str:
-    """Table 4's LDL step as measured, beside the paper's and the other steps measured in this profile."""
-    steps = table4["ours step"].dropna()
+    """Table 4's LDL step as measured, beside the paper's and the other steps measured in this profile; a row
+    that learned nothing is said to have, instead of its step."""
+    steps = _numbers(table4["ours step"]).dropna()
     last = TABLE_4.index[-1]
     paper = table4.loc[last, "paper step"]
+    acc = [c for c in table4.columns if c.startswith("ours acc.")]
+    failed = [r for r in table4.index if acc and str(table4.loc[r, acc[0]]) == UNINFORMATIVE]
+    if failed:
+        return (f"In `{profile}` the row(s) {', '.join(failed)} of the ablation learned nothing, so no LDL step is "
+                f"stated (the paper's: {paper:+.2f} points).")
     if last not in steps:
         return f"`{profile}` measures no LDL step of Table 4 (the paper's: {paper:+.2f} points)."
     rank = ("the only step of the ablation measured here" if len(steps) == 1 else
@@ -197,3 +263,52 @@ def ldl_step_summary(table4: pd.DataFrame, profile: str) -> str:
             f"not the largest step of the ablation ({steps.idxmax()}: {steps.max():+.2f})")
     return (f"Label-distribution learning adds {steps[last]:+.2f} points in `{profile}`, {rank}; the paper's LDL "
             f"step on RAF-DB is {paper:+.2f}.")
+
+
+def learned_words(runs_by_name: dict, profile: str) -> str:
+    """Whether the students this page compares learned: the weakest margin over always answering the commonest
+    test class, and which (if any) learned nothing (:func:`fernb.eval.metrics.informative`)."""
+    seen, checks = set(), []
+    for name, runs in runs_by_name.items():  # a run shared by two names (the ablation's, the controls') counts once
+        for r in runs:
+            if id(r) not in seen:
+                seen.add(id(r))
+                checks.append((name, r.informative))
+    if not checks:
+        return f"`{profile}` trains no student."
+    failed = sorted({name for name, c in checks if not c["informative"]})
+    name, worst = min(checks, key=lambda nc: nc[1]["accuracy"] - nc[1]["majority share"])
+    margin = 100 * (worst["accuracy"] - worst["majority share"])
+    text = (f"In `{profile}` the weakest of the {len(checks)} students ({name}) scores {100 * worst['accuracy']:.1f} "
+            f"%, {margin:+.1f} points over always answering the commonest test class "
+            f"({100 * worst['majority share']:.1f} %)")
+    if failed:
+        return text + f"; {'; '.join(failed)} learned nothing, and their numbers are shown as uninformative."
+    return text + ", so every comparison on this page is between networks that learned."
+
+
+def architecture_words(sweep: pd.DataFrame, profile: str) -> str:
+    """The architecture steps of Table 4 (output module, PDWRes) against the run-to-run sd measured here
+    (``sweep`` as the page shows it: a guarded row gives no sd)."""
+    sds = _numbers(sweep["sd"]).dropna()
+    sd = float(np.sqrt((sds ** 2).mean())) if len(sds) else None
+    steps = TABLE_4["accuracy (%)"].diff().iloc[1:3]
+    paper = " and ".join(f"{v:+.2f}" for v in steps)
+    if sd is None:
+        return (f"The paper's architecture steps are {paper} points; `{profile}` measures no run-to-run sd to set "
+                f"them against, and `full` trains them.")
+    resolvable = bool((steps.abs() > 2 * sd).all())
+    return (f"The paper's architecture steps are {paper} points and the run-to-run sd here is {sd:.1f} points, so "
+            + ("`" + profile + "` could resolve them." if resolvable else
+               f"`{profile}`'s seeds could not resolve them; `full` trains those rows."))
+
+
+def curves_words(run, dataset: str, profile: str) -> str:
+    """How far this profile's curves go against the epoch at which the paper sees convergence (Figs. 8-9)."""
+    paper = 15 if paper_dataset(dataset).startswith("AffectNet") else 35
+    epochs = len(run.history)
+    val = [h.get("val_acc") for h in run.history if h.get("val_acc") is not None]
+    end = f"; validation accuracy {100 * val[0]:.1f} % after the first and {100 * val[-1]:.1f} % after the last" \
+        if val else ""
+    return (f"The paper sees convergence by epoch {paper}; `{profile}` trains {epochs} epoch(s){end}, so "
+            + ("these curves show only the start of training." if epochs < paper else "they cover the paper's."))
