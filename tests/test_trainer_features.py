@@ -57,6 +57,28 @@ def test_sam_run_trains_and_differs_from_plain(smoke_raf, tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
 
 
+def test_a_cpu_fit_spares_one_core_for_the_loader_and_gives_it_back(smoke_raf, tmp_path):
+    from fernb.train.callbacks import Callback
+
+    seen = []
+
+    class Threads(Callback):
+        def on_epoch_end(self, trainer, record):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False, device="cpu", callbacks=[Threads()])
+        assert seen == [1] and torch.get_num_threads() == 2
+        torch.set_num_threads(1)  # one thread: nothing to spare
+        fit({**TINY, "epochs": 1, "seed": 5}, runs_root=tmp_path, progress=False, device="cpu",
+            callbacks=[Threads()])
+        assert seen == [1, 1] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_early_stopping_ends_a_run_without_progress(smoke_raf, tmp_path):
     run = fit({**TINY, "epochs": 8, "lr": 1e-12, "early_stop_patience": 2, "scheduler": "none"}, runs_root=tmp_path,
               progress=False)
