@@ -25,12 +25,38 @@ def test_printed_numbers_are_the_papers():
     assert resemotenet.ABLATION("full").configs == list(resemotenet.TABLE_IV)
 
 
+def fake_run(accuracy, learned=True, name="r"):
+    check = {"informative": learned, "accuracy": accuracy, "majority share": 0.37,
+             "reason": "" if learned else "predicts 1 class"}
+    return SimpleNamespace(metrics={"accuracy": accuracy}, informative=check, dir=f"/runs/{name}")
+
+
 def test_table3_puts_ours_on_the_row_of_its_dataset(ch):
-    run = SimpleNamespace(metrics={"accuracy": 0.5})
-    t = resemotenet.table3(ch, run)
+    t = resemotenet.table3(ch, fake_run(0.5))
     assert t.loc["synth-raf (synthetic)", "measured here (%)"] == 50.0
     assert t["measured here (%)"].notna().sum() == 1
     assert (ch.report_dir / "tables" / "table3.json").exists()
+    failed = resemotenet.table3(ch, fake_run(0.37, learned=False))
+    assert failed.loc["synth-raf (synthetic)", "measured here (%)"] == "uninformative"
+
+
+def test_table4_pairs_each_configuration_with_c1_by_seed(ch):
+    c1 = [0.60, 0.64, 0.62]
+    runs = {"resemotenet": [fake_run(a) for a in c1],
+            "resemotenet_c3": [fake_run(a - 0.10 + e) for a, e in zip(c1, (0.0, 0.005, -0.005))],
+            "resemotenet_c5": [fake_run(a + e) for a, e in zip(c1, (0.03, -0.04, 0.01))]}
+    t = resemotenet.table4(ch, runs)
+    assert t.loc["resemotenet_c3", "ours: − C1 (pts)"] == -10.0
+    assert t.loc["resemotenet_c3", "beyond seed noise"] is True
+    assert t.loc["resemotenet_c5", "beyond seed noise"] is False
+    assert pd.isna(t.loc["resemotenet", "ours: − C1 (pts)"]) and pd.isna(t.loc["resemotenet_c2", "± se"])
+    text = resemotenet.table4_text(t, 3)
+    assert "C3** (removes CNN (64)): -10.0" in text and "the paper's direction" in text
+    assert "C5** " in text and "within seed noise" in text and "Not trained in this profile: C2, C4, C6" in text
+    runs["resemotenet_c5"][1] = fake_run(0.37, learned=False)
+    t = resemotenet.table4(ch, runs)
+    assert t.loc["resemotenet_c5", "ours: − C1 (pts)"] == "uninformative"
+    assert "C5**" not in resemotenet.table4_text(t, 3)
 
 
 def test_leakage_audit_summary(ch, smoke_raf):
