@@ -212,7 +212,13 @@ def test_paired_gaps_pair_by_seed_and_the_verdict_follows_them():
     assert pd.isna(pg.loc["seed 2", "teacher − label smoothing"]) and "teacher − true blend" not in pg
     assert ldl.target_verdicts(pg).loc["teacher − label smoothing", "seeds"] == 2
     failed = dict(same, **{"label smoothing": [_Run(0.37, 0, learned=False)]})
-    assert "learned nothing" in ldl.targets_words(failed, ldl.paired_gaps(failed), "quick")
+    text = ldl.targets_words(failed, ldl.paired_gaps(failed), "quick")
+    assert "learned nothing" in text and "Against label smoothing" not in text
+    # a student that failed on one seed silences its own comparisons only: teacher vs smoothing still decided
+    blend_failed = dict(same, **{"true blend": [_Run(0.5, 0), _Run(0.37, 1, learned=False), _Run(0.5, 2)]})
+    text = ldl.targets_words(blend_failed, ldl.paired_gaps(blend_failed), "quick")
+    assert "true blend student(s) learned nothing" in text and "Against the true blends" not in text
+    assert "Against label smoothing" in text and "**any dense target**" in text
 
 
 def test_words_refuse_rows_that_learned_nothing():

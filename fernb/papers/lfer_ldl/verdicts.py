@@ -166,14 +166,19 @@ def targets_words(targets: dict, gaps: pd.DataFrame, profile: str) -> str:
     if not controls:
         return f"`{profile}` skips the smoothing and true-blend students; `full` trains them."
     failed = [name for name, runs in targets.items() if not learned(runs)]
-    if failed:
-        return (f"In `{profile}` the {', '.join(failed)} student(s) learned nothing (see the table), so this profile "
-                f"cannot say whether the gain is the teacher's ambiguity or any dense target.")
     out = []
-    dense = {c: _pair(gaps, c, NONE) for c in [TEACHER, *controls]}
-    out.append("Over the combo loss alone: " + "; ".join(
-        f"the {c} target {_noise_words(v)}" for c, v in dense.items() if v is not None) + ".")
-    ts = _pair(gaps, TEACHER, "label smoothing")
+    if failed:
+        out.append(f"In `{profile}` the {', '.join(failed)} student(s) learned nothing on at least one seed (see the "
+                   f"table), so no comparison with {'it' if len(failed) == 1 else 'them'} is stated.")
+
+    def pair(a, b):  # a paired verdict only between students that both learned
+        return None if a in failed or b in failed else _pair(gaps, a, b)
+
+    dense = {c: pair(c, NONE) for c in [TEACHER, *controls]}
+    if any(v is not None for v in dense.values()):
+        out.append("Over the combo loss alone: " + "; ".join(
+            f"the {c} target {_noise_words(v)}" for c, v in dense.items() if v is not None) + ".")
+    ts = pair(TEACHER, "label smoothing")
     if ts is not None:
         if ts["beyond"] and ts["mean"] > 0:
             out.append(f"Against label smoothing, a dense target without ambiguity, the teacher's distributions score "
@@ -184,9 +189,9 @@ def targets_words(targets: dict, gaps: pd.DataFrame, profile: str) -> str:
                        f"teacher's ambiguity costs accuracy here.")
         else:
             out.append(f"Against label smoothing, a dense target without ambiguity, the teacher's distributions score "
-                       f"{_noise_words(ts)}: this profile finds **any dense target** does as well; it cannot credit "
-                       f"the teacher's ambiguity with the gain.")
-    tb, bs = _pair(gaps, TEACHER, "true blend"), _pair(gaps, "true blend", "label smoothing")
+                       f"{_noise_words(ts)}: this profile cannot tell them from **any dense target**, so it cannot "
+                       f"credit the teacher's ambiguity with the gain (within the noise is not the same as equal).")
+    tb, bs = pair(TEACHER, "true blend"), pair("true blend", "label smoothing")
     if tb is not None:
         how = ("the faces' true ambiguity trains a better student than the teacher's estimate of it"
                if tb["beyond"] and tb["mean"] < 0 else
