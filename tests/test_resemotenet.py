@@ -53,6 +53,10 @@ def test_table4_pairs_each_configuration_with_c1_by_seed(ch):
     text = resemotenet.table4_text(t, 3)
     assert "C3** (removes CNN (64)): -10.0" in text and "the paper's direction" in text
     assert "C5** " in text and "within seed noise" in text and "Not trained in this profile: C2, C4, C6" in text
+    empty = resemotenet.table4(ch, {})  # a profile that trains none: the paper's columns and our MACs only
+    assert "ours: − C1 (pts)" not in empty and "MACs (M)" in empty
+    assert "trains no configuration" in resemotenet.table4_text(empty, 3)
+    assert "full trains C1-C6" in resemotenet.table4_line(empty)
     runs["resemotenet_c5"][1] = fake_run(0.37, learned=False)
     t = resemotenet.table4(ch, runs)
     assert t.loc["resemotenet_c5", "ours: − C1 (pts)"] == "uninformative"
