@@ -143,13 +143,16 @@ def test_truth_verdict_gives_the_spread_over_teachers():
 def test_recipes_give_every_profile_a_student_and_a_teacher():
     for p in PROFILES:
         student = recipes.student_options(p, "synth-raf")
-        assert student["model"] == "lfer_ldl" and student["optimizer"] == "sgd"  # §2.3 kept where not shrunk
+        assert student["momentum"] == 0.9 and student["weight_decay"] == 1e-4  # §2.3 kept where not shrunk
         assert "seeds" not in recipes.teacher_options(p, "synth-raf")  # only training options reach the trainer
     assert recipes.student_options("full", "affectnet-7") == ldl.paper_protocol("affectnet-7")
     assert recipes.teacher_options("full", "rafdb")["model"] == "btfer_resnet50"
     quick = recipes.student_options("quick", "synth-raf")
-    assert (quick["img_size"], quick["epochs"], quick["batch_size"], quick["scheduler"]) == (32, 6, 32, "cosine")
-    assert quick["lr"] == 0.03 and quick["memory_format"] == "channels_last"  # raised until the combo loss learns
+    assert (quick["img_size"], quick["epochs"], quick["batch_size"], quick["scheduler"]) == (32, 4, 64, "cosine")
+    assert (quick["model"], quick["optimizer"]) == ("small_cnn", "adam")  # the stand-in that learns on every seed
+    assert recipes.stand_in("quick") == "small_cnn" and recipes.stand_in("full") is None
+    assert recipes.student_options("full", "rafdb")["model"] == "lfer_ldl"
+    assert "memory_format" not in quick  # None: the trainer measures
     for name in ("label smoothing", "true blend"):  # both controls, paired by seed with the LDL row
         assert name in ldl.CONTROLS("quick").targets and ldl.CONTROLS("quick").seeds == ldl.SWEEP("quick").seeds >= 3
     assert "max_batches_per_epoch" not in quick  # None keeps the trainer's default
@@ -158,10 +161,27 @@ def test_recipes_give_every_profile_a_student_and_a_teacher():
         assert ldl.peak_beta("synth-raf") in ldl.SWEEP(p).betas and ldl.ABLATION(p).seeds == ldl.SWEEP(p).seeds
 
 
+def test_a_stand_in_student_cannot_train_the_architecture_rows(monkeypatch):
+    monkeypatch.setitem(recipes.ABLATION.columns["quick"], "rows", list(ldl.TABLE_4.index))
+    with pytest.raises(ValueError, match=r"ABLATION\['quick'\].rows: the architecture rows .* stand-in 'small_cnn'"):
+        recipes._check()
+
+
+def test_a_stand_in_student_is_named_wherever_its_number_is_shown():
+    stand, own = [_Run(0.8, 0, model="small_cnn")], [_Run(0.8, 0)]
+    assert ldl.network(stand) == "small_cnn stand-in at 32 px" and ldl.network(own) == "LFER-LDL's network"
+    assert ldl.table_headline("synth-raf", stand)[1].endswith("small_cnn stand-in at 32 px")
+    table = ldl.comparison_tables("synth-raf", "synth-raf, SynthFER", stand)
+    last = next(iter(table.values())).iloc[-1]
+    assert last.name == "small_cnn + LDL (stand-in)" and "not LFER-LDL's network" in last["source"]
+    t4 = ldl.ablation_table({"+ PDWRes": stand, "+ LDL (LFER-LDL)": stand}, "synth-raf")
+    assert t4.loc["+ LDL (LFER-LDL)", "ours network"] == "small_cnn stand-in at 32 px"
+
+
 class _Run:
-    def __init__(self, acc, seed=0, learned=True):
+    def __init__(self, acc, seed=0, learned=True, model="lfer_ldl"):
         self.metrics, self.history = {"accuracy": acc}, [{"epoch": 1, "val_acc": 0.3}, {"epoch": 2, "val_acc": 0.4}]
-        self.config = type("C", (), {"seed": seed})()
+        self.config = type("C", (), {"seed": seed, "model": model, "img_size": 32})()
         self.informative = {"informative": learned, "accuracy": acc, "majority share": 0.37,
                             "reason": "" if learned else "predicts 1 class"}
 
@@ -177,8 +197,9 @@ def test_ablation_words_follow_the_measurement():
     assert "+11.00 points" in text and "the only step" in text and "+3.77" in text
     assert "measures no LDL step" in ldl.ldl_step_summary(ldl.ablation_table({}, "synth-raf"), "smoke")
     assert ldl.table_headline("synth-raf", ablated["+ LDL (LFER-LDL)"]) == (
-        "lferldl-t1", "42.00 % with LDL at β = 0.2, mean of 2 seed(s)")
-    assert ldl.curves_headline("affectnet-7", _Run(0.5)) == ("lferldl-f9", "curves over 2 epochs; test 50.0 %")
+        "lferldl-t1", "42.00 % with LDL at β = 0.2, mean of 2 seed(s), LFER-LDL's network")
+    assert ldl.curves_headline("affectnet-7", _Run(0.5)) == (
+        "lferldl-f9", "curves over 2 epochs; test 50.0 %, LFER-LDL's network")
 
 
 def test_sweep_and_target_words():
@@ -262,3 +283,15 @@ def test_summary_words_come_from_the_truth_report():
     assert "closer to the truth than label smoothing" in text and "times chance" in text
     assert "no true blends" in ldl.truth_summary(None, 0, "quick")
     assert "Label smoothing has no second class" in ldl.smoothing_words(report)
+
+
+def test_the_quick_teacher_on_seed_0_is_the_run_chapter_04_trains():
+    from fernb.papers import zoo
+    from fernb.train import TrainConfig
+
+    base = {"dataset": "synth-raf", "profile": "quick", "data_seed": 0, "seed": 0}
+    r = zoo.TRAINED("quick")
+    ch04 = TrainConfig(**base, model="small_cnn", img_size=r.img_size, epochs=r.epochs, batch_size=r.batch_size,
+                       class_weighting=r.class_weighting, max_batches_per_epoch=r.max_batches_per_epoch)
+    teacher = TrainConfig(**{**base, **recipes.teacher_options("quick", "synth-raf")})
+    assert "small_cnn" in r.models and teacher == ch04  # one run, so the book trains it once

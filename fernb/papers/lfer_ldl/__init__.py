@@ -22,10 +22,11 @@ from fernb.papers.lfer_ldl.figures import curves_figure, distribution_figure, sw
 from fernb.papers.lfer_ldl.paper import (FLOPS_M, OURS, PAPER_DATASET, PAPER_TABLES, PEAKS, TABLE_1, TABLE_2,
                                          TABLE_3, TABLE_4, check_coefficients, paper_dataset, paper_protocol,
                                          peak_beta)
-from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, RECIPES, STUDENT, SWEEP, TEACHER, student_options,
+from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, RECIPES, STUDENT, SWEEP, TEACHER, stand_in,
+                                           student_options,
                                            teacher_options)
 from fernb.papers.lfer_ldl.tables import (CONTROL_PAIRS, ablation_table, accuracies, comparison_table,
-                                          comparison_tables, complexity, ldl_gain, learned, paired_gaps,
+                                          comparison_tables, complexity, ldl_gain, learned, network, paired_gaps,
                                           sweep_table, targets_table)
 from fernb.papers.lfer_ldl.verdicts import (architecture_words, curves_headline, curves_words, gain_words,
                                             ldl_step_summary, learned_words, smoothing_words, steps_text,

@@ -12,7 +12,8 @@ import pandas as pd
 from fernb import paths
 from fernb.papers.lfer_ldl import distributions as D
 from fernb.papers.lfer_ldl.paper import TABLE_4, paper_protocol, peak_beta
-from fernb.papers.lfer_ldl.recipes import ABLATION, CONTROLS, SWEEP, TEACHER, student_options, teacher_options
+from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, SWEEP, TEACHER, stand_in, student_options,
+                                          teacher_options)
 
 
 def where(ch) -> str:
@@ -120,14 +121,17 @@ def sweep(ch, teachers: Teachers) -> dict:
 
 def ablation(ch, swept: dict) -> dict:
     """Table 4 (§2.4.4): each row of :data:`~.recipes.ABLATION` trained with the combo loss alone at the paper's
-    peak beta; the LDL row is the sweep's run there. row -> runs."""
+    peak beta; the LDL row is the sweep's run there. With a stand-in student (:func:`~.recipes.stand_in`) the
+    combo-only row is the stand-in without the teacher's distributions (the architecture rows are then not
+    trained: :func:`~.recipes._check`). row -> runs."""
     r, student, peak = ABLATION(ch.profile), student_options(ch.profile, ch.dataset), peak_beta(ch.dataset)
     if peak not in swept:
         raise ValueError(f"the sweep has no run at the paper's peak beta={peak}; SWEEP[{ch.profile!r}].betas must "
                          f"include it")
     seeds = r.seeds_from(ch.seed)
     return {row: (swept[peak][:len(seeds)] if TABLE_4.loc[row, "ldl"] else
-                  [ch.fit(**{**student, "model": TABLE_4.loc[row, "model"], **combo(peak), "seed": s})
+                  [ch.fit(**{**student, "model": stand_in(ch.profile) or TABLE_4.loc[row, "model"], **combo(peak),
+                             "seed": s})
                    for s in seeds])
             for row in TABLE_4.index if row in r.rows}
 

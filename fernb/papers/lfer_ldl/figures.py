@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fernb.papers.lfer_ldl.paper import PEAKS
+from fernb.papers.lfer_ldl.tables import network
 
 
 def sweep_figure(table: pd.DataFrame, dataset: str, profile: str):
@@ -61,10 +62,11 @@ def teacher_examples(teachers, rows):
 
 
 def curves_figure(run, dataset: str, profile: str, beta: float):
-    """Figs. 8-9: the LFER-LDL run's training and validation accuracy and loss per epoch."""
+    """Figs. 8-9: the LFER-LDL (or stand-in) run's training and validation accuracy and loss per epoch."""
     from fernb.viz import training_curves_figure
 
     return training_curves_figure(
-        run.history, f"Training curves, LFER-LDL with LDL, β = {beta}<br><sup>{dataset}, profile {profile}; "
+        run.history, f"Training curves, {network([run])} with LDL, β = {beta}<br><sup>{dataset}, profile "
+                     f"{profile}; "
                      f"validation = 10 % of the training split; train loss = combo + KL, validation loss = "
                      f"cross-entropy</sup>")

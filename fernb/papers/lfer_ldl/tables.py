@@ -21,6 +21,13 @@ def learned(runs) -> bool:
     return all(r.informative["informative"] for r in runs)
 
 
+def network(runs) -> str:
+    """The network ``runs`` trained, as the page names it: LFER-LDL's own, or the profile's stand-in student
+    (:func:`~.recipes.stand_in`) with its resolution, so no stand-in number reads as the paper's network."""
+    c = runs[0].config
+    return "LFER-LDL's network" if c.model == "lfer_ldl" else f"{c.model} stand-in at {c.img_size} px"
+
+
 def _mean_sd(acc: np.ndarray) -> tuple[float, float | None]:
     return float(acc.mean()), (float(acc.std(ddof=1)) if len(acc) > 1 else None)
 
@@ -58,6 +65,7 @@ def ablation_table(runs_by_row: dict, dataset: str) -> pd.DataFrame:
                      "paper FLOPs (M)": r["FLOPs (M)"], "ours FLOPs (M)": ours["FLOPs (M)"],
                      "paper acc. (RAF-DB, %)": r["accuracy (%)"],
                      "paper step": None if prev_paper is None else round(r["accuracy (%)"] - prev_paper, 2),
+                     "ours network": network(runs) if runs else None,
                      f"ours acc. ({dataset}, %)": mean, "ours sd": sd, "seeds": len(runs),
                      "ours step": None if mean is None or prev_ours is None else mean - prev_ours})
         prev_paper, prev_ours = r["accuracy (%)"], (mean if runs and learned(runs) else None)
@@ -106,16 +114,20 @@ def paired_gaps(targets: dict, pairs=CONTROL_PAIRS) -> pd.DataFrame:
     return table
 
 
-def comparison_table(paper_ds: str, accuracy: float | None, dataset: str, img_size: int = 224) -> pd.DataFrame:
-    """Tables 1-3: the paper's rows on ``paper_ds`` and our measured LFER-LDL as the last row (size at
-    ``img_size``; ``accuracy`` on ``dataset`` in a column of its own, left out when ``None``)."""
+def comparison_table(paper_ds: str, accuracy: float | None, dataset: str, img_size: int = 224,
+                     model: str = "lfer_ldl") -> pd.DataFrame:
+    """Tables 1-3: the paper's rows on ``paper_ds`` and our measured network (``model``: LFER-LDL's, or a
+    profile's stand-in student) as the last row (size at ``img_size``; ``accuracy`` on ``dataset`` in a column of
+    its own, left out when ``None``)."""
     if paper_ds not in PAPER_TABLES:
         raise ValueError(f"paper_dataset={paper_ds!r}; the paper's tables are for {list(PAPER_TABLES)}")
     name, table = PAPER_TABLES[paper_ds]
     t = table.rename(columns={"accuracy (%)": f"accuracy (%, {paper_ds})"})
     t.insert(0, "from", f"paper, {name}")
-    ours = {"from": "measured here", "method": "LFER-LDL (ours)", **complexity("lfer_ldl", img_size),
-            "source": f"our network at {img_size}x{img_size}"}
+    ours = ({"method": "LFER-LDL (ours)", "source": f"our network at {img_size}x{img_size}"} if model == "lfer_ldl"
+            else {"method": f"{model} + LDL (stand-in)",
+                  "source": f"stand-in student at {img_size}x{img_size}, not LFER-LDL's network"})
+    ours = {"from": "measured here", **ours, **complexity(model, img_size)}
     t = pd.concat([t, pd.DataFrame([ours])], ignore_index=True)
     if accuracy is not None:
         t[f"accuracy (%, {dataset})"] = [None] * (len(t) - 1) + [accuracy]
@@ -125,6 +137,7 @@ def comparison_table(paper_ds: str, accuracy: float | None, dataset: str, img_si
 def comparison_tables(dataset: str, label: str, peak: list) -> dict:
     """Tables 1-3 titled as the paper numbers them; our mean accuracy at the peak (``peak``: its runs) joins the
     table of the paper's dataset that ``dataset`` stands beside."""
-    ours, mine = accuracies(peak).mean(), paper_dataset(dataset)
-    return {f"{PAPER_TABLES[name][0]}: {name}": comparison_table(name, ours if name == mine else None, label)
+    ours, mine, c = accuracies(peak).mean(), paper_dataset(dataset), peak[0].config
+    size = {} if c.model == "lfer_ldl" else {"img_size": c.img_size, "model": c.model}
+    return {f"{PAPER_TABLES[name][0]}: {name}": comparison_table(name, ours if name == mine else None, label, **size)
             for name in PAPER_TABLES}

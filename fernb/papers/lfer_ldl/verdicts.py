@@ -8,7 +8,7 @@ import pandas as pd
 
 from fernb.papers.lfer_ldl.distributions import ORACLE, SMOOTHING, SMOOTHING_EPS
 from fernb.papers.lfer_ldl.paper import OURS, TABLE_4, TABLE_ITEM, paper_dataset, peak_beta
-from fernb.papers.lfer_ldl.tables import accuracies, learned
+from fernb.papers.lfer_ldl.tables import accuracies, learned, network
 
 UNINFORMATIVE = "uninformative"  # what fernb.chapter.guard_table writes for a run that learned nothing
 NONE, TEACHER = "none (combo loss only)", "teacher"
@@ -97,13 +97,15 @@ def table_headline(dataset: str, peak: list) -> tuple[str, str]:
     """(results-map item, text) of Tables 1-3: our mean accuracy at the paper's peak beta."""
     beta = peak_beta(dataset)
     return (TABLE_ITEM.get(paper_dataset(dataset), "lferldl-t1"),
-            f"{accuracies(peak).mean():.2f} % with LDL at β = {beta}, mean of {len(peak)} seed(s)")
+            f"{accuracies(peak).mean():.2f} % with LDL at β = {beta}, mean of {len(peak)} seed(s), "
+            f"{network(peak)}")
 
 
 def curves_headline(dataset: str, run) -> tuple[str, str]:
     """(results-map item, text) of Figs. 8-9: how many epochs the curves cover and where the run ends."""
     item = "lferldl-f9" if paper_dataset(dataset).startswith("AffectNet") else "lferldl-f8"
-    return item, f"curves over {len(run.history)} epochs; test {100 * run.metrics['accuracy']:.1f} %"
+    return item, (f"curves over {len(run.history)} epochs; test {100 * run.metrics['accuracy']:.1f} %, "
+                  f"{network([run])}")
 
 
 def _verdict(g) -> str:
@@ -185,8 +187,8 @@ def targets_words(targets: dict, gaps: pd.DataFrame, profile: str) -> str:
                        f"{_noise_words(ts)}: the gain is **the teacher's ambiguity**, not any dense target.")
         elif ts["beyond"]:
             out.append(f"Against label smoothing the teacher's distributions score {_noise_words(ts)}: a dense "
-                       f"target without ambiguity does better, so the gain is **any dense target**, and the "
-                       f"teacher's ambiguity costs accuracy here.")
+                       f"target without ambiguity trains a better student, so **the teacher's ambiguity is not what "
+                       f"helps** here; its distributions cost accuracy.")
         else:
             out.append(f"Against label smoothing, a dense target without ambiguity, the teacher's distributions score "
                        f"{_noise_words(ts)}: this profile cannot tell them from **any dense target**, so it cannot "
