@@ -57,24 +57,30 @@ def test_sam_run_trains_and_differs_from_plain(smoke_raf, tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
 
 
-def test_a_cpu_fit_spares_one_core_for_the_loader_and_gives_it_back(smoke_raf, tmp_path):
+def test_a_cpu_fit_follows_its_core_policy_and_gives_the_threads_back(smoke_raf, tmp_path, monkeypatch):
+    from fernb.train import trainer
     from fernb.train.callbacks import Callback
 
     seen = []
 
     class Threads(Callback):
-        def on_epoch_end(self, trainer, record):
-            seen.append(torch.get_num_threads())
+        def on_epoch_end(self, tr, record):
+            seen.append((torch.get_num_threads(), tr.train_loader.prefetch))
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        fit({**TINY, "epochs": 1}, runs_root=tmp_path, progress=False, device="cpu", callbacks=[Threads()])
-        assert seen == [1] and torch.get_num_threads() == 2
-        torch.set_num_threads(1)  # one thread: nothing to spare
-        fit({**TINY, "epochs": 1, "seed": 5}, runs_root=tmp_path, progress=False, device="cpu",
-            callbacks=[Threads()])
-        assert seen == [1, 1] and torch.get_num_threads() == 1
+        for k, (policy, want) in enumerate((("sync", (2, 0)), ("spare", (1, 2)), ("all", (2, 2)))):
+            monkeypatch.setattr(trainer, "CPU_LOADER", policy)
+            fit({**TINY, "epochs": 1, "seed": 10 + k}, runs_root=tmp_path, progress=False, device="cpu",
+                callbacks=[Threads()])
+            assert seen[-1] == want and torch.get_num_threads() == 2, policy
+        torch.set_num_threads(1)  # one thread: nothing to share
+        fit({**TINY, "epochs": 1, "seed": 5}, runs_root=tmp_path, progress=False, device="cpu", callbacks=[Threads()])
+        assert seen[-1] == (1, 2) and torch.get_num_threads() == 1
+        monkeypatch.setattr(trainer, "CPU_LOADER", "threads")
+        with pytest.raises(ValueError, match="CPU_LOADER='threads'; expected one of"):
+            trainer.cpu_policy(torch.device("cpu"), 2)
     finally:
         torch.set_num_threads(before)
 

@@ -168,8 +168,12 @@ class Run:
         labels = self.labels() if dataset is None else ds.records["label"].to_numpy()
         store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
         mean, std = input_norm(cfg)
-        return BatchLoader(store, rows, labels, batch_size, in_chans=cfg.in_chans, device=torch.device(device),
-                           mean=mean, std=std)
+        from fernb.train.trainer import cpu_policy
+
+        dev = torch.device(device)
+        _, prefetch = cpu_policy(dev, torch.get_num_threads())  # the trainer's CPU policy (CPU_LOADER)
+        return BatchLoader(store, rows, labels, batch_size, in_chans=cfg.in_chans, device=dev, mean=mean, std=std,
+                           **({} if prefetch is None else {"prefetch": prefetch}))
 
     def autocast(self, device="cpu"):
         """The autocast the run trained and evaluated with (its recorded precision), on a device of the same type;

@@ -140,12 +140,32 @@ def _probe_aux(model, cfg: TrainConfig, loss_cls, dev):
     return out
 
 
-CPU_SPARE_CORE = True
-"""On a CPU the trainer computes with one thread fewer than torch would use, leaving a core to the loader's
-prefetch thread: with both cores computing, that thread preempts one of them at every batch and the other waits at
-each operator's barrier. Measured on this book's 2-core CPU (``benchmarks/threads.py``), images/s of a fit with one
-thread against two: EfficientFace at 64 px 2.0×, ResEmoteNet (÷8) at 48 px 1.2×, small_cnn at 32 px 1.1×,
-LiteXpressionNet at 64 px 1.0×."""
+CPU_LOADER = "sync"
+"""How a CPU fit shares its cores between computing and making batches (``benchmarks/threads.py`` measures the
+three in one run):
+
+* ``"spare"``: a prefetch thread makes the next batch while torch computes with one thread fewer than its default,
+  so that the thread does not preempt a compute thread at every batch (with both cores computing, the other waits
+  at each operator's barrier);
+* ``"sync"``: no prefetch thread; the batch is made between steps and every core computes;
+* ``"all"``: the prefetch thread and every core computing (torch's default, the slowest on 2 cores).
+
+``"sync"`` is the default: the batch takes a few milliseconds to make against a step of tens to hundreds, so
+overlapping them gains less than the contention costs. Seconds per epoch on this book's 2-core CPU, one run of
+``benchmarks/threads.py`` (20 batches of 64), sync against spare: LiteXpressionNet 64 px 1.80× faster, small_cnn
+32 px 1.52×, EfficientFace 64 px 1.17×, lfer_ldl 32 px 1.13×; ``all`` is 0.57-1.10× spare.
+"""
+CPU_LOADERS = ("spare", "sync", "all")
+
+
+def cpu_policy(device, threads: int) -> tuple[int, int | None]:
+    """(compute threads, loader prefetch or ``None`` for the loader's default) for a fit on ``device`` under
+    :data:`CPU_LOADER`."""
+    if CPU_LOADER not in CPU_LOADERS:
+        raise ValueError(f"fernb.train.trainer.CPU_LOADER={CPU_LOADER!r}; expected one of {CPU_LOADERS}")
+    if getattr(device, "type", device) != "cpu" or threads < 2 or CPU_LOADER == "all":
+        return threads, None
+    return (threads - 1, None) if CPU_LOADER == "spare" else (threads, 0)
 
 
 class Trainer:
@@ -183,6 +203,7 @@ class Trainer:
         self.stages = Stages(self.cfg.freeze_epochs, self.cfg.epochs)
         self.state = TrainState(stage=self.stages.first)
         self._lock = None
+        self.prefetch = None  # the loaders' prefetch depth (None: their default); set by CPU_LOADER in fit
 
     # ---- data ---------------------------------------------------------------------------------------------------
     def locate(self):
@@ -303,7 +324,8 @@ class Trainer:
                            brightness=cfg.aug_brightness, contrast=cfg.aug_contrast, rotation=cfg.aug_rotation,
                            shift=cfg.aug_shift, zoom=cfg.aug_zoom)
         mean, std = input_norm(cfg)
-        common = dict(in_chans=cfg.in_chans, device=self.dev, mean=mean, std=std)
+        common = dict(in_chans=cfg.in_chans, device=self.dev, mean=mean, std=std,
+                      **({} if self.prefetch is None else {"prefetch": self.prefetch}))
         sample_weights = None
         if cfg.sampler == "balanced":  # every class equally likely per draw
             sample_weights = 1.0 / self.class_counts[self.labels[self.train_idx]]
@@ -503,14 +525,12 @@ class Trainer:
 
     def _fit(self) -> Run:
         threads = torch.get_num_threads()
-        spare = CPU_SPARE_CORE and self.dev.type == "cpu" and threads > 1
-        if spare:  # leave one core to the loader's prefetch thread (CPU_SPARE_CORE)
-            torch.set_num_threads(threads - 1)
+        compute, self.prefetch = cpu_policy(self.dev, threads)  # CPU_LOADER
+        torch.set_num_threads(compute)
         try:
             return self._train()
         finally:  # after an error the next process takes the folder over and resumes from the checkpoint
-            if spare:
-                torch.set_num_threads(threads)
+            torch.set_num_threads(threads)
             self.release_run()
 
     def _train(self) -> Run:
