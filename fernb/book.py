@@ -75,6 +75,10 @@ if importlib.util.find_spec("fernb") is None:  # a clone, which holds the manife
     src = os.environ.get("FERNB_SOURCE") or "fernb"
     if not os.path.isdir(src):
         repo = "{url}"
+        if "/OWNER/" in repo:  # the book's repository.url is still the placeholder
+            raise SystemExit("fernb is not installed here, and this copy of the book names no public repository "
+                             "to fetch it from yet. Copy or clone fernb onto this machine, set FERNB_SOURCE to "
+                             "its folder (os.environ['FERNB_SOURCE'] = '/path/to/fernb'), and run this cell again.")
         subprocess.run(["git", "clone", "-q", "-b", "{branch}", repo, src], check=True)
     pip, here = [sys.executable, "-m", "pip", "install", "-q"], os.path.abspath(src)
     subprocess.run(pip + ["-e", here + "[deploy]", "requests"], check=True)
@@ -83,13 +87,40 @@ if importlib.util.find_spec("fernb") is None:  # a clone, which holds the manife
     sys.path.insert(0, here)'''
 
 
+PLACEHOLDER = "/OWNER/"
+"""What ``repository.url`` of ``_config.yml`` holds until the repository has a public address: the set-up cell then
+stops at once with what to set, and the built book shows no launch or repository buttons (they would fail)."""
+HIDDEN, INPUT_HIDDEN = "hide-cell", "hide-input"
+"""Jupyter Book's tags for a cell shown collapsed (the set-up, parameter and papermill's injected cells) and for one
+whose code is collapsed but whose output shows (the imports cell that prints the data notice)."""
+
+
 def setup_cell():
-    """The first code cell of every chapter (see :data:`SETUP_CELL`), tagged so tests and the book can find it."""
+    """The first code cell of every chapter (see :data:`SETUP_CELL`), tagged so tests and the book can find it and
+    collapsed on the page."""
     import nbformat
 
     cell = nbformat.v4.new_code_cell(SETUP_CELL.format(**repository()))
-    cell.metadata["tags"] = [SETUP_TAG]
+    cell.metadata["tags"] = [SETUP_TAG, HIDDEN]
     return cell
+
+
+def collapse_scaffolding(nb):
+    """Tag the cells a reader does not need open: the parameters cell and papermill's injected parameters
+    collapsed whole, the first code cell after the parameters (imports and ``fernb.chapter.setup``) with its code
+    collapsed and its output shown."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for k, c in enumerate(code):
+        tags = c.metadata.setdefault("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and HIDDEN not in tags:
+            tags.append(HIDDEN)
+        if "parameters" in tags and k + 1 < len(code):
+            after = code[k + 1].metadata.setdefault("tags", [])
+            if "injected-parameters" in after and k + 2 < len(code):
+                after = code[k + 2].metadata.setdefault("tags", [])
+            if INPUT_HIDDEN not in after and HIDDEN not in after:
+                after.append(INPUT_HIDDEN)
+    return nb
 
 
 def to_notebook(py: Path):
@@ -100,6 +131,7 @@ def to_notebook(py: Path):
     nb = jupytext.read(py, fmt="py:percent")
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, setup_cell())
+    collapse_scaffolding(nb)
     for i, c in enumerate(nb.cells):  # stable ids, so the paired .ipynb only changes when the chapter does
         c["id"] = f"{py.stem[:40]}-{i:03d}"
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
@@ -233,7 +265,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
             raise ChapterError(f"chapter {name} stopped at cell {e.exec_count}: {e.ename}: {e.evalue} (its "
                                f"traceback is in {_rel(tmp)})") from None
     seconds = round(time.perf_counter() - t, 1)
-    nb = nbformat.read(tmp, as_version=4)
+    nb = collapse_scaffolding(nbformat.read(tmp, as_version=4))
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
     nbformat.write(nb, out)
     tmp.unlink()
@@ -302,8 +334,8 @@ def build(profile: str = "quick", force: bool = False) -> Path:
             if p.name != "_build":
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     site.mkdir(parents=True, exist_ok=True)
-    for f in ("_config.yml", "_toc.yml"):
-        shutil.copy(ROOT / f, site / f)
+    shutil.copy(ROOT / "_toc.yml", site / "_toc.yml")
+    (site / "_config.yml").write_text(site_config())
     shutil.copytree(ROOT / "book", site / "book")
     (site / "book" / "timings.md").write_text(timings_page(report))
     (site / "book" / "results_map.md").write_text(results_map_page(profile))
@@ -319,6 +351,22 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     index = site / "_build" / "html" / "index.html"
     print(f"\nThe book is at {index}\n  (open file://{index})")
     return index
+
+
+def site_config() -> str:
+    """``_config.yml`` as the built book uses it: without the launch and repository buttons while
+    ``repository.url`` is the placeholder (:data:`PLACEHOLDER`), so no button sends a reader to an address that
+    does not exist."""
+    import yaml
+
+    text = (ROOT / "_config.yml").read_text()
+    if PLACEHOLDER not in repository()["url"]:
+        return text
+    conf = yaml.safe_load(text)
+    conf.pop("launch_buttons", None)
+    conf.setdefault("html", {})["use_repository_button"] = False
+    return ("# built from _config.yml; repository.url is still a placeholder, so the buttons are off\n"
+            + yaml.safe_dump(conf, sort_keys=False, allow_unicode=True))
 
 
 def results_map_page(profile: str) -> str:

@@ -1,6 +1,9 @@
 """The promises of the repository itself: dependency lists agree, chapters are paired and parameterised."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -55,7 +58,7 @@ def test_chapter_pair_is_in_sync_and_stripped(name):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"  # what Colab and a plain Jupyter start
     first = next(c for c in nb.cells if c.cell_type == "code")
-    assert first.metadata["tags"] == [book.SETUP_TAG] and "find_spec(\"fernb\")" in first.source
+    assert first.metadata["tags"] == [book.SETUP_TAG, book.HIDDEN] and "find_spec(\"fernb\")" in first.source
     # the same cells either way, besides the set-up cell
     a = jupytext.read(py)
     assert [c.source for c in a.cells] == [c.source for c in nb.cells if c is not first]
@@ -107,3 +110,27 @@ def test_every_module_level_import_of_the_library_is_declared():
     lazily = {"timm", "plotly", "scikit-learn", "tqdm", "pillow", "pyyaml"}  # imported inside functions too
     needed_by = {"torchvision", "nbformat"}  # torchvision by timm; nbformat by plotly to show figures in notebooks
     assert declared - used <= lazily | needed_by, f"declared but never imported: {sorted(declared - used)}"
+
+
+def test_the_set_up_cell_stops_at_once_while_the_repository_is_a_placeholder(tmp_path):
+    from fernb import book
+
+    cell = book.SETUP_CELL.format(url="https://github.com/OWNER/fernb", branch="main")
+    # -S: no site-packages, so fernb is "missing" as on a fresh Colab; the cwd has no fernb folder to install
+    env = {k: v for k, v in os.environ.items() if k not in ("FERNB_SOURCE", "PYTHONPATH")}
+    p = subprocess.run([sys.executable, "-S", "-c", cell], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1 and "names no public repository" in p.stderr and "FERNB_SOURCE" in p.stderr
+    assert not (tmp_path / "fernb").exists()  # nothing was cloned
+
+
+def test_the_built_book_has_no_buttons_to_a_placeholder_repository(monkeypatch):
+    import yaml
+
+    from fernb import book
+
+    conf = yaml.safe_load(book.site_config())
+    if book.PLACEHOLDER in book.repository()["url"]:
+        assert "launch_buttons" not in conf and conf["html"]["use_repository_button"] is False
+    monkeypatch.setattr(book, "repository", lambda: {"url": "https://github.com/someone/fernb", "branch": "main"})
+    assert book.site_config() == (book.ROOT / "_config.yml").read_text()  # a real address keeps them
