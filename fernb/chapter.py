@@ -60,13 +60,16 @@ class Chapter:
         return guarded
 
     def headline(self, item: str, ours, note: str = "", dataset: str | None = None, runs=(),
-                 expected: str | None = None):
+                 expected: str | None = None, effect=None):
         """This chapter's number for a paper's table, figure or experiment (an id of ``book/paper_items.yaml``),
         shown on the results map with its dataset and profile. ``runs``: the runs (or lists of runs) the number
         comes from. A number resting on a run that learned nothing is refused: the map shows "uninformative" and
-        the reason instead, unless ``expected`` says why the failure is the result."""
+        the reason instead, unless ``expected`` says why the failure is the result. ``effect``: the per-seed
+        measurement of the item's ``claim`` (paired differences, one a seed); the map shows the verdict on the
+        claim (:func:`fernb.results.verdict`). Returns that verdict, or ``None``."""
         from fernb import results
 
+        it = results.catalogue_item(item)  # a misspelt item fails here, in or outside the book runner
         flat = [r for x in runs for r in (x if isinstance(x, (list, tuple)) else [x])]
         failed = [r for r in flat if not r.informative["informative"]]
         if failed and expected:
@@ -74,13 +77,16 @@ class Chapter:
         elif failed:
             reasons = "; ".join(dict.fromkeys(r.informative["reason"] for r in failed))
             ours = f"{UNINFORMATIVE} ({len(failed)} of {len(flat)} runs learned nothing: {reasons})"
-        if self.report_dir is None:  # outside the book runner: still catch a misspelt item
-            ids = {it["id"] for it in results.paper_items()}
-            if item not in ids:
-                raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml")
-            return None
-        results.add_headline(self.report_dir, item, ours, dataset or self.dataset, self.profile, note,
-                             chapter=self.name)
+        judged = None
+        if effect is not None:
+            if not it.get("claim"):
+                raise ValueError(f"headline {item!r} was given an effect, but its catalogue entry states no claim "
+                                 f"to judge it by (add claim: to book/paper_items.yaml)")
+            judged = results.verdict(it["claim"], effect, learned=not failed or bool(expected))
+        if self.report_dir is not None:
+            results.add_headline(self.report_dir, item, ours, dataset or self.dataset, self.profile, note,
+                                 chapter=self.name, judged=judged)
+        return judged
 
     def recorded(self, name: str, profile: str = "full", missing: str | None = None):
         """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when

@@ -85,22 +85,66 @@ def paper_items(path: Path | None = None) -> list[dict]:
             raise ValueError(f"{where}: needs={it['needs']!r}; expected one of {', '.join(NEEDS)}")
         if it["id"] in seen:
             raise ValueError(f"{where}: the id {it['id']!r} is used twice")
+        claim = it.get("claim")
+        if claim is not None and (not isinstance(claim, dict) or claim.get("sign") not in (1, -1)
+                                  or not claim.get("says") or not claim.get("effect")):
+            raise ValueError(f"{where}: claim must give 'says' (the paper's statement), 'effect' (what the chapter "
+                             f"measures) and 'sign' (1: the paper says it is positive, -1: negative), got {claim!r}")
         seen.add(it["id"])
     return items
 
 
-def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str, note: str = "",
-                 chapter: str | None = None) -> dict:
-    """Record the chapter's result for paper item ``item`` (an id of ``book/paper_items.yaml``)."""
-    ids = {it["id"] for it in paper_items()}
-    if item not in ids:
+VERDICTS = ("replicates", "absent", "contradicted", "uninformative")
+"""What a measurement says of a paper's directional claim: the effect beyond the seeds' noise in the claimed
+direction, within the noise, beyond it the other way, or resting on a run that learned nothing (or on one seed,
+which gives no spread to judge it by)."""
+
+
+def verdict(claim: dict, per_seed, learned: bool = True) -> dict:
+    """The verdict on ``claim`` (a catalogue item's ``claim``: ``sign`` +1 or -1) of a per-seed effect (paired
+    differences, one per seed, in the units the item names): status, mean, standard error and seeds, judged as
+    :func:`fernb.eval.metrics.beyond_noise` judges (mean more than two standard errors from zero)."""
+    import pandas as pd
+
+    from fernb.eval.metrics import beyond_noise
+
+    values = pd.Series(list(per_seed), dtype=float).dropna()
+    if values.empty:
+        raise ValueError(f"verdict on {claim.get('effect')!r}: no per-seed effect was given")
+    row = beyond_noise(pd.DataFrame({"x": values.to_numpy()})).loc["x"]
+    se = None if pd.isna(row["standard error"]) else float(row["standard error"])
+    mean = float(row["mean"])
+    if not learned or se is None:
+        status = "uninformative"
+    elif not row["beyond noise"]:
+        status = "absent"
+    else:
+        status = "replicates" if mean * claim["sign"] > 0 else "contradicted"
+    why = ("a run behind it learned nothing" if not learned else
+           "one seed: no spread to judge it by" if se is None else "")
+    return {"status": status, "effect": claim["effect"], "mean": mean, "se": se, "seeds": int(row["seeds"]),
+            "why": why}
+
+
+def catalogue_item(item: str) -> dict:
+    """The entry of ``book/paper_items.yaml`` with id ``item``, or an error naming the closest ids."""
+    items = {it["id"]: it for it in paper_items()}
+    if item not in items:
         import difflib
 
-        close = difflib.get_close_matches(item, sorted(ids), n=3)
+        close = difflib.get_close_matches(item, sorted(items), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"headline item {item!r} is not an id in book/paper_items.yaml{hint}")
+    return items[item]
+
+
+def add_headline(folder: Path, item: str, ours: str, dataset: str, profile: str, note: str = "",
+                 chapter: str | None = None, judged: dict | None = None) -> dict:
+    """Record the chapter's result for paper item ``item`` (an id of ``book/paper_items.yaml``), with the
+    :func:`verdict` on its claim when ``judged`` gives one."""
+    catalogue_item(item)
     entry = {"item": item, "ours": str(ours), "dataset": dataset, "profile": profile, "note": note,
-             "chapter": chapter}
+             "chapter": chapter, **({"verdict": judged} if judged else {})}
     path = folder / "headlines.json"
     found = json.loads(path.read_text()) if path.exists() else {}
     found[item] = entry
@@ -226,21 +270,43 @@ def collected_headlines(build_reports: Path, profile: str, results: Path | None 
     return found
 
 
-def _status(it: dict, heads: list, chapters: set) -> str:
+STATUSES = (*VERDICTS, "needs full", "needs your data", "not reproducible", "measured, no claim judged",
+            "no number yet")
+"""The results map's statuses, in the order its summary line counts them."""
+
+
+def _verdict_text(h: dict) -> str:
+    v = h["verdict"]
+    spread = f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
+    why = f"; {v['why']}" if v.get("why") else ""
+    return f"**{v['status']}**: {v['effect']} {spread} over {v['seeds']} seed(s) ({h['dataset']}, {h['profile']}{why})"
+
+
+def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
+    """(status of :data:`STATUSES`, its text) of one catalogue item on the results map: the verdict on its claim
+    where a chapter measured one (recorded results first), otherwise what it waits for."""
     if it["needs"] == "none":
-        return f"not reproducible: {it.get('why') or 'see the paper'}"
+        return "not reproducible", f"not reproducible: {it.get('why') or 'see the paper'}"
+    judged = sorted((h for h in heads if h.get("verdict")), key=lambda h: not h["recorded"])
+    if judged:
+        claim = it["claim"]["says"]
+        return judged[0]["verdict"]["status"], f"claim: {claim}<br>" + "<br>".join(_verdict_text(h) for h in judged)
     if it["needs"] == "reader-data":
-        return f"needs your copy of {it['paper_data']}"
+        return "needs your data", f"needs your copy of {it['paper_data']}"
     if not it.get("chapter") or it["chapter"] not in chapters:
-        return "no chapter yet"
+        return "no number yet", "no chapter yet"
     if not heads:
         if it["needs"] == "gpu":
-            return "needs the `full` profile (a GPU; pretrained weights where the paper used them)"
-        return "in the chapter; no number reported yet"
+            return "needs full", "needs the `full` profile (a GPU; pretrained weights where the paper used them)"
+        return "no number yet", "in the chapter; no number reported yet"
+    if all(h["ours"].startswith("uninformative") for h in heads):
+        return "uninformative", "uninformative: the runs behind it learned nothing"
     done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
+    if it.get("claim"):
+        done += f"; claim ({it['claim']['says']}) not judged in this profile"
     if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] == "full" for h in heads):
-        done += "; paper scale needs a GPU (`full`)"
-    return done
+        return "needs full", done + "; paper scale needs a GPU (`full`)"
+    return "measured, no claim judged", done
 
 
 def _ours(heads: list) -> str:
@@ -265,6 +331,13 @@ def results_map(items: list[dict], headlines: dict, chapters: list[str], profile
              "and from recorded runs under `results/`. **SynthFER numbers measure this book's code on synthetic "
              "faces; they are not results on the papers' datasets.**", ""]
     known = set(chapters)
+    counts = dict.fromkeys(STATUSES, 0)
+    for it in items:
+        counts[map_status(it, headlines.get(it["id"], []), known)[0]] += 1
+    lines += ["**Summary** (" + f"{len(items)} items): " + "; ".join(f"{k} {n}" for k, n in counts.items()) + ".",
+              "A verdict judges the paper's direction by our per-seed paired measurement: **replicates** (beyond "
+              "the seeds' noise, the paper's way), **absent** (within the noise), **contradicted** (beyond it, the "
+              "other way), **uninformative** (a run behind it learned nothing, or one seed gave no spread).", ""]
     for paper in dict.fromkeys(it["paper"] for it in items):
         lines += [f"## {paper}", "", ":::{container} fernb-map", "",
                   "| item | the paper (its data) | here: chapter, ours (data, profile) | status |",
@@ -272,7 +345,8 @@ def results_map(items: list[dict], headlines: dict, chapters: list[str], profile
         for it in (x for x in items if x["paper"] == paper):
             heads = headlines.get(it["id"], [])
             row = [f"**{it['item']}** ({it.get('section') or '—'}): {it['what']}",
-                   f"{it['headline']} ({it['paper_data']})", _here(it, heads, known), _status(it, heads, known)]
+                   f"{it['headline']} ({it['paper_data']})", _here(it, heads, known),
+                   map_status(it, heads, known)[1]]
             lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
         lines += ["", ":::", ""]
     return "\n".join(lines)

@@ -171,3 +171,49 @@ def test_a_recorded_table_shows_in_the_chapter_with_provenance(tmp_path, monkeyp
     params = next(c for c in second.cells if "parameters" in c.metadata.get("tags", []))
     injected = next(c for c in second.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert book.HIDDEN in params.metadata["tags"] and book.HIDDEN in injected.metadata["tags"]  # collapsed
+
+
+def test_a_verdict_judges_the_claimed_direction_against_the_seeds_noise():
+    up, down = {"says": "x raises y", "effect": "gain", "sign": 1}, {"says": "x lowers y", "effect": "gain",
+                                                                     "sign": -1}
+    assert results.verdict(up, [3.0, 2.5, 3.5])["status"] == "replicates"
+    assert results.verdict(down, [3.0, 2.5, 3.5])["status"] == "contradicted"
+    assert results.verdict(up, [3.0, -2.5, 1.0])["status"] == "absent"  # within two standard errors
+    one = results.verdict(up, [3.0])
+    assert one["status"] == "uninformative" and "one seed" in one["why"]
+    assert results.verdict(up, [3.0, 2.5, 3.5], learned=False)["status"] == "uninformative"
+    v = results.verdict(up, [3.0, 2.5, 3.5])
+    assert v["mean"] == pytest.approx(3.0) and v["se"] == pytest.approx(0.5 / 3 ** 0.5) and v["seeds"] == 3
+    with pytest.raises(ValueError, match="no per-seed effect"):
+        results.verdict(up, [])
+
+
+def test_claims_in_the_catalogue_are_checked(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ITEMS + "- {id: p-t9, paper: P, item: T, what: w, headline: h, paper_data: d, needs: synthfer,\n"
+                   "   claim: {says: s, effect: e, sign: 2}}\n")
+    with pytest.raises(ValueError, match=r"bad.yaml entry 5 \(p-t9\): claim must give 'says'.*'sign'"):
+        results.paper_items(bad)
+
+
+VERDICT_CHAPTER = TINY_CHAPTER.replace('name="98_tiny"', 'name="97_claim"').replace(
+    'ch.headline("resemotenet-t3", "42.0 %")\nch.recorded("scores", missing="Nothing recorded yet.")\n',
+    'sign = 1 if seed == 0 else -1  # seed 1 measures the opposite of the paper\n'
+    'ch.headline("lferldl-t4", "a step", effect=[sign * 3.0, sign * 2.5, sign * 3.5])\n')
+
+
+def test_a_tiny_book_shows_a_claim_replicated_and_contradicted(tmp_path, monkeypatch):
+    """A chapter reports its per-seed effect on a claim of the catalogue through papermill and a real kernel; the
+    results map built from its report shows the verdict, and counts it in its summary line."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "97_claim.py").write_text(VERDICT_CHAPTER)
+    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(book, "BUILD", tmp_path / "build")
+    monkeypatch.setenv("FERNB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("FERNB_HOME", str(tmp_path / "home"))
+    for seed, status in ((0, "replicates"), (1, "contradicted")):
+        book.run("97_claim", params={"seed": seed})
+        page = book.results_map_page("smoke")
+        row = next(line for line in page.splitlines() if line.startswith("| **Table 4** (§2.4.4)"))
+        assert f"**{status}**: LDL step (points) {3.0 * (1 if seed == 0 else -1):+.2f} ± 0.29 over 3" in row
+        assert f"{status} 1;" in page.split("**Summary**")[1].splitlines()[0]

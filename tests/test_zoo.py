@@ -46,3 +46,18 @@ def test_trained_reading_follows_the_losses():
     t.loc["lfer_ldl", "last_train_loss"] = 0.4
     assert "not all of them lag" in zoo.trained_reading(t)
     assert zoo.trained_reading(t.drop(index="small_cnn")) == ""
+
+
+def test_the_size_table_shows_what_is_off_and_folds_the_rest():
+    from fernb.papers import zoo
+
+    from fernb.eval.complexity import complexity_table
+
+    table = complexity_table(["btfer_vggnet", "btfer_resnet50", "lfer_ldl", "adcorre_resnet50"])
+    shown, rest = zoo.complexity_split(table)
+    assert len(shown) + len(rest) == len(table)
+    models = set(shown.index.get_level_values("model"))
+    assert "btfer_vggnet" in models  # its ratio is far from 1
+    assert "lfer_ldl" in models  # held to its paper
+    assert "btfer_resnet50" not in models and "adcorre_resnet50" not in models  # within 10 %; no paper figure
+    assert list(shown.columns) == list(zoo.COMPARED.values())

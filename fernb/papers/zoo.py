@@ -78,6 +78,30 @@ def complexity(ch) -> pd.DataFrame:
     return complexity_table(_names(COMPLEXITY(ch.profile).models))
 
 
+COMPARED = {"params_m_paper_head": "ours params (M)", "paper_params_m": "paper params (M)",
+            "params_ratio": "params ratio", "macs_m": "ours MACs (M)", "paper_macs_m": "paper MACs (M)",
+            "macs_ratio": "MACs ratio", "source": "source"}
+"""The columns of the size comparison as the page names them (ours counted with the head the paper counted)."""
+
+
+def off_by(table: pd.DataFrame, tolerance: float = 0.10) -> pd.Series:
+    """Per row of :func:`complexity`: whether a ratio to the paper's figure lies outside ``1 ± tolerance``."""
+    ratios = table[["params_ratio", "macs_ratio"]]
+    return ((ratios - 1).abs() > tolerance).any(axis=1)
+
+
+def complexity_split(table: pd.DataFrame, tolerance: float = 0.10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(what the page shows, what it folds) of :func:`complexity`: first the rows with a paper figure whose ratio is
+    off by more than ``tolerance`` and the models held to their papers (``faithful``), then every other row."""
+    compared = table.paper_params_m.notna() | table.paper_macs_m.notna()
+    shown = compared & (off_by(table, tolerance) | table.faithful)
+    head = (table[shown].assign(off=off_by(table[shown], tolerance))
+            .sort_values(["off", "model"], ascending=[False, True]))
+    view = head.set_index(["model", "img_size"])[list(COMPARED)].rename(columns=COMPARED)
+    rest = table[~shown].set_index(["model", "img_size"])[SHOWN[2:]]
+    return view, rest
+
+
 def faithful_check(table: pd.DataFrame) -> str:
     """One line per faithful model: ours ÷ the paper's parameters (and MACs, where printed), within ±10 % or not."""
     lines = []

@@ -22,3 +22,14 @@ def numbers(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             return f"{v:.0f}" if float(v).is_integer() else f"{v:.{digits}f}"
         return MISSING if v is None or v != v else v
     return df.map(show)
+
+
+def folded(df: pd.DataFrame, summary: str, digits: int | None = None):
+    """``df`` (dashed) inside a collapsed ``<details>`` block headed ``summary``: the rows a page keeps for the
+    reader who wants them without making every reader scroll past them (an IPython HTML object)."""
+    import html
+
+    from IPython.display import HTML
+
+    body = dashed(df, digits).to_html(classes="dataframe", border=0)
+    return HTML(f"<details><summary>{html.escape(summary)}</summary>\n{body}\n</details>")

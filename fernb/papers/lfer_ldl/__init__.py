@@ -26,8 +26,8 @@ from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, RECIPES, STUDENT,
                                            student_options,
                                            teacher_options)
 from fernb.papers.lfer_ldl.tables import (CONTROL_PAIRS, ablation_table, accuracies, comparison_table,
-                                          comparison_tables, complexity, ldl_gain, learned, network, paired_gaps,
-                                          sweep_table, targets_table)
+                                          comparison_tables, complexity, ldl_effect, ldl_gain, learned, network,
+                                          paired_gaps, sweep_table, targets_table)
 from fernb.papers.lfer_ldl.verdicts import (architecture_words, curves_headline, curves_words, gain_words,
                                             ldl_step_summary, learned_words, smoothing_words, steps_text,
                                             sweep_headline, sweep_verdict, sweep_words, table_headline,

@@ -83,6 +83,13 @@ def ldl_gain(ablated: dict, dataset: str) -> pd.DataFrame:
     return table
 
 
+def ldl_effect(ablated: dict) -> list[float]:
+    """The LDL step of Table 4 per seed (points): the same network and seed with minus without the teacher's
+    distributions; the per-seed effect behind the verdict on ``lferldl-t4``'s claim."""
+    without, with_ = TABLE_4.index[2], TABLE_4.index[3]
+    return list(accuracies(ablated[with_]) - accuracies(ablated[without]))
+
+
 def targets_table(targets: dict, dataset: str) -> pd.DataFrame:
     """Test accuracy (%) of the students of :func:`~.experiments.kl_targets`: one row per KL target, one column
     per seed (to 0.01 points: a guarded row makes the columns text)."""
