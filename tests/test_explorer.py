@@ -103,7 +103,8 @@ def test_static_figure_has_a_dropdown_per_run_and_a_gallery(tmp_path):
     assert len(fig.layout.images) == 3 and fig.layout.images[0].source.startswith(
         "data:image/jpeg;base64,"
     )
-    assert "true a → predicted b" in fig.layout.annotations[0].text
+    assert "label a → predicted b" in fig.layout.annotations[0].text  # rows named as what they are
+    assert fig.layout.yaxis.title.text in ("label", "crowd label")
     # the subtitle sits above the buttons, not under them
     assert fig.layout.updatemenus[0].yanchor == "bottom" and fig.layout.title.yref == "container"
 
@@ -126,3 +127,19 @@ def test_widget_builds_and_a_click_fills_the_gallery(tmp_path):
     assert (
         len(gallery.children[1].children) == 2
     )  # two thumbnails in the cell true a -> predicted b
+
+
+def test_rows_are_named_crowd_labels_where_the_labels_are_the_crowds():
+    import pandas as pd
+
+    from fernb.eval import Evaluation
+
+    class Data:
+        def __init__(self, cols):
+            self.records = pd.DataFrame({c: [0, 1] for c in cols})
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    synth = Evaluation("s", np.array([0, 1]), probs, ("a", "b"), Data(["label", "true_label"]), np.arange(2))
+    real = Evaluation("r", np.array([0, 1]), probs, ("a", "b"), Data(["label"]), np.arange(2))
+    assert synth.label_name == "crowd label" and real.label_name == "label"
+    assert explorer_figure([synth]).layout.yaxis.title.text == "crowd label"

@@ -99,6 +99,13 @@ class Evaluation:
         )
 
     @property
+    def label_name(self) -> str:
+        """What the rows of its confusion matrix are: a SynthFER dataset's labels are its crowd's majority votes
+        (the true expression is a separate column), a real dataset's are its published labels."""
+        records = getattr(self.dataset, "records", None)
+        return "crowd label" if records is not None and "true_label" in records.columns else "label"
+
+    @property
     def pred(self) -> np.ndarray:
         return self.probs.argmax(1)
 
@@ -138,7 +145,7 @@ class Evaluation:
         """What a gallery shows of one image: labels, confidence, and (SynthFER) crowd votes and
         demographics."""
         out = {
-            "true": self.classes[self.y[pos]],
+            "true": self.classes[self.y[pos]], "label_name": self.label_name,
             "pred": self.classes[self.pred[pos]],
             "confidence": float(self.probs[pos].max()),
         }

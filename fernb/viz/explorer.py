@@ -28,7 +28,8 @@ from fernb.eval.evaluation import DEMOGRAPHICS, NORMS, Evaluation, normalise
 
 def caption(info: dict) -> str:
     """One line (or a few, joined by <br>) describing a gallery image."""
-    lines = [f"true {info['true']}, predicted {info['pred']} ({info['confidence']:.0%})"]
+    rows = info.get("label_name", "label")
+    lines = [f"{rows} {info['true']}, predicted {info['pred']} ({info['confidence']:.0%})"]
     if "votes" in info:
         lines.append("crowd: " + ", ".join(f"{k} {v}" for k, v in info["votes"].items()))
     demo = [
@@ -71,10 +72,10 @@ def check_comparable(evaluations) -> tuple:
 # ---- the static explorer (plotly)
 # ---------------------------------------------------------------------------------
 HOVER = (
-    "true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} images"
-    "<br>%{customdata[1]:.1f}% of true %{y}"
-    "<br>%{customdata[2]:.1f}% of predicted %{x}<extra></extra>"
-)
+    "{rows} %{{y}}<br>predicted %{{x}}<br>%{{customdata[0]:.0f}} images"
+    "<br>%{{customdata[1]:.1f}}% of {rows} %{{y}}"
+    "<br>%{{customdata[2]:.1f}}% of predicted %{{x}}<extra></extra>"
+)  # {rows}: the evaluation's label_name (crowd label on SynthFER)
 # pixels: matrix, gap, one gallery row, top margin (modebar band, title, menus), bottom margin
 MATRIX_PX, GAP_PX, ROW_PX, TOP_PX, BOTTOM_PX = 430, 70, 92, 140, 20
 TITLE_TOP_PX = 36  # below the band where plotly shows its modebar on hover
@@ -93,7 +94,7 @@ def _heatmap(ev: Evaluation, visible: bool):
         customdata=custom,
         text=np.round(z).astype(int),
         texttemplate="%{text}",
-        hovertemplate=HOVER,
+        hovertemplate=HOVER.format(rows=ev.label_name),
         colorscale="Blues",
         zmin=0,
         zmax=100,
@@ -121,7 +122,7 @@ def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
         y0 = cells - r  # rows from the top of the gallery axis (range 0..cells)
         share = count / max(cm[t].sum(), 1)
         notes.append(_gallery_note(
-            y0 - 0.02, f"<b>true {ev.classes[t]} → predicted {ev.classes[p]}</b>: "
+            y0 - 0.02, f"<b>{ev.label_name} {ev.classes[t]} → predicted {ev.classes[p]}</b>: "
             f"{count} image{'s' * (count != 1)} ({share:.0%} of {ev.classes[t]})",
             align="left", font=dict(size=12)))
         for j, pos in enumerate(ev.cell(t, p)[:per_cell]):
@@ -176,14 +177,15 @@ def _menus(evaluations, panels, titles, plot_px: int) -> list:
     return menus
 
 
-def _layout(title: str, menus, panel, plot_px: int, gal_px: int, cells: int, per_cell: int) -> dict:
+def _layout(title: str, menus, panel, plot_px: int, gal_px: int, cells: int, per_cell: int,
+            rows: str = "label") -> dict:
     """Matrix on top, gallery below (its own hidden axes), title clear of the modebar band."""
     layout = dict(
         title=dict(text=title, x=0.01, xanchor="left", y=1 - TITLE_TOP_PX / (plot_px + TOP_PX + BOTTOM_PX),
                    yanchor="top", yref="container", font=dict(size=16)),
         plot_bgcolor="white",
         xaxis=dict(title="predicted", domain=[0, 0.86], anchor="y", constrain="domain"),
-        yaxis=dict(title="true", autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"),
+        yaxis=dict(title=rows, autorange="reversed", domain=[1 - MATRIX_PX / plot_px, 1], anchor="x"),
         updatemenus=menus, images=panel[0], annotations=panel[1], height=plot_px + TOP_PX + BOTTOM_PX,
         width=700, margin=dict(t=TOP_PX, b=BOTTOM_PX, l=90, r=20), hoverlabel=dict(align="left"))
     if gal_px:
@@ -231,7 +233,8 @@ def explorer_figure(
         panels.append((images, notes))
     titles = [_subtitle(ev, title, subtitle) for ev in evaluations]
     menus = _menus(evaluations, panels, titles, plot_px)
-    fig.update_layout(**_layout(titles[0], menus, panels[0], plot_px, gal_px, cells, per_cell))
+    fig.update_layout(**_layout(titles[0], menus, panels[0], plot_px, gal_px, cells, per_cell,
+                                rows=evaluations[0].label_name))
     fig.layout.meta = {
         "fernb": "confusion-explorer",
         "evaluations": [e.name for e in evaluations],
@@ -282,7 +285,7 @@ class ConfusionExplorer:
         names = [self.classes[k] for k in keep]
         return pd.DataFrame(
             normalise(cm, norm),
-            index=pd.Index(names, name="true"),
+            index=pd.Index(names, name=self.get(name).label_name),
             columns=pd.Index(names, name="predicted"),
         )
 
@@ -306,7 +309,7 @@ class ConfusionExplorer:
         vals = frame.to_numpy()
         top = np.abs(vals).max() or 1.0
         k = len(frame)
-        cells = [w.Label("true \\ predicted")] + [w.Label(c) for c in frame.columns]
+        cells = [w.Label(f"{frame.index.name or 'label'} \\ predicted")] + [w.Label(c) for c in frame.columns]
         for i, t in enumerate(frame.index):
             cells.append(w.Label(t))
             for j, p in enumerate(frame.columns):
@@ -326,7 +329,8 @@ class ConfusionExplorer:
 
         items = self.cell_images(name, true, pred)
         head = w.HTML(
-            f"<b>{name}</b>: true {true}, predicted {pred}: {len(self.get(name).cell(true, pred))} "
+            f"<b>{name}</b>: {self.get(name).label_name} {true}, predicted {pred}: "
+            f"{len(self.get(name).cell(true, pred))} "
             f"images{'' if items else ' (none)'}"
         )
         tiles = []
