@@ -266,6 +266,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
                                f"traceback is in {_rel(tmp)})") from None
     seconds = round(time.perf_counter() - t, 1)
     nb = collapse_scaffolding(nbformat.read(tmp, as_version=4))
+    add_findings(nb, reports)
     nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
     nbformat.write(nb, out)
     tmp.unlink()
@@ -351,6 +352,49 @@ def build(profile: str = "quick", force: bool = False) -> Path:
     index = site / "_build" / "html" / "index.html"
     print(f"\nThe book is at {index}\n  (open file://{index})")
     return index
+
+
+FINDINGS_TAG = "fernb-findings"
+
+
+def findings(reports: Path) -> str | None:
+    """What a chapter found, in the words its own report gives (``headlines.json``: each paper item it measured,
+    the verdict on the item's claim where it judged one), as the Markdown the page opens with; ``None`` when it
+    reported nothing."""
+    from fernb import results
+
+    path = reports / "headlines.json"
+    heads = json.loads(path.read_text()) if path.exists() else {}
+    if not heads:
+        return None
+    items = {it["id"]: it for it in results.paper_items()}
+    lines = []
+    for item, h in heads.items():
+        it = items.get(item, {"paper": "?", "item": item})
+        v = h.get("verdict")
+        judged = (f" **{v['status']}** on the paper's claim ({items[item]['claim']['says']}): {v['effect']} "
+                  f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
+                  + f" over {v['seeds']} seed(s)." if v else "")
+        lines.append(f"* {it['paper']} {it['item']}: {h['ours']} ({h['dataset']}).{judged}")
+    profile = next(iter(heads.values()))["profile"]
+    return (f"**What this page found** (profile `{profile}`; computed by the chapter below, each with the data it "
+            f"was measured on; the [results map](../book/results_map.md) sets them beside the papers):\n\n"
+            + "\n".join(lines))
+
+
+def add_findings(nb, reports: Path):
+    """Insert :func:`findings` under the chapter's title (its first cell), replacing an earlier copy."""
+    import nbformat
+
+    nb.cells = [c for c in nb.cells if FINDINGS_TAG not in c.metadata.get("tags", [])]
+    text = findings(reports)
+    if text is None:
+        return nb
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata["tags"] = [FINDINGS_TAG]
+    at = next((i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), 0)
+    nb.cells.insert(at, cell)
+    return nb
 
 
 def site_config() -> str:

@@ -212,7 +212,10 @@ def test_a_tiny_book_shows_a_claim_replicated_and_contradicted(tmp_path, monkeyp
     monkeypatch.setenv("FERNB_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("FERNB_HOME", str(tmp_path / "home"))
     for seed, status in ((0, "replicates"), (1, "contradicted")):
-        book.run("97_claim", params={"seed": seed})
+        nb = nbformat.read(book.run("97_claim", params={"seed": seed}), as_version=4)
+        opening = nb.cells[1]  # under the title: what the page found, from its own report
+        assert book.FINDINGS_TAG in opening.metadata["tags"] and f"**{status}** on the paper's claim" in opening.source
+        assert sum(book.FINDINGS_TAG in c.metadata.get("tags", []) for c in nb.cells) == 1
         page = book.results_map_page("smoke")
         row = next(line for line in page.splitlines() if line.startswith("| **Table 4** (§2.4.4)"))
         assert f"**{status}**: LDL step (points) {3.0 * (1 if seed == 0 else -1):+.2f} ± 0.29 over 3" in row
