@@ -43,7 +43,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import fernb.chapter
-from fernb.models import catalogue, create
+from fernb.models import catalogue
 from fernb.papers import zoo
 from fernb.papers.recipes import recipes_frame
 from fernb.viz.tables import dashed, folded
@@ -175,19 +175,5 @@ display(latency.style.format(diffs, precision=2))
 ch.recorded("latency")
 
 # %% [markdown]
-# ## Bad requests fail early
-#
-# An unknown name suggests the closest ones; an input a network cannot take, a channel count or class count a
-# variant does not support, or an unknown keyword fails before anything is built.
-
-# %%
-for call in (
-    lambda: create("resemotnet"),
-    lambda: create("btfer_inceptionv3", img_size=48),
-    lambda: create("lfer_ldl", in_chans=4),
-    lambda: create("litexpressionnet", widht=0.5),
-):
-    try:
-        call()
-    except ValueError as err:
-        print("ValueError:", err)
+# Error messages for bad requests, and a benchmark resumed after a stop, are shown in the
+# [appendix](10_engineering.ipynb).

@@ -269,13 +269,8 @@ display(edge.style.format(precision=3))
 display(Markdown(benchmark.edge_text(edge, t4)))
 
 # %% [markdown]
-# ## Bad requests fail before training
-#
-# A method paired with an objective its network cannot feed, a `fold` on a dataset without folds, and AffectNet-8
-# asked of SynthFER all fail at once, naming what was asked and what was expected.
-
-# %%
-print("\n".join(benchmark.bad_requests()))
+# Error messages for bad requests, and a benchmark resumed after a stop, are shown in the
+# [appendix](10_engineering.ipynb).
 
 # %% [markdown]
 # ## What this chapter shows, and what it cannot

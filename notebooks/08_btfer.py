@@ -273,28 +273,8 @@ btfer.PAPER_TABLE6
 btfer.deploy(ch, bench)
 
 # %% [markdown]
-# ## Resuming: a second pass finds every row
-#
-# Running the main specification again trains nothing: every row is found in the registry. The tests
-# (`tests/test_btfer.py`) interrupt a benchmark half-way and check that the rerun resumes the interrupted row from
-# its checkpoint and leaves the finished one untouched.
-
-# %%
-btfer.rerun_main(ch, specs)
-
-# %% [markdown]
-# ## Bad specifications fail before any training
-
-# %%
-for bad in (
-    dict(models=["btfer_lenet"]),
-    dict(models=["btfer_lenet5"], starts=["imagenett"]),
-    dict(models=["btfer_lenet5"], train_sets=["fer2013:true"]),
-):
-    try:
-        btfer.BenchmarkSpec(**bad)
-    except ValueError as err:
-        print("ValueError:", err)
+# Error messages for bad requests, and a benchmark resumed after a stop, are shown in the
+# [appendix](10_engineering.ipynb).
 
 # %% [markdown]
 # ## What held here
