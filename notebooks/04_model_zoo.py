@@ -134,9 +134,11 @@ ch.recorded("trained")
 
 # %% [markdown]
 # Read the table with its protocol in mind. These networks are trained from scratch on about two thousand images;
-# compare the last training loss to see how fast each leaves the class prior. LFER-LDL and EfficientFace start from
-# weights pretrained on MS-Celeb-1M in their papers, which we cannot ship: with a real dataset, a GPU and the `full`
-# profile the comparison is the papers' own.
+# compare the last training loss to see how fast each leaves the class prior. In their papers LFER-LDL and
+# EfficientFace start from weights pretrained on MS-Celeb-1M, which we cannot ship: with a real dataset, a GPU and the
+# `full` profile the comparison is the papers' own. `quick` trains the plain CNN and LiteXpressionNet here;
+# EfficientFace trains under the same protocol in chapter 07, beside LiteXpressionNet in Table 4, and LFER-LDL's
+# network in `full` (the recipe table above says what each profile trains).
 
 # %%
 Markdown(zoo.trained_reading(trained))

@@ -292,6 +292,7 @@ def test_the_quick_teacher_on_seed_0_is_the_run_chapter_04_trains():
     base = {"dataset": "synth-raf", "profile": "quick", "data_seed": 0, "seed": 0}
     r = zoo.TRAINED("quick")
     ch04 = TrainConfig(**base, model="small_cnn", img_size=r.img_size, epochs=r.epochs, batch_size=r.batch_size,
-                       class_weighting=r.class_weighting, max_batches_per_epoch=r.max_batches_per_epoch)
+                       class_weighting=r.class_weighting, max_batches_per_epoch=r.max_batches_per_epoch,
+                       precision=r.precision, memory_format=r.memory_format)
     teacher = TrainConfig(**{**base, **recipes.teacher_options("quick", "synth-raf")})
     assert "small_cnn" in r.models and teacher == ch04  # one run, so the book trains it once

@@ -10,7 +10,7 @@ from fernb.profiles import PROFILES
 def test_recipes_fit_together():
     for p in PROFILES:
         assert set(zoo.DEPLOY(p).models) <= set(zoo.TRAINED(p).models)  # deployment needs trained runs
-        for name in zoo.TRAINED(p).models + zoo.LATENCY(p).models:
+        for name in zoo.TRAINED(p).models + zoo.TRAINED(p).elsewhere + zoo.LATENCY(p).models:
             entry(name)  # every name is a registered model
     names = zoo._names(zoo.COMPLEXITY("smoke").models)
     assert "btfer_lenet5" in names and all(entry(n).faithful for n in names if n not in ("btfer_vgg16", "btfer_lenet5"))
@@ -24,10 +24,21 @@ def test_table4_shares_the_zoo_runs_where_its_recipe_says():
         r = benchmark.TABLE4_RECIPE(p)
         if r.shared == "zoo":  # chapter 07 reads chapter 04's runs: every network must be one zoo trains
             models = {benchmark.METHODS[m].model for m in r.methods}
-            assert models <= set(zoo.TRAINED(p).models), p
+            assert models <= set(zoo.TRAINED(p).models + zoo.TRAINED(p).elsewhere), p
     assert "shared" not in benchmark.train_options(benchmark.TABLE4_RECIPE("quick"))
     assert "reads the model-zoo chapter's runs" in benchmark.table4_protocol("quick")
+    assert "efficientface trains here" in benchmark.table4_protocol("quick")
     assert "own objective" in benchmark.table4_protocol("full")
+
+
+def test_a_model_outside_the_zoo_recipe_is_refused():
+    import pytest
+
+    class Ch:
+        profile = "quick"
+
+    with pytest.raises(ValueError, match=r"zoo.TRAINED\['quick'\] trains .*not 'scn'"):
+        zoo.fit_trained(Ch(), "scn")
 
 
 def test_faithful_check_reads_the_ratios():

@@ -412,10 +412,12 @@ def table4(ch, dataset: str = "synth-raf", data_root=None) -> Trained:
 
 def _zoo_run(ch, model: str, dataset: str, data_root):
     """Chapter 04's run of ``model`` (:func:`fernb.papers.zoo.fit_trained`): read from the cache when chapter 04
-    ran first, trained here otherwise. A model chapter 04 does not train in this profile fails, naming it."""
+    ran first, trained here otherwise (a model of ``TRAINED``'s ``elsewhere`` always trains here, under chapter
+    04's protocol). A model the recipe names in neither list fails, naming it."""
     from fernb.papers import zoo
 
-    trained = zoo.TRAINED(ch.profile).models
+    r = zoo.TRAINED(ch.profile)
+    trained = r.models + r.elsewhere
     if model not in trained:
         raise ValueError(f"TABLE4_RECIPE[{ch.profile!r}] shares chapter 04's runs, but zoo.TRAINED trains "
                          f"{trained}, not {model!r}")
@@ -432,8 +434,10 @@ def table4_protocol(profile: str) -> str:
     from fernb.papers import zoo
 
     z = zoo.TRAINED(profile)
-    return (f"`{profile}` does not train Table 4 again: it reads the model-zoo chapter's runs of the same "
-            f"networks on the same data ({z.epochs} epochs at {z.img_size} px, one seed, one protocol for "
+    here = f" ({', '.join(z.elsewhere)} trains here under it)" if z.elsewhere else ""
+    return (f"`{profile}` does not train Table 4 with the methods' own recipes: it reads the model-zoo chapter's "
+            f"runs of the same networks on the same data, under that chapter's protocol{here} ({z.epochs} epochs "
+            f"at {z.img_size} px, one seed, one protocol for "
             f"every network: Adam, cosine schedule, cross-entropy with conservative class weights). So the rows "
             f"below compare the networks, not the methods' own objectives (LiteXpressionNet's ELR + SCE with "
             f"SAM, EfficientFace's teacher), which train in `full`; with one seed the ranking carries no spread.")

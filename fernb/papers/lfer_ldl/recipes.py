@@ -49,14 +49,16 @@ _ADAM = dict(optimizer="adam", lr=1e-3, scheduler="cosine")
 TEACHER = Recipe(
     "teacher", "The teacher (§1.3)",
     smoke=dict(model="tiny_cnn", from_protocol=False, img_size=32, epochs=1, batch_size=32, **_ADAM,
-               class_weighting="none", max_batches_per_epoch=3, seeds=1, examples=2),
+               class_weighting="none", max_batches_per_epoch=3, precision=None, memory_format=None, seeds=1,
+               examples=2),
     # quick: stronger than the student it teaches (85.7 % against ~79 % on seed 0), and on seed 0 the very run
     # chapter 04 trains (zoo.TRAINED quick's small_cnn), so the book trains one teacher here, not two
     quick=dict(model="small_cnn", from_protocol=False, img_size=64, epochs=6, batch_size=64, **_ADAM,
-               class_weighting="conservative", max_batches_per_epoch=None, seeds=2, examples=4),
+               class_weighting="conservative", max_batches_per_epoch=None, precision="fp32",
+               memory_format="channels_last", seeds=2, examples=4),
     full=dict(model="btfer_resnet50", from_protocol=True, img_size=None, epochs=None, batch_size=None,
-              scheduler=None, class_weighting=None, max_batches_per_epoch=None, optimizer=None, lr=None, seeds=3,
-              examples=4),
+              scheduler=None, class_weighting=None, max_batches_per_epoch=None, optimizer=None, lr=None,
+              precision=None, memory_format=None, seeds=3, examples=4),
 )
 SWEEP = Recipe(
     "sweep", "The balance sweep (§2.4.1, Figs. 6-7)",
