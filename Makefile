@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -e '.[book,test,deploy]'
-	$(BIN)/pip install --no-deps facenet-pytorch==2.6.0
+	$(BIN)/pip install -e '.[book,test,deploy,chapter-peers]'
+	$(BIN)/pip install --no-deps facenet-pytorch==2.6.0 crowd-kit==1.4.2
 	$(BIN)/python -m ipykernel install --sys-prefix --name fernb --display-name "fernb (Python 3)"
 	touch $(STAMP)
 
