@@ -143,3 +143,15 @@ def test_rows_are_named_crowd_labels_where_the_labels_are_the_crowds():
     real = Evaluation("r", np.array([0, 1]), probs, ("a", "b"), Data(["label"]), np.arange(2))
     assert synth.label_name == "crowd label" and real.label_name == "label"
     assert explorer_figure([synth]).layout.yaxis.title.text == "crowd label"
+
+
+def test_a_note_the_subtitle_already_gives_is_said_once_and_the_menus_do_not_overlap():
+    from fernb.eval import Evaluation
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    evs = [Evaluation(n, np.array([0, 1]), probs, ("a", "b"), note="balanced test, 2 per class")
+           for n in ("a run with a long name", "another")]
+    fig = explorer_figure(evs, subtitle="balanced test, 2 per class; SynthFER")
+    assert fig.layout.title.text.count("balanced test, 2 per class") == 1
+    buttons, dropdown = fig.layout.updatemenus
+    assert dropdown.y > buttons.y  # the run menu on its own line above the normalisation buttons

@@ -79,6 +79,7 @@ HOVER = (
 # pixels: matrix, gap, one gallery row, top margin (modebar band, title, menus), bottom margin
 MATRIX_PX, GAP_PX, ROW_PX, TOP_PX, BOTTOM_PX = 430, 70, 92, 140, 20
 TITLE_TOP_PX = 36  # below the band where plotly shows its modebar on hover
+MENU_LINE_PX = 34  # the run dropdown sits this far above the normalisation buttons
 
 
 def _heatmap(ev: Evaluation, visible: bool):
@@ -149,7 +150,8 @@ def _gallery(ev: Evaluation, cells: int, per_cell: int, thumb: int):
 
 def _subtitle(ev, title: str, subtitle: str) -> str:
     r = ev.report()
-    parts = [subtitle, ev.note, f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
+    note = "" if ev.note and ev.note in subtitle else ev.note  # said once when the subtitle already says it
+    parts = [subtitle, note, f"{r['n']} images, accuracy {r['accuracy']:.1%}, "
              f"mean class recall {r['mean_class_recall']:.1%}"]
     return title + "<br><sup>" + " · ".join(p for p in parts if p) + "</sup>"
 
@@ -172,8 +174,9 @@ def _menus(evaluations, panels, titles, plot_px: int) -> list:
         for i, ev in enumerate(evaluations)]
     common = dict(y=1 + 12 / plot_px, yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))
     menus = [dict(buttons=norm_buttons, type="buttons", direction="right", x=1, xanchor="right", **common)]
-    if len(evaluations) > 1:
-        menus.append(dict(buttons=run_buttons, direction="down", x=0, xanchor="left", showactive=True, **common))
+    if len(evaluations) > 1:  # on a line of its own above the buttons: a long run name must not run under them
+        above = {**common, "y": 1 + (12 + MENU_LINE_PX) / plot_px}
+        menus.append(dict(buttons=run_buttons, direction="down", x=0, xanchor="left", showactive=True, **above))
     return menus
 
 
