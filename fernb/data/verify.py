@@ -44,7 +44,9 @@ class Report:
         """No problems and every compared count matches."""
         return self.problems.empty and not (self.counts["difference"].fillna(0) != 0).any()
 
-    def summary(self) -> str:
+    def summary(self, counts: int = 20) -> str:
+        """The report as text: entries, problems, exclusions, unlisted files, notes, and up to ``counts`` of the
+        published per-class counts that differ from what was found (``0``: only how many differ)."""
         from fernb.paths import shown
 
         lines = [f"{self.name} at {shown(self.root)}: {len(self.records)} usable entries, {len(self.problems)} problems, "
@@ -67,7 +69,8 @@ class Report:
         if len(cmp):
             bad = cmp[cmp["difference"] != 0]
             lines.append(f"published counts compared: {len(cmp)}, differing: {len(bad)}")
-            lines += [f"  {r.source} | {r.split} {r.cls}: found {r.found}, published {int(r.published)}" for r in bad.head(20).itertuples()]
+            lines += [f"  {r.source} | {r.split} {r.cls}: found {r.found}, published {int(r.published)}"
+                      for r in bad.head(counts).itertuples()]
         lines.append("OK" if self.ok else "DIFFERENCES FOUND")
         return "\n".join(lines)
 
