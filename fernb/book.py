@@ -76,9 +76,12 @@ if importlib.util.find_spec("fernb") is None:  # a clone, which holds the manife
     if not os.path.isdir(src):
         repo = "{url}"
         if "/OWNER/" in repo:  # the book's repository.url is still the placeholder
-            raise SystemExit("fernb is not installed here, and this copy of the book names no public repository "
-                             "to fetch it from yet. Copy or clone fernb onto this machine, set FERNB_SOURCE to "
-                             "its folder (os.environ['FERNB_SOURCE'] = '/path/to/fernb'), and run this cell again.")
+            raise SystemExit(
+                "fernb is not installed here, and this copy of the book names no "
+                "public repository to fetch it from yet. Copy or clone fernb onto "
+                "this machine, set os.environ['FERNB_SOURCE'] = '/path/to/fernb' "
+                "and run this cell again."
+            )
         subprocess.run(["git", "clone", "-q", "-b", "{branch}", repo, src], check=True)
     pip, here = [sys.executable, "-m", "pip", "install", "-q"], os.path.abspath(src)
     subprocess.run(pip + ["-e", here + "[deploy]", "requests"], check=True)

@@ -134,3 +134,10 @@ def test_the_built_book_has_no_buttons_to_a_placeholder_repository(monkeypatch):
         assert "launch_buttons" not in conf and conf["html"]["use_repository_button"] is False
     monkeypatch.setattr(book, "repository", lambda: {"url": "https://github.com/someone/fernb", "branch": "main"})
     assert book.site_config() == (book.ROOT / "_config.yml").read_text()  # a real address keeps them
+
+
+def test_the_set_up_cell_fits_the_books_code_column():
+    from fernb import book
+
+    cell = book.SETUP_CELL.format(**book.repository())
+    assert max(len(line) for line in cell.splitlines()) <= book.CODE_WIDTH

@@ -167,7 +167,9 @@ def test_a_recorded_table_shows_in_the_chapter_with_provenance(tmp_path, monkeyp
     second = nbformat.read(book.run("98_tiny"), as_version=4)  # the recording changed: it runs again
     shown = json.dumps(second.cells[-1].outputs)
     assert "Recorded results" in shown and "Not re-run in this build" in shown and "0.75" in shown
-    assert second.cells[1].metadata["tags"] == [book.SETUP_TAG, book.HIDDEN]  # the set-up cell comes first
+    first_code = next(c for c in second.cells if c.cell_type == "code")
+    assert first_code.metadata["tags"] == [book.SETUP_TAG, book.HIDDEN]  # the set-up cell comes first
+    assert book.FINDINGS_TAG in second.cells[1].metadata["tags"]  # under the title, what the page found
     params = next(c for c in second.cells if "parameters" in c.metadata.get("tags", []))
     injected = next(c for c in second.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert book.HIDDEN in params.metadata["tags"] and book.HIDDEN in injected.metadata["tags"]  # collapsed
