@@ -386,7 +386,8 @@ def findings(reports: Path) -> str | None:
 
 
 def add_findings(nb, reports: Path):
-    """Insert :func:`findings` under the chapter's title (its first cell), replacing an earlier copy."""
+    """Insert :func:`findings` right under the chapter's title line (splitting the first Markdown cell there, so
+    the reader sees what the page found before its introduction), replacing an earlier copy."""
     import nbformat
 
     nb.cells = [c for c in nb.cells if FINDINGS_TAG not in c.metadata.get("tags", [])]
@@ -395,8 +396,17 @@ def add_findings(nb, reports: Path):
         return nb
     cell = nbformat.v4.new_markdown_cell(text)
     cell.metadata["tags"] = [FINDINGS_TAG]
-    at = next((i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), 0)
-    nb.cells.insert(at, cell)
+    at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), None)
+    if at is None:
+        nb.cells.insert(0, cell)
+        return nb
+    title, _, rest = nb.cells[at].source.partition("\n")
+    if title.startswith("# ") and rest.strip():
+        nb.cells[at].source = title
+        intro = nbformat.v4.new_markdown_cell(rest.strip("\n"))
+        intro.metadata["tags"] = [FINDINGS_TAG + "-intro"]
+        nb.cells.insert(at + 1, intro)
+    nb.cells.insert(at + 1, cell)
     return nb
 
 

@@ -222,3 +222,15 @@ def test_a_tiny_book_shows_a_claim_replicated_and_contradicted(tmp_path, monkeyp
         row = next(line for line in page.splitlines() if line.startswith("| **Table 4** (§2.4.4)"))
         assert f"**{status}**: LDL step (points) {3.0 * (1 if seed == 0 else -1):+.2f} ± 0.29 over 3" in row
         assert f"{status} 1;" in page.split("**Summary**")[1].splitlines()[0]
+
+
+def test_what_the_page_found_goes_under_its_title_line(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nIts introduction."), nbformat.v4.new_code_cell("1")]
+    book.add_findings(nb, tmp_path)  # nothing reported: nothing added
+    assert len(nb.cells) == 2
+    results.add_headline(tmp_path, "lferldl-t4", "+2.00", "synth-raf", "quick")
+    book.add_findings(nb, tmp_path)
+    assert [c.source.split("\n")[0] for c in nb.cells[:3]] == [
+        "# A chapter", nb.cells[1].source.split("\n")[0], "Its introduction."]
+    assert nb.cells[1].source.startswith("**What this page found**") and "+2.00 (synth-raf)" in nb.cells[1].source
