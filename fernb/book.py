@@ -375,7 +375,8 @@ def findings(reports: Path) -> str | None:
     for item, h in heads.items():
         it = items.get(item, {"paper": "?", "item": item})
         v = h.get("verdict")
-        judged = (f" **{v['status']}** on the paper's claim ({items[item]['claim']['says']}): {v['effect']} "
+        claim = v.get("claim") or items[item]["claim"]["says"] if v else ""
+        judged = (f" **{v['status']}** on the paper's claim ({claim}): {v['effect']} "
                   f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
                   + f" over {v['seeds']} seed(s)." if v else "")
         lines.append(f"* {it['paper']} {it['item']}: {h['ours']} ({h['dataset']}).{judged}")

@@ -60,13 +60,15 @@ class Chapter:
         return guarded
 
     def headline(self, item: str, ours, note: str = "", dataset: str | None = None, runs=(),
-                 expected: str | None = None, effect=None):
+                 expected: str | None = None, effect=None, verdict: dict | None = None):
         """This chapter's number for a paper's table, figure or experiment (an id of ``book/paper_items.yaml``),
         shown on the results map with its dataset and profile. ``runs``: the runs (or lists of runs) the number
         comes from. A number resting on a run that learned nothing is refused: the map shows "uninformative" and
         the reason instead, unless ``expected`` says why the failure is the result. ``effect``: the per-seed
         measurement of the item's ``claim`` (paired differences, one a seed); the map shows the verdict on the
-        claim (:func:`fernb.results.verdict`). Returns that verdict, or ``None``."""
+        claim (:func:`fernb.results.verdict`). ``verdict``: a verdict the chapter judged itself, in the same form
+        (``status``, ``claim``, ``effect``, ``mean``, ``se``, ``seeds``, ``why``). Returns the verdict, or
+        ``None``."""
         from fernb import results
 
         it = results.catalogue_item(item)  # a misspelt item fails here, in or outside the book runner
@@ -83,6 +85,10 @@ class Chapter:
                 raise ValueError(f"headline {item!r} was given an effect, but its catalogue entry states no claim "
                                  f"to judge it by (add claim: to book/paper_items.yaml)")
             judged = results.verdict(it["claim"], effect, learned=not failed or bool(expected))
+        elif verdict is not None:
+            judged = dict(verdict)
+            if failed and not expected:
+                judged.update(status="uninformative", why="a run behind it learned nothing")
         if self.report_dir is not None:
             results.add_headline(self.report_dir, item, ours, dataset or self.dataset, self.profile, note,
                                  chapter=self.name, judged=judged)

@@ -122,8 +122,8 @@ def verdict(claim: dict, per_seed, learned: bool = True) -> dict:
         status = "replicates" if mean * claim["sign"] > 0 else "contradicted"
     why = ("a run behind it learned nothing" if not learned else
            "one seed: no spread to judge it by" if se is None else "")
-    return {"status": status, "effect": claim["effect"], "mean": mean, "se": se, "seeds": int(row["seeds"]),
-            "why": why}
+    return {"status": status, "claim": claim["says"], "effect": claim["effect"], "mean": mean, "se": se,
+            "seeds": int(row["seeds"]), "why": why}
 
 
 def catalogue_item(item: str) -> dict:
@@ -289,7 +289,7 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
         return "not reproducible", f"not reproducible: {it.get('why') or 'see the paper'}"
     judged = sorted((h for h in heads if h.get("verdict")), key=lambda h: not h["recorded"])
     if judged:
-        claim = it["claim"]["says"]
+        claim = judged[0]["verdict"].get("claim") or (it.get("claim") or {}).get("says", "")
         return judged[0]["verdict"]["status"], f"claim: {claim}<br>" + "<br>".join(_verdict_text(h) for h in judged)
     if it["needs"] == "reader-data":
         return "needs your data", f"needs your copy of {it['paper_data']}"

@@ -289,7 +289,9 @@ btfer.deploy(ch, bench)
 # %%
 verdicts = btfer.experiment_verdicts(bench)
 rests_on = btfer.headline_runs(verdicts)
+judged = btfer.map_verdicts(verdicts)  # item -> verdict, for the results map
 for item, text in btfer.headlines(verdicts).items():
-    ch.headline(item, text, runs=bench.runs_named(rests_on[item]))
+    runs = bench.runs_named(rests_on[item])
+    ch.headline(item, text, runs=runs, verdict=judged.get(item))
 display(dashed(btfer.verdicts_frame(verdicts), 3))
 Markdown(btfer.verdicts_markdown(verdicts, ch.profile))

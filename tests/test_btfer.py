@@ -364,3 +364,19 @@ def test_quick_trains_more_of_table_2_and_says_so():
     assert all(name in words for name in m.extra_48) and f"{m.seeds} seeds" in words
     assert "3 epochs of at most 50 batches" in words and "simple" not in words.split("\n")[2]
     assert btfer.LABELS("quick").seeds >= 2 and "nothing; it belongs to `full`" in words
+
+
+def test_the_pages_verdicts_reach_the_results_map_in_points():
+    from fernb.papers.btfer.verdicts import Verdict, map_verdicts
+
+    vs = [Verdict("Experiment 3 (labels), in the training domain", "btfer-e3", "cleaner labels, higher accuracy",
+                  0.05, 0.01, 3, "replicates", "+5 points"),
+          Verdict("Experiment 3 (labels), balanced test", "btfer-e3", "the same", -0.2, 0.01, 3, "contradicted", "x"),
+          Verdict("Experiment 5", "btfer-e5", "higher resolution, higher accuracy", 0.03, None, 1,
+                  "no noise estimate", "+3 points, one seed"),
+          Verdict("Experiment 1", "btfer-e1", "starts", None, None, 0, "needs full", "weights absent")]
+    got = map_verdicts(vs)
+    assert set(got) == {"btfer-e3", "btfer-e5"}  # the first judged verdict of an item; none that needs full
+    assert got["btfer-e3"]["status"] == "replicates" and got["btfer-e3"]["mean"] == pytest.approx(5.0)
+    assert got["btfer-e3"]["se"] == pytest.approx(1.0)
+    assert got["btfer-e5"]["status"] == "uninformative" and got["btfer-e5"]["se"] is None

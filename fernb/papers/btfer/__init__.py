@@ -27,7 +27,7 @@ from fernb.papers.btfer.spec import (LABEL_QUALITIES, STARTS, BenchmarkResult, B
                                      training_labels)
 from fernb.papers.btfer.tables import PAPER_DATASETS, PAPER_TABLE6, paper_dataset, paper_tables
 from fernb.papers.btfer.testset import TestSet, balanced_test_set, score_on_balanced_test
-from fernb.papers.btfer.verdicts import (Verdict, experiment_verdicts, headline_runs, headlines,
+from fernb.papers.btfer.verdicts import (Verdict, experiment_verdicts, headline_runs, headlines, map_verdicts,
                                          resolution_words, size_words, table2_headline, table6_headline,
                                          table_caption, verdicts_frame, verdicts_markdown,
                                          weighting_words)

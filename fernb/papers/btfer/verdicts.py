@@ -293,6 +293,24 @@ def headlines(vs: list[Verdict]) -> dict:
     return out
 
 
+MAP_STATUS = {"replicates": "replicates", "contradicted": "contradicted", "absent": "absent",
+              "no noise estimate": "uninformative"}
+"""This page's verdict words as the results map counts them (a claim that needs ``full`` gets no verdict)."""
+
+
+def map_verdicts(vs: list[Verdict]) -> dict:
+    """Results-map item -> the verdict of its first judged experiment, in the form ``ch.headline(verdict=...)``
+    takes (the effect in points of accuracy)."""
+    out = {}
+    for v in vs:
+        if v.item and v.item not in out and v.verdict in MAP_STATUS and v.effect is not None:
+            se = None if v.spread is None or not np.isfinite(v.spread) else 100 * v.spread
+            out[v.item] = {"status": MAP_STATUS[v.verdict], "claim": v.claim,
+                           "effect": f"{v.experiment}, in the claim's direction (points)", "mean": 100 * v.effect,
+                           "se": se, "seeds": v.seeds, "why": "" if se is not None else "no spread over seeds"}
+    return out
+
+
 def headline_runs(vs: list[Verdict]) -> dict:
     """Results-map item -> the run folder names its verdicts rest on (for ``ch.headline(..., runs=...)``)."""
     out = {}
