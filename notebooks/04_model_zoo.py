@@ -91,7 +91,8 @@ catalogue()
 table = zoo.complexity(ch)
 shown, rest = zoo.complexity_split(table)
 display(dashed(shown, 2))
-folded(rest, f"The other {len(rest)} rows (within 10 % of the paper, or no paper figure)", 3)
+others = f"The other {len(rest)} rows (within 10 % of the paper, or no paper figure)"
+folded(rest, others, 3)
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -241,8 +241,9 @@ if ab is not None:
 # %%
 if ab is not None:
     pairs = noisy.paired(ab.table, baseline="CE")
-    effect = noisy.objective_effect(ab.table)  # per seed, for the verdict on §IV's claim
-    ch.headline("infer-obj", noisy.objective_line(effect), runs=list(ab.runs.values()), effect=effect)
+    effect = noisy.objective_effect(ab.table)  # per seed: the verdict on §IV's claim
+    line = noisy.objective_line(effect)
+    ch.headline("infer-obj", line, runs=list(ab.runs.values()), effect=effect)
     display(dashed(pairs.round(2)))
     display(noisy.ablation_figure(ab.table, ch.dataset, ch.profile, len(ab.seeds)))
     display(Markdown(noisy.reading_text(ab.table, ch.profile)))
