@@ -1,4 +1,4 @@
-"""The trainer's CPU core policy (``fernb.train.trainer.CPU_LOADER``): the same fit under each policy, same model,
+"""The trainer's CPU core policy (``fernb.data.loader.CPU_LOADER``): the same fit under each policy, same model,
 size, batch and batches, in one run.
 
     python benchmarks/threads.py [--models efficientface:64 resemotenet:48 small_cnn:32 litexpressionnet:64]
@@ -18,11 +18,11 @@ import time
 import torch
 
 import fernb.chapter
-from fernb.train import trainer
+from fernb.data import loader
 
 
 def one(ch, model: str, px: int, batches: int, epochs: int, policy: str, seed: int) -> float:
-    trainer.CPU_LOADER = policy
+    loader.CPU_LOADER = policy
     kw = {"model_kwargs": {"width": 0.125, "drop": [0.0, 0.2]}} if model == "resemotenet" else {}
     run = ch.fit(model=model, img_size=px, epochs=epochs, batch_size=64, seed=seed, max_batches_per_epoch=batches,
                  **kw)
@@ -36,11 +36,11 @@ def main(argv=None):
                                                    "litexpressionnet:64"])
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--policies", nargs="+", default=list(trainer.CPU_LOADERS), choices=trainer.CPU_LOADERS)
+    p.add_argument("--policies", nargs="+", default=list(loader.CPU_LOADERS), choices=loader.CPU_LOADERS)
     a = p.parse_args(argv)
     ch = fernb.chapter.setup("quick", "synth-raf", None, "cpu", 0, name=None, report=None)
     stamp = int(time.time()) % 100000  # fresh run keys: the benchmark must train, not read the cache
-    default = trainer.CPU_LOADER
+    default = loader.CPU_LOADER
     print(f"torch threads: {torch.get_num_threads()}; the trainer's policy: {default!r}")
     try:
         for k, spec in enumerate(a.models):
@@ -51,7 +51,7 @@ def main(argv=None):
             print(f"{model:18s} {px:>3s} px  " + "  ".join(f"{pol} {s:6.2f} s/epoch ({base / s:4.2f}x)"
                                                         for pol, s in secs.items()), flush=True)
     finally:
-        trainer.CPU_LOADER = default
+        loader.CPU_LOADER = default
 
 
 if __name__ == "__main__":

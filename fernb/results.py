@@ -102,28 +102,25 @@ which gives no spread to judge it by)."""
 
 def verdict(claim: dict, per_seed, learned: bool = True) -> dict:
     """The verdict on ``claim`` (a catalogue item's ``claim``: ``sign`` +1 or -1) of a per-seed effect (paired
-    differences, one per seed, in the units the item names): status, mean, standard error and seeds, judged as
-    :func:`fernb.eval.metrics.beyond_noise` judges (mean more than two standard errors from zero)."""
-    import pandas as pd
+    differences, one per seed, in the units the item names): status, mean, standard error and seeds, judged by the
+    rule of :func:`fernb.eval.metrics.beyond_noise` (the mean more than two standard errors from zero)."""
+    import numpy as np
 
-    from fernb.eval.metrics import beyond_noise
-
-    values = pd.Series(list(per_seed), dtype=float).dropna()
-    if values.empty:
+    values = np.asarray([v for v in per_seed if v is not None and v == v], dtype=float)
+    if not len(values):
         raise ValueError(f"verdict on {claim.get('effect')!r}: no per-seed effect was given")
-    row = beyond_noise(pd.DataFrame({"x": values.to_numpy()})).loc["x"]
-    se = None if pd.isna(row["standard error"]) else float(row["standard error"])
-    mean = float(row["mean"])
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
     if not learned or se is None:
         status = "uninformative"
-    elif not row["beyond noise"]:
+    elif not abs(mean) > 2 * se:
         status = "absent"
     else:
         status = "replicates" if mean * claim["sign"] > 0 else "contradicted"
     why = ("a run behind it learned nothing" if not learned else
            "one seed: no spread to judge it by" if se is None else "")
     return {"status": status, "claim": claim["says"], "effect": claim["effect"], "mean": mean, "se": se,
-            "seeds": int(row["seeds"]), "why": why}
+            "seeds": len(values), "why": why}
 
 
 def catalogue_item(item: str) -> dict:

@@ -58,7 +58,7 @@ def test_sam_run_trains_and_differs_from_plain(smoke_raf, tmp_path):
 
 
 def test_a_cpu_fit_follows_its_core_policy_and_gives_the_threads_back(smoke_raf, tmp_path, monkeypatch):
-    from fernb.train import trainer
+    from fernb.data import loader
     from fernb.train.callbacks import Callback
 
     seen = []
@@ -71,16 +71,16 @@ def test_a_cpu_fit_follows_its_core_policy_and_gives_the_threads_back(smoke_raf,
     torch.set_num_threads(2)
     try:
         for k, (policy, want) in enumerate((("sync", (2, 0)), ("spare", (1, 2)), ("all", (2, 2)))):
-            monkeypatch.setattr(trainer, "CPU_LOADER", policy)
+            monkeypatch.setattr(loader, "CPU_LOADER", policy)
             fit({**TINY, "epochs": 1, "seed": 10 + k}, runs_root=tmp_path, progress=False, device="cpu",
                 callbacks=[Threads()])
             assert seen[-1] == want and torch.get_num_threads() == 2, policy
         torch.set_num_threads(1)  # one thread: nothing to share
         fit({**TINY, "epochs": 1, "seed": 5}, runs_root=tmp_path, progress=False, device="cpu", callbacks=[Threads()])
         assert seen[-1] == (1, 2) and torch.get_num_threads() == 1
-        monkeypatch.setattr(trainer, "CPU_LOADER", "threads")
+        monkeypatch.setattr(loader, "CPU_LOADER", "threads")
         with pytest.raises(ValueError, match="CPU_LOADER='threads'; expected one of"):
-            trainer.cpu_policy(torch.device("cpu"), 2)
+            loader.cpu_policy(torch.device("cpu"), 2)
     finally:
         torch.set_num_threads(before)
 

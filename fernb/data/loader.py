@@ -141,6 +141,34 @@ def affine_matrix(ch, cw, y0, x0, flip, angle, zoom, shift, h: int, w: int) -> t
     return torch.cat([lin * scale[:, :, None], (trans * scale + centre)[:, :, None]], 2)
 
 
+CPU_LOADER = "sync"
+"""How a CPU fit shares its cores between computing and making batches (``benchmarks/threads.py`` measures the
+three in one run):
+
+* ``"spare"``: a prefetch thread makes the next batch while torch computes with one thread fewer than its default,
+  so that the thread does not preempt a compute thread at every batch (with both cores computing, the other waits
+  at each operator's barrier);
+* ``"sync"``: no prefetch thread; the batch is made between steps and every core computes;
+* ``"all"``: the prefetch thread and every core computing (torch's default, the slowest on 2 cores).
+
+``"sync"`` is the default: the batch takes a few milliseconds to make against a step of tens to hundreds, so
+overlapping them gains less than the contention costs. Seconds per epoch on this book's 2-core CPU, one run of
+``benchmarks/threads.py`` (20 batches of 64), sync against spare: LiteXpressionNet 64 px 1.80× faster, small_cnn
+32 px 1.52×, EfficientFace 64 px 1.17×, lfer_ldl 32 px 1.13×; ``all`` is 0.57-1.10× spare.
+"""
+CPU_LOADERS = ("spare", "sync", "all")
+
+
+def cpu_policy(device, threads: int) -> tuple[int, int | None]:
+    """(compute threads, loader prefetch or ``None`` for the loader's default) for a fit on ``device`` under
+    :data:`CPU_LOADER`."""
+    if CPU_LOADER not in CPU_LOADERS:
+        raise ValueError(f"fernb.data.loader.CPU_LOADER={CPU_LOADER!r}; expected one of {CPU_LOADERS}")
+    if getattr(device, "type", device) != "cpu" or threads < 2 or CPU_LOADER == "all":
+        return threads, None
+    return (threads - 1, None) if CPU_LOADER == "spare" else (threads, 0)
+
+
 class BatchLoader:
     """Iterate ``(images, labels)`` batches over rows ``indices`` of ``store`` (``(images, labels, rows)`` with
     ``with_index=True``).

@@ -168,7 +168,7 @@ class Run:
         labels = self.labels() if dataset is None else ds.records["label"].to_numpy()
         store = ImageStore.build(ds, cfg.img_size, 3 if cfg.in_chans == 3 else 1, progress=False)
         mean, std = input_norm(cfg)
-        from fernb.train.trainer import cpu_policy
+        from fernb.data.loader import cpu_policy
 
         dev = torch.device(device)
         _, prefetch = cpu_policy(dev, torch.get_num_threads())  # the trainer's CPU policy (CPU_LOADER)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from fernb import paths
+from fernb.data import loader as _loader
 from fernb.data.loader import BatchAugment, BatchLoader
 from fernb.data.store import ImageStore
 from fernb.eval.metrics import classification_report, mean_nll
@@ -140,34 +141,6 @@ def _probe_aux(model, cfg: TrainConfig, loss_cls, dev):
     return out
 
 
-CPU_LOADER = "sync"
-"""How a CPU fit shares its cores between computing and making batches (``benchmarks/threads.py`` measures the
-three in one run):
-
-* ``"spare"``: a prefetch thread makes the next batch while torch computes with one thread fewer than its default,
-  so that the thread does not preempt a compute thread at every batch (with both cores computing, the other waits
-  at each operator's barrier);
-* ``"sync"``: no prefetch thread; the batch is made between steps and every core computes;
-* ``"all"``: the prefetch thread and every core computing (torch's default, the slowest on 2 cores).
-
-``"sync"`` is the default: the batch takes a few milliseconds to make against a step of tens to hundreds, so
-overlapping them gains less than the contention costs. Seconds per epoch on this book's 2-core CPU, one run of
-``benchmarks/threads.py`` (20 batches of 64), sync against spare: LiteXpressionNet 64 px 1.80× faster, small_cnn
-32 px 1.52×, EfficientFace 64 px 1.17×, lfer_ldl 32 px 1.13×; ``all`` is 0.57-1.10× spare.
-"""
-CPU_LOADERS = ("spare", "sync", "all")
-
-
-def cpu_policy(device, threads: int) -> tuple[int, int | None]:
-    """(compute threads, loader prefetch or ``None`` for the loader's default) for a fit on ``device`` under
-    :data:`CPU_LOADER`."""
-    if CPU_LOADER not in CPU_LOADERS:
-        raise ValueError(f"fernb.train.trainer.CPU_LOADER={CPU_LOADER!r}; expected one of {CPU_LOADERS}")
-    if getattr(device, "type", device) != "cpu" or threads < 2 or CPU_LOADER == "all":
-        return threads, None
-    return (threads - 1, None) if CPU_LOADER == "spare" else (threads, 0)
-
-
 class Trainer:
     """Train one configuration into its run folder (see the module docstring for the steps).
 
@@ -203,7 +176,7 @@ class Trainer:
         self.stages = Stages(self.cfg.freeze_epochs, self.cfg.epochs)
         self.state = TrainState(stage=self.stages.first)
         self._lock = None
-        self.prefetch = None  # the loaders' prefetch depth (None: their default); set by CPU_LOADER in fit
+        self.prefetch = None  # the loaders' prefetch depth (None: their default); set by fernb.data.loader.CPU_LOADER in fit
 
     # ---- data ---------------------------------------------------------------------------------------------------
     def locate(self):
@@ -525,7 +498,7 @@ class Trainer:
 
     def _fit(self) -> Run:
         threads = torch.get_num_threads()
-        compute, self.prefetch = cpu_policy(self.dev, threads)  # CPU_LOADER
+        compute, self.prefetch = _loader.cpu_policy(self.dev, threads)  # fernb.data.loader.CPU_LOADER
         torch.set_num_threads(compute)
         try:
             return self._train()
