@@ -145,13 +145,20 @@ def test_results_map_lists_every_paper_item(browser, site):
     page.close()
 
 
-def test_chapters_have_a_colab_launch_button(browser, site):
-    from fernb.book import repository
+def test_chapters_launch_on_colab_only_from_a_real_repository_address(browser, site):
+    """With ``repository.url`` still the placeholder, no button sends a reader to it (it would fail after a
+    minute); with a real address, every chapter has a Colab button to its notebook."""
+    from fernb.book import PLACEHOLDER, repository
 
     page, _ = _open(browser, site / "notebooks" / "00_quickstart.html")
     colab = page.locator("a[href^='https://colab.research.google.com/github/']")
-    assert colab.count() >= 1
-    href = colab.first.get_attribute("href")
     repo = repository()["url"].removeprefix("https://github.com/")
-    assert href.endswith(f"/{repo}/blob/{repository()['branch']}/notebooks/00_quickstart.ipynb"), href
+    if PLACEHOLDER in repository()["url"]:
+        assert colab.count() == 0
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        assert not [h for h in hrefs if PLACEHOLDER in h], "a link to the placeholder repository"
+    else:
+        assert colab.count() >= 1
+        href = colab.first.get_attribute("href")
+        assert href.endswith(f"/{repo}/blob/{repository()['branch']}/notebooks/00_quickstart.ipynb"), href
     page.close()
