@@ -300,6 +300,8 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
         return "no number yet", "in the chapter; no number reported yet"
     if all(h["ours"].startswith("uninformative") for h in heads):
         return "uninformative", "uninformative: the runs behind it learned nothing"
+    if all(h["ours"].startswith("needs full") for h in heads):  # the chapter said it measured nothing here
+        return "needs full", "needs the `full` profile (the chapter says what it lacks)"
     done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
     if it.get("claim"):
         done += f"; claim ({it['claim']['says']}) not judged in this profile"

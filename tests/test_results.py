@@ -250,6 +250,10 @@ def test_a_figure_that_asks_an_experiments_question_shows_its_measurement(tmp_pa
     page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
     rows = {line.split(" (")[0]: line for line in page.splitlines() if line.startswith("| **")}
     assert "+0.09 at 96 px" in rows["| **Fig. 24**"] and "+0.09 at 96 px" in rows["| **Experiment 5**"]
+    results.add_headline(live, "p-e5", "needs full: 4 of 4 rows skipped", "synth-raf", "quick")
+    heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "none")
+    page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
+    assert "needs full 2;" in page  # a chapter that says it measured nothing is not counted as measured
     bad = tmp_path / "bad.yaml"
     bad.write_text(ITEMS + "- {id: p-f9, paper: P, item: F, what: w, headline: h, paper_data: d, needs: synthfer,\n"
                    "   same_as: p-nothere}\n")
