@@ -167,3 +167,10 @@ def test_the_accuracy_cost_figure_draws_one_marker_per_model_and_cost():
     assert list(trace.text) == ["a (3)", "b"] and list(trace.y) == [0.6, 0.8]
     assert list(trace.error_y.array) == pytest.approx([0.1, 0.0]) and list(trace.error_y.arrayminus) == \
         pytest.approx([0.1, 0.0])
+
+
+def test_close_markers_take_different_label_slots():
+    from fernb.viz.figures import _label_positions
+
+    slots = _label_positions([126, 147, 154, 1800], [0.863, 0.871, 0.884, 0.87])
+    assert len(set(slots[:3])) == 3 and slots[3] == "top center"  # the far one keeps the default

@@ -133,7 +133,22 @@ def _one_per_model(g):
            .agg(accuracy=("accuracy", "median"), low=("accuracy", "min"), high=("accuracy", "max"),
                 n=("accuracy", "size"), img_size=("img_size", "first"), params_m=("params_m", "first"))
            .reset_index())
-    return out.assign(label=[m if n == 1 else f"{m} ({n})" for m, n in zip(out["model"], out["n"])])
+    out = out.assign(label=[m if n == 1 else f"{m} ({n})" for m, n in zip(out["model"], out["n"])])
+    return out.assign(position=_label_positions(out["macs_m"].to_numpy(), out["accuracy"].to_numpy()))
+
+
+LABEL_SLOTS = ("top center", "bottom center", "middle right", "middle left")
+
+
+def _label_positions(macs, acc, near_x: float = 0.2, near_y: float = 0.03) -> list:
+    """A label slot per marker, so that markers close on the log-MACs axis and in accuracy take different slots
+    (above, below, right, left) instead of printing their names over one another."""
+    x = np.log10(np.maximum(np.asarray(macs, dtype=float), 1e-9))
+    slots = []
+    for i in range(len(x)):
+        taken = {slots[j] for j in range(i) if abs(x[j] - x[i]) < near_x and abs(acc[j] - acc[i]) < near_y}
+        slots.append(next((s for s in LABEL_SLOTS if s not in taken), LABEL_SLOTS[i % len(LABEL_SLOTS)]))
+    return slots
 
 
 def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle: str = ""):
@@ -150,7 +165,8 @@ def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle:
     for (dataset, source), g in points.groupby([points["dataset"], points.get("source", "fernb")], sort=False):
         ours = source == "fernb"
         g = _one_per_model(g)
-        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["label"], textposition="top center",
+        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["label"],
+                        textposition=list(g["position"]),
                         name=f"{dataset} ({'measured here' if ours else source})",
                         error_y=dict(type="data", symmetric=False, array=g["high"] - g["accuracy"],
                                      arrayminus=g["accuracy"] - g["low"], thickness=1, width=3),
