@@ -85,6 +85,8 @@ def paper_items(path: Path | None = None) -> list[dict]:
             raise ValueError(f"{where}: needs={it['needs']!r}; expected one of {', '.join(NEEDS)}")
         if it["id"] in seen:
             raise ValueError(f"{where}: the id {it['id']!r} is used twice")
+        if it.get("same_as") is not None and it["same_as"] not in {x["id"] for x in items}:
+            raise ValueError(f"{where}: same_as={it['same_as']!r} is not an id of this catalogue")
         claim = it.get("claim")
         if claim is not None and (not isinstance(claim, dict) or claim.get("sign") not in (1, -1)
                                   or not claim.get("says") or not claim.get("effect")):
@@ -298,6 +300,8 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
         return "no number yet", "in the chapter; no number reported yet"
     if all(h["ours"].startswith("uninformative") for h in heads):
         return "uninformative", "uninformative: the runs behind it learned nothing"
+    if all(h["ours"].startswith("needs full") for h in heads):  # the chapter said it measured nothing here
+        return "needs full", "needs the `full` profile (the chapter says what it lacks)"
     done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
     if it.get("claim"):
         done += f"; claim ({it['claim']['says']}) not judged in this profile"
@@ -318,6 +322,14 @@ def _cell(text) -> str:
     return str(text or "—").replace("|", "\\|").replace("\n", " ")
 
 
+def _heads(it: dict, headlines: dict) -> list:
+    """The headlines a catalogue item shows: its own and, for an item that asks the ``same_as`` question of another
+    (a figure drawn for an experiment), the other item's, so the two rows agree."""
+    own = headlines.get(it["id"], [])
+    shared = headlines.get(it["same_as"], []) if it.get("same_as") else []
+    return own + [h for h in shared if h not in own]
+
+
 def results_map(items: list[dict], headlines: dict, chapters: list[str], profile: str) -> str:
     """The results map page: per paper, one row per table, figure or experiment, with the chapter that
     reproduces it, the paper's number, ours (with its dataset and profile) and a status."""
@@ -330,7 +342,7 @@ def results_map(items: list[dict], headlines: dict, chapters: list[str], profile
     known = set(chapters)
     counts = dict.fromkeys(STATUSES, 0)
     for it in items:
-        counts[map_status(it, headlines.get(it["id"], []), known)[0]] += 1
+        counts[map_status(it, _heads(it, headlines), known)[0]] += 1
     lines += ["**Summary** (" + f"{len(items)} items): " + "; ".join(f"{k} {n}" for k, n in counts.items()) + ".",
               "A verdict judges the paper's direction by our per-seed paired measurement: **replicates** (beyond "
               "the seeds' noise, the paper's way), **absent** (within the noise), **contradicted** (beyond it, the "
@@ -340,7 +352,7 @@ def results_map(items: list[dict], headlines: dict, chapters: list[str], profile
                   "| item | the paper (its data) | here: chapter, ours (data, profile) | status |",
                   "|---|---|---|---|"]
         for it in (x for x in items if x["paper"] == paper):
-            heads = headlines.get(it["id"], [])
+            heads = _heads(it, headlines)
             row = [f"**{it['item']}** ({it.get('section') or '—'}): {it['what']}",
                    f"{it['headline']} ({it['paper_data']})", _here(it, heads, known),
                    map_status(it, heads, known)[1]]

@@ -90,6 +90,7 @@ annotation.reliability_figure(crowd, glad)
 
 # %%
 glad24, dropped = annotation.drop_and_refit(crowd, glad, ch.seed)
+ch.headline("infer-alg1", annotation.drop_headline(crowd, glad, glad24, dropped))
 Markdown(annotation.drop_text(crowd, glad, glad24, dropped))
 
 # %% [markdown]

@@ -155,3 +155,22 @@ def test_a_note_the_subtitle_already_gives_is_said_once_and_the_menus_do_not_ove
     assert fig.layout.title.text.count("balanced test, 2 per class") == 1
     buttons, dropdown = fig.layout.updatemenus
     assert dropdown.y > buttons.y  # the run menu on its own line above the normalisation buttons
+
+
+def test_the_accuracy_cost_figure_draws_one_marker_per_model_and_cost():
+    from fernb.viz import accuracy_macs_figure
+
+    pts = pd.DataFrame({"model": ["a", "a", "a", "b"], "macs_m": [10.0, 10.0, 10.0, 50.0],
+                        "accuracy": [0.5, 0.7, 0.6, 0.8], "dataset": ["synth-raf"] * 4, "source": ["fernb"] * 4,
+                        "img_size": [64] * 4, "params_m": [1.0] * 4})
+    trace = accuracy_macs_figure(pts).data[0]
+    assert list(trace.text) == ["a (3)", "b"] and list(trace.y) == [0.6, 0.8]
+    assert list(trace.error_y.array) == pytest.approx([0.1, 0.0]) and list(trace.error_y.arrayminus) == \
+        pytest.approx([0.1, 0.0])
+
+
+def test_close_markers_take_different_label_slots():
+    from fernb.viz.figures import _label_positions
+
+    slots = _label_positions([126, 147, 154, 1800], [0.863, 0.871, 0.884, 0.87])
+    assert len(set(slots[:3])) == 3 and slots[3] == "top center"  # the far one keeps the default

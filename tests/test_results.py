@@ -234,3 +234,28 @@ def test_what_the_page_found_goes_under_its_title_line(tmp_path):
     assert [c.source.split("\n")[0] for c in nb.cells[:3]] == [
         "# A chapter", nb.cells[1].source.split("\n")[0], "Its introduction."]
     assert nb.cells[1].source.startswith("**What this page found**") and "+2.00 (synth-raf)" in nb.cells[1].source
+
+
+def test_a_figure_that_asks_an_experiments_question_shows_its_measurement(tmp_path, monkeypatch):
+    path = tmp_path / "items.yaml"
+    path.write_text(ITEMS + "- {id: p-e5, paper: P, item: Experiment 5, what: w, headline: h, paper_data: d,\n"
+                    "   needs: synthfer, chapter: 00_quickstart}\n"
+                    "- {id: p-f24, paper: P, item: Fig. 24, what: w, headline: h, paper_data: d, needs: synthfer,\n"
+                    "   chapter: 00_quickstart, same_as: p-e5}\n")
+    monkeypatch.setattr(results, "PAPER_ITEMS", path)
+    live = tmp_path / "build" / "quick" / "00_quickstart"
+    live.mkdir(parents=True)
+    results.add_headline(live, "p-e5", "+0.09 at 96 px", "synth-raf", "quick")
+    heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "none")
+    page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
+    rows = {line.split(" (")[0]: line for line in page.splitlines() if line.startswith("| **")}
+    assert "+0.09 at 96 px" in rows["| **Fig. 24**"] and "+0.09 at 96 px" in rows["| **Experiment 5**"]
+    results.add_headline(live, "p-e5", "needs full: 4 of 4 rows skipped", "synth-raf", "quick")
+    heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "none")
+    page = results.results_map(results.paper_items(), heads, ["00_quickstart"], "quick")
+    assert "needs full 2;" in page  # a chapter that says it measured nothing is not counted as measured
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ITEMS + "- {id: p-f9, paper: P, item: F, what: w, headline: h, paper_data: d, needs: synthfer,\n"
+                   "   same_as: p-nothere}\n")
+    with pytest.raises(ValueError, match="same_as='p-nothere' is not an id"):
+        results.paper_items(bad)

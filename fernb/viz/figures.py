@@ -125,8 +125,35 @@ def class_examples(dataset, per_class: int = 1, size: int = 96, channels: int = 
     return out
 
 
+def _one_per_model(g):
+    """One marker per model and cost: the median accuracy of its points, the range as whiskers, labelled once
+    (with the number of runs when there are several), so the runs of every chapter do not bury one another."""
+    g = g.assign(img_size=g.get("img_size", g["macs_m"] * 0), params_m=g.get("params_m", g["macs_m"] * 0))
+    out = (g.groupby(["model", "macs_m"], sort=False)
+           .agg(accuracy=("accuracy", "median"), low=("accuracy", "min"), high=("accuracy", "max"),
+                n=("accuracy", "size"), img_size=("img_size", "first"), params_m=("params_m", "first"))
+           .reset_index())
+    out = out.assign(label=[m if n == 1 else f"{m} ({n})" for m, n in zip(out["model"], out["n"])])
+    return out.assign(position=_label_positions(out["macs_m"].to_numpy(), out["accuracy"].to_numpy()))
+
+
+LABEL_SLOTS = ("top center", "bottom center", "middle right", "middle left")
+
+
+def _label_positions(macs, acc, near_x: float = 0.2, near_y: float = 0.03) -> list:
+    """A label slot per marker, so that markers close on the log-MACs axis and in accuracy take different slots
+    (above, below, right, left) instead of printing their names over one another."""
+    x = np.log10(np.maximum(np.asarray(macs, dtype=float), 1e-9))
+    slots = []
+    for i in range(len(x)):
+        taken = {slots[j] for j in range(i) if abs(x[j] - x[i]) < near_x and abs(acc[j] - acc[i]) < near_y}
+        slots.append(next((s for s in LABEL_SLOTS if s not in taken), LABEL_SLOTS[i % len(LABEL_SLOTS)]))
+    return slots
+
+
 def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle: str = ""):
-    """Scatter of test accuracy against MACs (log axis), one marker per run, one colour per dataset.
+    """Scatter of test accuracy against MACs (log axis), one marker per model and cost (the median of its runs,
+    whiskers from the lowest to the highest), one colour per dataset.
 
     ``points``: a DataFrame with columns model, macs_m, accuracy, dataset and optionally img_size, params_m, source.
     Paper figures can be added as rows with ``source`` naming the paper (drawn as open markers): they stay labelled
@@ -137,12 +164,17 @@ def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle:
     fig = go.Figure()
     for (dataset, source), g in points.groupby([points["dataset"], points.get("source", "fernb")], sort=False):
         ours = source == "fernb"
-        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["model"], textposition="top center",
+        g = _one_per_model(g)
+        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["label"],
+                        textposition=list(g["position"]),
                         name=f"{dataset} ({'measured here' if ours else source})",
+                        error_y=dict(type="data", symmetric=False, array=g["high"] - g["accuracy"],
+                                     arrayminus=g["accuracy"] - g["low"], thickness=1, width=3),
                         marker=dict(size=11, symbol="circle" if ours else "circle-open", line=dict(width=2)),
-                        customdata=np.stack([g.get("img_size", g["macs_m"] * 0), g.get("params_m", g["macs_m"] * 0)], 1),
+                        customdata=np.stack([g["img_size"], g["params_m"], g["n"], g["low"], g["high"]], 1),
                         hovertemplate="%{text}<br>%{x:,.1f}M MACs at %{customdata[0]}px, %{customdata[1]:.2f}M params"
-                                      "<br>accuracy %{y:.3f}<extra></extra>")
+                                      "<br>accuracy %{y:.3f} (median of %{customdata[2]} run(s): "
+                                      "%{customdata[3]:.3f}-%{customdata[4]:.3f})<extra></extra>")
     fig.update_layout(title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
                       xaxis=dict(title="MACs (millions, log scale) at the training resolution", type="log"),
                       yaxis=dict(title="test accuracy"), legend=dict(orientation="h", y=-0.2), height=520,

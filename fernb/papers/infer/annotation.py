@@ -194,6 +194,15 @@ def drop_text(c: Crowd, glad, refit, dropped) -> str:
             f"{after:.4f} ({'up' if after > before else 'down' if after < before else 'unchanged'}).")
 
 
+def drop_headline(c: Crowd, glad, refit, dropped) -> str:
+    """The results map's line for Alg. 1's 30 → 24 (``infer-alg1``): how many were kept and what refitting on them
+    did to GLAD's label accuracy against the truth."""
+    before, after = (glad.labels_ == c.truth).mean(), (refit.labels_ == c.truth).mean()
+    n = c.votes.n_annotators
+    return (f"{n - len(dropped)} of {n} annotators kept by GLAD's α; label accuracy against the truth "
+            f"{before:.4f} → {after:.4f}")
+
+
 ALG2_ROW, DOUBT_ROW, RANDOM_ROW = ("Alg. 2 (ELR-trained network, CE loss)", "GLAD doubt (1 - max posterior)",
                                    "random")
 BEST_ROW = "best possible (every wrong label first)"
