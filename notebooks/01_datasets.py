@@ -148,7 +148,8 @@ display(weights.round(2))
 # %%
 # NBVAL_CHECK_OUTPUT
 print(datasets.weight_gaps(weights))
-ch.headline("btfer-f6", datasets.weight_gaps(weights), dataset="RAF-DB's published counts")
+gaps = datasets.weight_gaps(weights)
+ch.headline("btfer-f6", gaps, dataset="RAF-DB's published counts")
 
 # %% [markdown]
 # ## Examples of each expression

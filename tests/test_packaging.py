@@ -141,3 +141,11 @@ def test_the_set_up_cell_fits_the_books_code_column():
 
     cell = book.SETUP_CELL.format(**book.repository())
     assert max(len(line) for line in cell.splitlines()) <= book.CODE_WIDTH
+
+
+@pytest.mark.parametrize("name", book.chapters())
+def test_chapter_code_fits_the_books_code_column(name):
+    nb = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    wide = [(i, line) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for line in c.source.splitlines() if len(line) > book.CODE_WIDTH]
+    assert not wide, f"{name}: code wider than {book.CODE_WIDTH} characters: {wide[:3]}"
