@@ -376,9 +376,7 @@ def findings(reports: Path) -> str | None:
         it = items.get(item, {"paper": "?", "item": item})
         v = h.get("verdict")
         claim = v.get("claim") or items[item]["claim"]["says"] if v else ""
-        judged = (f" **{v['status']}** on the paper's claim ({claim}): {v['effect']} "
-                  f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
-                  + f" over {v['seeds']} seed(s)." if v else "")
+        judged = f" **{v['status']}** on the paper's claim ({claim}): {results.measured_words(v)}." if v else ""
         lines.append(f"* {it['paper']} {it['item']}: {h['ours']} ({h['dataset']}).{judged}")
     profile = next(iter(heads.values()))["profile"]
     return (f"**What this page found** (profile `{profile}`; computed by the chapter below, each with the data it "

@@ -274,11 +274,17 @@ STATUSES = (*VERDICTS, "needs full", "needs your data", "not reproducible", "mea
 """The results map's statuses, in the order its summary line counts them."""
 
 
+def measured_words(v: dict) -> str:
+    """A verdict's measurement in words: the effect, its mean ± standard error and its seeds (the map's rows and
+    each page's findings say it the same way)."""
+    spread = f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
+    return f"{v['effect']} {spread} over {v['seeds']} seed(s)"
+
+
 def _verdict_text(h: dict) -> str:
     v = h["verdict"]
-    spread = f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
     why = f"; {v['why']}" if v.get("why") else ""
-    return f"**{v['status']}**: {v['effect']} {spread} over {v['seeds']} seed(s) ({h['dataset']}, {h['profile']}{why})"
+    return f"**{v['status']}**: {measured_words(v)} ({h['dataset']}, {h['profile']}{why})"
 
 
 def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:

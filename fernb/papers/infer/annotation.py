@@ -185,9 +185,14 @@ def drop_and_refit(c: Crowd, glad, seed: int, keep: int = PAPER_KEPT_AFTER_EM):
     return GLAD(seed=seed).fit(kept), dropped
 
 
+def _label_accuracies(c: Crowd, glad, refit) -> tuple[float, float]:
+    """GLAD's label accuracy against the truth with every annotator and after the drop and refit."""
+    return float((glad.labels_ == c.truth).mean()), float((refit.labels_ == c.truth).mean())
+
+
 def drop_text(c: Crowd, glad, refit, dropped) -> str:
     """Who was dropped and what the refit changes, in Markdown."""
-    before, after = (glad.labels_ == c.truth).mean(), (refit.labels_ == c.truth).mean()
+    before, after = _label_accuracies(c, glad, refit)
     n = c.votes.n_annotators
     return (f"Dropped annotators {dropped.tolist()} (simulated α {np.round(c.true_alpha[dropped], 2).tolist()}). "
             f"GLAD label accuracy against the truth: {n} annotators {before:.4f}, {n - len(dropped)} annotators "
@@ -197,7 +202,7 @@ def drop_text(c: Crowd, glad, refit, dropped) -> str:
 def drop_headline(c: Crowd, glad, refit, dropped) -> str:
     """The results map's line for Alg. 1's 30 → 24 (``infer-alg1``): how many were kept and what refitting on them
     did to GLAD's label accuracy against the truth."""
-    before, after = (glad.labels_ == c.truth).mean(), (refit.labels_ == c.truth).mean()
+    before, after = _label_accuracies(c, glad, refit)
     n = c.votes.n_annotators
     return (f"{n - len(dropped)} of {n} annotators kept by GLAD's α; label accuracy against the truth "
             f"{before:.4f} → {after:.4f}")

@@ -75,10 +75,8 @@ def ablation_table(runs_by_row: dict, dataset: str) -> pd.DataFrame:
 def ldl_gain(ablated: dict, dataset: str) -> pd.DataFrame:
     """The last step of Table 4 per seed: the same network and seed with and without the teacher's distributions
     (points of test accuracy), one column per seed."""
-    without, with_ = TABLE_4.index[2], TABLE_4.index[3]
-    a, b = ablated[without], ablated[with_]
-    table = pd.DataFrame({f"seed {ra.config.seed}": {"LDL gain (points)": gb - ga}
-                          for ra, ga, gb in zip(a, accuracies(a), accuracies(b))})
+    seeds = [r.config.seed for r in ablated[TABLE_4.index[2]]]
+    table = pd.DataFrame({f"seed {s}": {"LDL gain (points)": g} for s, g in zip(seeds, ldl_effect(ablated))})
     table.columns.name = dataset
     return table
 
