@@ -6,6 +6,7 @@ in ``_build/executed/<profile>/`` → Jupyter Book renders those with execution 
     python -m fernb.book build --profile quick
     python -m fernb.book sync          # rewrite the paired, output-stripped .ipynb files for Colab
     python -m fernb.book run 05_resemotenet -p profile full --record   # keep its results under results/
+    python -m fernb.book record 09_lfer_ldl 05_resemotenet --background   # the long profile, recorded, detached
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from fernb.profiles import PROFILES, check_profile
+from fernb.profiles import PROFILES, RECORDED, check_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -30,8 +31,9 @@ KERNEL = "fernb"
 KERNELSPEC = {"name": KERNEL, "display_name": "fernb (Python 3)", "language": "python"}
 # seconds on a 2-core CPU (issue #13): quick about 3 min per chapter on average and the whole book within 30 min after
 # install; smoke under 40 s per chapter
+# long: at most two hours of 2-core time a chapter, recorded once (DESIGN.md, "Profiles")
 BUDGET = {"smoke": {"chapter": 40, "book": None}, "quick": {"chapter": 180, "book": 1800},
-          "full": {"chapter": None, "book": None}}
+          "long": {"chapter": 7200, "book": None}, "full": {"chapter": None, "book": None}}
 
 
 def chapters() -> list[str]:
@@ -202,22 +204,24 @@ def _rel(path: Path) -> Path:
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
-def _recorded_hash(name: str) -> str:
-    """Recorded results a chapter shows change its page, so they are part of its key."""
+def _recorded_hash(name: str, profile: str) -> str:
+    """Recorded results a chapter shows change its page, so they are part of its key (not those of its own
+    profile, which it writes rather than shows)."""
     from fernb.results import results_root
 
     h, folder = hashlib.sha256(), results_root() / name
     for p in sorted(folder.rglob("*")) if folder.exists() else []:
-        if p.is_file():
+        if p.is_file() and p.relative_to(folder).parts[0] != profile:
             h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
     return h.hexdigest()[:16]
 
 
 def run(name: str, params: dict | None = None, profile: str | None = None, force: bool = False,
-        record: bool = False) -> Path:
+        record: bool = False, log_output: bool = False) -> Path:
     """Execute one chapter with papermill; returns the executed notebook.  Skipped when an executed copy with the
     same chapter text, parameters, library and recorded results already exists. The chapter reports into
-    ``_build/reports/<profile>/<chapter>/``; ``record`` then copies that to ``results/`` (:mod:`fernb.results`)."""
+    ``_build/reports/<profile>/<chapter>/``; ``record`` then copies that to ``results/`` (:mod:`fernb.results`).
+    ``log_output``: echo the cells' output (each epoch's line) while they run, for a long run's log."""
     import nbformat
     import papermill
 
@@ -231,7 +235,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
             raise ValueError(f"chapter {name} has no parameter {k!r}; its parameters are: {', '.join(declared)}")
     _check_parameter_values(name, params, declared)
     prof = check_profile(params.get("profile", declared.get("profile")))
-    key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash(), _recorded_hash(name),
+    key = hashlib.sha256(json.dumps([py.read_text(), params, _library_hash(), _recorded_hash(name, prof),
                                      SETUP_CELL], sort_keys=True, default=str).encode()).hexdigest()
     out = BUILD / "executed" / prof / f"{name}.ipynb"
     reports = BUILD / "reports" / prof / name
@@ -262,7 +266,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     with _kernel_environment():
         try:
             papermill.execute_notebook(str(src), str(tmp), parameters=injected, kernel_name=KERNEL,
-                                       cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
+                                       cwd=str(NOTEBOOKS), progress_bar=False, log_output=log_output,
                                        kernel_manager_class=_ipc_kernel_manager())
         except papermill.PapermillExecutionError as e:
             raise ChapterError(f"chapter {name} stopped at cell {e.exec_count}: {e.ename}: {e.evalue} (its "
@@ -294,6 +298,46 @@ def _kernel_environment():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def record_chapters(names: list[str], profile: str = "long", force: bool = False) -> list[Path]:
+    """Run ``names`` in ``profile`` one after another and record each under ``results/<chapter>/<profile>/``.
+    One recording at a time (a lock under ``_build/``: a second one stops at once, naming the first's pid). A
+    killed recording resumes when the same command runs again: finished runs are reused from the registry, a run
+    cut short resumes from its last checkpoint, and recorded chapters are up to date."""
+    import fcntl
+
+    if profile not in RECORDED:
+        raise ValueError(f"--profile {profile}: recorded profiles are {', '.join(RECORDED)}")
+    for n in names:
+        chapter_path(n)
+    lock = BUILD / f"record-{profile}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise RuntimeError(f"a {profile} recording is already running ({f.read().strip() or 'pid unknown'}); "
+                               f"its log is under {_rel(BUILD / 'logs')}") from None
+        f.truncate(0)
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        return [run(n, profile=profile, force=force, record=True, log_output=True) for n in names]
+
+
+def record_in_background(names: list[str], profile: str = "long", force: bool = False) -> tuple[int, Path]:
+    """:func:`record_chapters` in a detached process (it outlives this shell), its output in
+    ``_build/logs/record-<profile>.log``; returns ``(pid, log)``."""
+    log = BUILD / "logs" / f"record-{profile}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "fernb.book", "record", *names, "--profile", profile, *(["--force"] if force else [])]
+    with open(log, "a") as out:
+        out.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd[1:])}\n")
+        out.flush()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return proc.pid, log
 
 
 def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
@@ -625,6 +669,11 @@ def main(argv=None):
     sub.add_parser("sync", help="rewrite the paired .ipynb of every chapter")
     c = sub.add_parser("check", help="fail on warnings, tracebacks, local paths, NaN tables or wide code in pages")
     c.add_argument("--profile", choices=PROFILES, default="smoke")
+    rec = sub.add_parser("record", help="run chapters in a recorded profile (long) and keep their results")
+    rec.add_argument("chapters", nargs="+")
+    rec.add_argument("--profile", choices=RECORDED, default="long")
+    rec.add_argument("--force", action="store_true", help="re-execute chapters (trained runs are still reused)")
+    rec.add_argument("--background", action="store_true", help="detach; output to _build/logs/record-<profile>.log")
     sub.add_parser("list", help="list chapters and their parameters")
     a = p.parse_args(argv)
     try:
@@ -643,6 +692,12 @@ def _dispatch(a):
         timings([run(n, profile=a.profile, force=a.force) for n in chapters()], a.profile)
     elif a.cmd == "build":
         build(a.profile, a.force)
+    elif a.cmd == "record" and a.background:
+        pid, log = record_in_background(a.chapters, a.profile, a.force)
+        print(f"recording {', '.join(a.chapters)} [{a.profile}] in the background: pid {pid}, log {_rel(log)}; "
+              f"stop it with kill {pid}, resume it with the same command")
+    elif a.cmd == "record":
+        record_chapters(a.chapters, a.profile, a.force)
     elif a.cmd == "sync":
         for w in sync():
             print(f"wrote {_rel(w)}")

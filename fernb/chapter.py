@@ -94,23 +94,25 @@ class Chapter:
                                  chapter=self.name, judged=judged)
         return judged
 
-    def recorded(self, name: str, profile: str = "full", missing: str | None = None):
-        """Show the recorded ``profile`` copy of table ``name`` (made on another machine, with its provenance) when
-        there is one; otherwise show ``missing`` if given. Displays and returns nothing."""
+    def recorded(self, name: str, profile: str | None = None, missing: str | None = None):
+        """Show the recorded copies of table ``name`` (made earlier or on another machine, with their provenance):
+        the ``long`` CPU recording and the ``full`` one, or only ``profile``'s when given; never this page's own
+        profile. Where none is recorded, show ``missing`` if given. Displays and returns nothing."""
         from IPython.display import Markdown, display
 
         from fernb import results
+        from fernb.profiles import RECORDED
 
-        if profile == self.profile:
-            return None
-        found = results.recorded(self.name, name, profile) if self.name else None
-        if found is None:
-            if missing:
-                display(Markdown(missing))
-            return None
-        table, prov = found
-        display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
-        display(table)
+        shown = 0
+        for prof in [profile] if profile else RECORDED:
+            found = results.recorded(self.name, name, prof) if self.name and prof != self.profile else None
+            if found is not None:
+                table, prov = found
+                display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
+                display(table)
+                shown += 1
+        if not shown and missing:
+            display(Markdown(missing))
 
     def notice(self, real: str = "any real dataset"):
         """A Markdown banner saying what data the results come from."""

@@ -251,7 +251,10 @@ def recorded(chapter: str | None, name: str, profile: str = "full", results: Pat
 def provenance_line(prov: dict) -> str:
     """The admonition text above a recorded table."""
     data = ", ".join(f"{k} ({'/'.join(v)})" for k, v in prov.get("datasets", {}).items()) or "see the chapter"
-    return (f"Recorded in the `{prov['profile']}` profile on {prov['device']} at commit `{prov['commit']}` "
+    kind = "CPU" if prov["device"].startswith("CPU") else "GPU"
+    synth = bool(prov.get("datasets")) and all(k.startswith("synth") for k in prov["datasets"])
+    label = f"recorded, {kind}" + (", SynthFER" if synth else "")
+    return (f"Recorded in the `{prov['profile']}` profile ({label}) on {prov['device']} at commit `{prov['commit']}` "
             f"({prov['date']}; torch {prov['torch']}, CUDA {prov['cuda']}; {prov['wall_s']:.0f} s), "
             f"data: {data}. Not re-run in this build.")
 
@@ -311,17 +314,21 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
     done = "runs on SynthFER" if any(h["dataset"].startswith("synth") for h in heads) else "measured"
     if it.get("claim"):
         done += f"; claim ({it['claim']['says']}) not judged in this profile"
-    if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] == "full" for h in heads):
-        return "needs full", done + "; paper scale needs a GPU (`full`)"
+    if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] in ("long", "full") for h in heads):
+        return "needs full", done + "; paper scale needs a GPU (`full`) or the recorded `long` profile"
     return "measured, no claim judged", done
 
 
 def _ours(heads: list) -> str:
     parts = []
     for h in heads:
-        tag = f"{h['dataset']}, {h['profile']}" + (", recorded" if h["recorded"] else "")
+        tag = f"{h['dataset']}, {h['profile']}" + (_RECORDED_TAG.get(h["profile"], ", recorded")
+                                                    if h["recorded"] else "")
         parts.append(f"{h['ours']} ({tag})")
     return "<br>".join(parts) or "—"
+
+
+_RECORDED_TAG = {"long": ", recorded, CPU, SynthFER"}
 
 
 def _cell(text) -> str:

@@ -30,7 +30,7 @@
 # runs in your Google Drive (`drive_folder`); then set the parameters below.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # the dataset trained and tested on
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps

@@ -27,7 +27,7 @@
 # layout (synthetic pixels, real file formats) to show each adapter and the verifier at work.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # any name in the catalogue below; real ones need data_root
 data_root = None  # None: $FERNB_HOME/data; a real dataset: the folder of your copy
 device = "auto"  # unused here; kept so every chapter takes the same parameters

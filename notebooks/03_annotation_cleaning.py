@@ -27,7 +27,7 @@
 # number.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = (
     "synth-infer"  # a SynthFER domain (the only datasets that ship per-annotator votes)
 )

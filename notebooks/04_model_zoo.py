@@ -31,7 +31,7 @@
 # int8 for CPU inference, the PyTorch counterpart of BTFER's Raspberry Pi deployment (§V-A).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # the dataset the lightweight models are trained on
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps

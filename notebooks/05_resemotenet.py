@@ -36,7 +36,7 @@
 # when the chapter runs again.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # or rafdb / fer2013 / affectnet-7 / expw, with data_root
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps

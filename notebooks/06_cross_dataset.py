@@ -39,7 +39,7 @@
 # `dataset = "rafdb"`, `data_root = ...`, `dataset_b = "infer-pp"`, `data_root_b = ...`, `profile = "full"`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # dataset A: synth-raf (default) or rafdb with data_root
 data_root = None  # dataset A's copy; None: $FERNB_HOME/data
 dataset_b = "synth-infer"  # dataset B: synth-infer (default) or infer-pp

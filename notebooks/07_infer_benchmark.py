@@ -34,7 +34,7 @@
 # `fernb.papers.infer.noisy`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-infer"  # Table 3's data: synth-infer, or infer-pp with data_root
 data_root = None  # None: $FERNB_HOME/data
 table4_dataset = "synth-raf"  # synth-raf (for RAF-DB), rafdb or affectnet-8 (your copy)

@@ -28,7 +28,7 @@
 # could only infer: label quality as a controlled variable (Experiment 3).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # synth-raf, or rafdb / fer2013 / affectnet-7 with data_root
 data_root = None  # None: $FERNB_HOME/data; real data: the folder holding each dataset
 btfer_root = None  # your BTFER copy (7 × 300); None on SynthFER: balanced synth-infer

@@ -36,7 +36,7 @@
 # 6. writes out the §2.3 protocol, which the `full` profile runs.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"  # or rafdb / affectnet-7 / affectnet-8, with data_root
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps

@@ -21,7 +21,7 @@
 # it stopped. Every message below is printed by the library as it is, not written for this page.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | long | full
 dataset = "synth-raf"
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps

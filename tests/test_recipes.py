@@ -41,3 +41,23 @@ def test_a_recipe_missing_a_profile_or_a_setting_fails_when_declared():
 def test_a_profile_column_holds_settings_only():
     r = Recipe("t4", "Table 4", common=dict(model="small_cnn"), **_columns())("smoke")
     assert r.recipe == "t4" and set(r) == {"model", "epochs", "seeds"}
+
+
+def test_the_long_column_is_quicks_with_what_it_changes():
+    cols = _columns()
+    cols.pop("long")
+    r = Recipe("t", **cols)
+    assert r("long") == r("quick")
+    r = Recipe("t", **{**cols, "long": dict(seeds=5)})
+    assert r("long").seeds == 5 and r("long").epochs == r("quick").epochs
+    assert list(r.frame().columns) == list(PROFILES)
+    with pytest.raises(ValueError, match="long column may only change quick's settings; folds is not one"):
+        Recipe("t", **{**cols, "long": dict(folds=10)})
+
+
+def test_a_long_run_of_quicks_size_is_quicks_run():
+    from fernb.train.config import TrainConfig, sized_as
+
+    assert sized_as("synth-raf", "long") == "quick" and sized_as("synth-raf", "full") == "full"
+    quick, long = TrainConfig(profile="quick"), TrainConfig(profile="long")
+    assert quick.key() == long.key() != TrainConfig(profile="full").key()

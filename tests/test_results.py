@@ -127,6 +127,19 @@ def test_results_map_rows_and_statuses(tmp_path, items):
     assert "90 % (RAF-DB)" in rows["**Table 1**"]
 
 
+def test_a_gpu_item_recorded_in_long_is_measured_not_waiting_for_full(tmp_path, items):
+    results_dir = tmp_path / "res" / "99_nothere" / "long"
+    results_dir.mkdir(parents=True)
+    results.add_headline(results_dir, "p-t3", "64 %", "synth-raf", "long")
+    heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "res")
+    it = next(i for i in results.paper_items() if i["id"] == "p-t3")
+    status, text = results.map_status(it, heads["p-t3"], {"99_nothere"})
+    assert status == "measured, no claim judged" and "runs on SynthFER" in text
+    assert "64 % (synth-raf, long, recorded, CPU, SynthFER)" in results._ours(heads["p-t3"])
+    quick_only = [{**heads["p-t3"][0], "recorded": False, "profile": "quick"}]
+    assert results.map_status(it, quick_only, {"99_nothere"})[0] == "needs full"
+
+
 TINY_CHAPTER = '''# %% [markdown]
 # # A tiny chapter
 
@@ -163,10 +176,17 @@ def test_a_recorded_table_shows_in_the_chapter_with_provenance(tmp_path, monkeyp
     rec = tmp_path / "results" / "98_tiny" / "smoke"
     assert results.read_table(rec / "tables" / "scores.json")["acc"].tolist() == [0.25, 0.75]
     assert json.loads((rec / "headlines.json").read_text())["resemotenet-t3"]["chapter"] == "98_tiny"
-    rec.rename(rec.parent / "full")  # as if it had been recorded with -p profile full on a GPU
+    import shutil
+
+    shutil.copytree(rec, rec.parent / "long")  # as if recorded in the long profile on this CPU ...
+    prov = json.loads((rec.parent / "long" / "provenance.json").read_text())
+    prov.update(profile="long", datasets={"synth-raf": ["abc"]})
+    (rec.parent / "long" / "provenance.json").write_text(json.dumps(prov))
+    rec.rename(rec.parent / "full")  # ... and with -p profile full on a GPU
     second = nbformat.read(book.run("98_tiny"), as_version=4)  # the recording changed: it runs again
     shown = json.dumps(second.cells[-1].outputs)
     assert "Recorded results" in shown and "Not re-run in this build" in shown and "0.75" in shown
+    assert shown.count("Recorded results") == 2 and "`long` profile (recorded, CPU, SynthFER)" in shown
     first_code = next(c for c in second.cells if c.cell_type == "code")
     assert first_code.metadata["tags"] == [book.SETUP_TAG, book.HIDDEN]  # the set-up cell comes first
     assert book.FINDINGS_TAG in second.cells[1].metadata["tags"]  # under the title, what the page found

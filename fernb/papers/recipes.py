@@ -12,12 +12,13 @@ per setting (models, image size, epochs, seeds, ...). A paper module declares it
 and a driver reads its profile's column with ``TABLE4(ch.profile)`` (a :class:`Settings`: ``r.epochs``,
 ``r.seeds``). Adding a profile is adding one keyword (one column) to each recipe; a recipe that lacks a profile's
 column, or whose columns name different settings, fails when the module is imported, naming the recipe and the
-setting. :func:`recipes_frame` shows a paper's recipes as one table on its page.
+setting. The ``long`` column (the recorded CPU profile) is quick's with what it changes: ``long=dict(seeds=5)``
+trains quick's experiment over five seeds; a recipe without it trains quick's settings in long. :func:`recipes_frame` shows a paper's recipes as one table on its page.
 """
 
 from __future__ import annotations
 
-from fernb.profiles import PROFILES, check_profile
+from fernb.profiles import DERIVED, PROFILES, check_profile
 
 
 class Settings(dict):
@@ -49,6 +50,13 @@ class Recipe:
         if unknown:
             raise ValueError(f"recipe {name!r}: {', '.join(unknown)} is not a profile; profiles are "
                              f"{', '.join(PROFILES)}")
+        for p, base in DERIVED.items():  # long: quick's column with the settings it changes
+            if base in columns:
+                extra = sorted(set(columns.get(p, {})) - set(columns[base]))
+                if extra:
+                    raise ValueError(f"recipe {name!r}: the {p} column may only change {base}'s settings; "
+                                     f"{', '.join(extra)} is not one")
+                columns[p] = {**columns[base], **columns.get(p, {})}
         missing = [p for p in PROFILES if p not in columns]
         if missing:
             raise ValueError(f"recipe {name!r} has no column for profile(s) {', '.join(missing)}")

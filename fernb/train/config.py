@@ -20,6 +20,18 @@ MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 KEYED_WHEN_ON = {"aug_rotation": 0.0, "aug_shift": 0.0, "aug_zoom": 0.0}
 
 
+def sized_as(dataset: str, profile: str) -> str:
+    """The first profile whose SynthFER size for ``dataset`` is ``profile``'s: the profile a run key holds, so that a
+    ``long`` run of quick's size and settings is quick's run (trained once, shared)."""
+    from fernb.data.manifest import load_manifest
+    from fernb.profiles import PROFILES
+
+    sizes = load_manifest(dataset).get("sizes") or {}
+    if profile not in sizes:
+        return profile
+    return next(p for p in PROFILES if sizes.get(p) == sizes[profile])
+
+
 def _synthetic(dataset: str) -> bool:
     """Whether ``dataset`` is generated here (its size then follows the profile)."""
     from fernb.data.manifest import load_manifest
@@ -180,11 +192,14 @@ class TrainConfig:
     def key(self) -> str:
         """Stable hash of every option that changes training: the name of its run folder. A later change of a
         default therefore keys new runs rather than returning stale ones. ``profile`` only sizes SynthFER, so a
-        real dataset's key leaves it out. Options of ``KEYED_WHEN_ON`` are left out while they are off (a run
-        that does not use them trains what runs keyed before they existed trained)."""
+        real dataset's key leaves it out and a SynthFER key holds the first profile of its size (:func:`sized_as`).
+        Options of ``KEYED_WHEN_ON`` are left out while they are off (a run that does not use them trains what runs
+        keyed before they existed trained)."""
         d = self.to_dict()
         if not _synthetic(self.dataset):
             d.pop("profile")
+        else:
+            d["profile"] = sized_as(self.dataset, self.profile)
         for name, off in KEYED_WHEN_ON.items():
             if d[name] == off:
                 d.pop(name)

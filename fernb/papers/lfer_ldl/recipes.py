@@ -64,18 +64,23 @@ SWEEP = Recipe(
     "sweep", "The balance sweep (§2.4.1, Figs. 6-7)",
     smoke=dict(betas=[0.2, 0.6], seeds=1, seeds_off_peak=1),
     quick=dict(betas=[0.2, 0.6], seeds=3, seeds_off_peak=1),
+    # long (recorded, CPU): quick's student over the paper's eleven values, five seeds each (~55 runs of ~11 s)
+    long=dict(betas=[round(0.1 * k, 1) for k in range(11)], seeds=5, seeds_off_peak=5),
     full=dict(betas=[round(0.1 * k, 1) for k in range(11)], seeds=3, seeds_off_peak=3),
 )
 ABLATION = Recipe(
     "ablation", "The ablation (Table 4)",
     smoke=dict(rows=list(TABLE_4.index[2:]), seeds=1),
     quick=dict(rows=list(TABLE_4.index[2:]), seeds=3),
+    # long keeps quick's stand-in student, so the architecture rows still wait for full (module docstring)
+    long=dict(seeds=5),
     full=dict(rows=list(TABLE_4.index), seeds=3),
 )
 CONTROLS = Recipe(
     "controls", "Other targets of the KL term",
     smoke=dict(targets=[], seeds=1),
     quick=dict(targets=["label smoothing", "true blend"], seeds=3),
+    long=dict(seeds=5),
     full=dict(targets=["label smoothing", "true blend"], seeds=3),
 )
 RECIPES = (STUDENT, TEACHER, SWEEP, ABLATION, CONTROLS)
