@@ -4,13 +4,14 @@
 #             notebooks and opened in headless Chromium (tests/test_browser.py; scripts/system-deps installs it)
 # make lab  : JupyterLab on the chapters with the fernb kernel (the live confusion-matrix explorer); as root too
 #             (containers, Colab-like machines)
+# make record-long / make record-gpu : the recorded profiles (README, "Recorded results")
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fernb-installed
 export FERNB_HOME ?= $(CURDIR)/.fernb
 
-.PHONY: install data book test lab chapters sync bench clean colab-check browser
+.PHONY: install data book test lab chapters sync bench clean colab-check browser record-long record-gpu
 
 install: $(STAMP)
 
@@ -47,6 +48,18 @@ test: browser install
 lab: install
 	$(BIN)/python -m jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=fernb \
 		--ServerApp.open_browser=True $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# the recorded long profile (SynthFER, this CPU, hours): detached, resumable, output in _build/logs/record-long.log
+LONG ?= 09_lfer_ldl 05_resemotenet 08_btfer 07_infer_benchmark
+record-long: install
+	$(BIN)/python -m fernb.book record $(LONG) --background
+
+# chapters in full on a GPU within BUDGET_S seconds, recorded under results/ (and packed into $OUT when set)
+CHAPTERS ?= 05_resemotenet 09_lfer_ldl
+BUDGET_S ?= 480
+PARAMS   ?=
+record-gpu: install
+	$(BIN)/python -m fernb.book record-gpu $(CHAPTERS) --budget-s $(BUDGET_S) $(PARAMS)
 
 # every chapter's committed .ipynb run from its Colab set-up cell in a fresh environment holding only torch
 colab-check: install

@@ -7,6 +7,7 @@ in ``_build/executed/<profile>/`` → Jupyter Book renders those with execution 
     python -m fernb.book sync          # rewrite the paired, output-stripped .ipynb files for Colab
     python -m fernb.book run 05_resemotenet -p profile full --record   # keep its results under results/
     python -m fernb.book record 09_lfer_ldl 05_resemotenet --background   # the long profile, recorded, detached
+    python -m fernb.book record-gpu 05_resemotenet --budget-s 480          # full on a GPU (fernb.recording)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fernb.profiles import PROFILES, RECORDED, check_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-BUILD = ROOT / "_build"
+BUILD = Path(os.environ.get("FERNB_BUILD") or ROOT / "_build")  # FERNB_BUILD: elsewhere (tests)
 KERNEL = "fernb"
 KERNELSPEC = {"name": KERNEL, "display_name": "fernb (Python 3)", "language": "python"}
 # seconds on a 2-core CPU (issue #13): quick about 3 min per chapter on average and the whole book within 30 min after
@@ -298,46 +299,6 @@ def _kernel_environment():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def record_chapters(names: list[str], profile: str = "long", force: bool = False) -> list[Path]:
-    """Run ``names`` in ``profile`` one after another and record each under ``results/<chapter>/<profile>/``.
-    One recording at a time (a lock under ``_build/``: a second one stops at once, naming the first's pid). A
-    killed recording resumes when the same command runs again: finished runs are reused from the registry, a run
-    cut short resumes from its last checkpoint, and recorded chapters are up to date."""
-    import fcntl
-
-    if profile not in RECORDED:
-        raise ValueError(f"--profile {profile}: recorded profiles are {', '.join(RECORDED)}")
-    for n in names:
-        chapter_path(n)
-    lock = BUILD / f"record-{profile}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise RuntimeError(f"a {profile} recording is already running ({f.read().strip() or 'pid unknown'}); "
-                               f"its log is under {_rel(BUILD / 'logs')}") from None
-        f.truncate(0)
-        f.write(f"pid {os.getpid()}")
-        f.flush()
-        return [run(n, profile=profile, force=force, record=True, log_output=True) for n in names]
-
-
-def record_in_background(names: list[str], profile: str = "long", force: bool = False) -> tuple[int, Path]:
-    """:func:`record_chapters` in a detached process (it outlives this shell), its output in
-    ``_build/logs/record-<profile>.log``; returns ``(pid, log)``."""
-    log = BUILD / "logs" / f"record-{profile}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "fernb.book", "record", *names, "--profile", profile, *(["--force"] if force else [])]
-    with open(log, "a") as out:
-        out.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd[1:])}\n")
-        out.flush()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
-                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    return proc.pid, log
 
 
 def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
@@ -669,6 +630,13 @@ def main(argv=None):
     sub.add_parser("sync", help="rewrite the paired .ipynb of every chapter")
     c = sub.add_parser("check", help="fail on warnings, tracebacks, local paths, NaN tables or wide code in pages")
     c.add_argument("--profile", choices=PROFILES, default="smoke")
+    gpu = sub.add_parser("record-gpu", help="run chapters in full within a time budget (a GPU) and record them")
+    gpu.add_argument("chapters", nargs="+")
+    gpu.add_argument("--budget-s", type=float, default=480.0, help="seconds for all chapters together")
+    gpu.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="a parameter for every chapter (dataset, data_root for your own data)")
+    gpu.add_argument("--dry-run", action="store_true", help="the same in the smoke profile (a CPU check)")
+    gpu.add_argument("--out", default=os.environ.get("OUT"), help="folder for a tarball of the recordings")
     rec = sub.add_parser("record", help="run chapters in a recorded profile (long) and keep their results")
     rec.add_argument("chapters", nargs="+")
     rec.add_argument("--profile", choices=RECORDED, default="long")
@@ -692,11 +660,20 @@ def _dispatch(a):
         timings([run(n, profile=a.profile, force=a.force) for n in chapters()], a.profile)
     elif a.cmd == "build":
         build(a.profile, a.force)
+    elif a.cmd == "record-gpu":
+        from fernb.recording import record_gpu
+
+        done = record_gpu(a.chapters, a.budget_s, _parse_params(a.param), a.dry_run, a.out and Path(a.out))
+        sys.exit(0 if all(d["status"] == "recorded" for d in done) else 1)
     elif a.cmd == "record" and a.background:
+        from fernb.recording import record_in_background
+
         pid, log = record_in_background(a.chapters, a.profile, a.force)
         print(f"recording {', '.join(a.chapters)} [{a.profile}] in the background: pid {pid}, log {_rel(log)}; "
               f"stop it with kill {pid}, resume it with the same command")
     elif a.cmd == "record":
+        from fernb.recording import record_chapters
+
         record_chapters(a.chapters, a.profile, a.force)
     elif a.cmd == "sync":
         for w in sync():

@@ -17,22 +17,6 @@ def test_run_rejects_unknown_chapters_and_parameters():
         book.run("00_quickstart", {"profile": "fast"})
 
 
-def test_one_recording_at_a_time_and_only_recorded_profiles(tmp_path, monkeypatch):
-    import fcntl
-
-    with pytest.raises(ValueError, match="recorded profiles are long, full"):
-        book.record_chapters(["00_quickstart"], "quick")
-    with pytest.raises(ValueError, match="unknown chapter '00_quikstart'"):
-        book.record_chapters(["00_quikstart"])
-    monkeypatch.setattr(book, "BUILD", tmp_path)
-    with open(tmp_path / "record-long.lock", "w") as held:  # another recording holds the lock
-        held.write("pid 4242")
-        held.flush()
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(RuntimeError, match="a long recording is already running \\(pid 4242\\)"):
-            book.record_chapters(["00_quickstart"])
-
-
 def test_cli_values_are_typed():
     assert book._parse_params([["seed", "3"], ["data_root", "null"], ["profile", "smoke"]]) == {
         "seed": 3, "data_root": None, "profile": "smoke"}

@@ -341,6 +341,9 @@ def test_size_and_best_verdicts_rank_the_trained_models():
     assert V.size(_zoo([0.60, 0.45, 0.50, 0.55, 0.40])).verdict == "replicates"
     assert V.size(grows.head(4)).verdict == "needs full"
     assert V.size(_zoo([0.40, 0.45, 0.50, 0.55, 0.60], informative=False)).verdict == "uninformative"
+    six = pd.concat([grows, _zoo([0.9]).assign(model="btfer_vgg16", params_m=138.0, informative=False, run="vgg")])
+    e2 = V.size(six)  # a network that learned nothing is left out of the ranking, and named
+    assert e2.verdict == "contradicted" and "over 5 models" in e2.measured and "btfer_vgg16" in e2.measured
     # a second weighting of one model does not count it twice
     assert V.size_rows(pd.concat([grows, grows.head(1).assign(weighting="simple")])).model.nunique() == 5
     e6 = V.best(_zoo([0.40, 0.45, 0.50, 0.70, 0.60], seeds=(0, 1, 2)))

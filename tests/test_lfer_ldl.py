@@ -296,3 +296,16 @@ def test_the_quick_teacher_on_seed_0_is_the_run_chapter_04_trains():
                        precision=r.precision, memory_format=r.memory_format)
     teacher = TrainConfig(**{**base, **recipes.teacher_options("quick", "synth-raf")})
     assert "small_cnn" in r.models and teacher == ch04  # one run, so the book trains it once
+
+
+def test_the_peak_effect_pairs_the_paper_peak_with_the_other_values_by_seed():
+    from types import SimpleNamespace as NS
+
+    def runs(*accs):
+        return [NS(config=NS(seed=s), metrics={"accuracy": a}) for s, a in enumerate(accs)]
+
+    sweep = {0.0: runs(0.70, 0.72), 0.2: runs(0.80, 0.78), 0.6: runs(0.74, 0.70)}
+    effect = ldl.peak_effect(sweep, "synth-raf")
+    assert effect == pytest.approx([80 - 72, 78 - 71])
+    assert ldl.peak_effect({0.2: runs(0.8), 0.6: runs(0.7)}, "synth-raf") is None  # quick: two values
+    assert ldl.peak_effect({**sweep, 0.4: runs(0.7)}, "synth-raf") is None  # one seed trained at every value

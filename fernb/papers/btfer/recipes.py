@@ -68,6 +68,9 @@ PROTOCOL = Recipe(
 
 # quick's more of Table 2 (module docstring): the one other network measured to learn within quick's budget
 EXTRA_QUICK = ["btfer_resnet18_dense"]
+# long's networks at 48 px: LeNet5 and the seven cheapest of the others (training-step times in the docstring)
+LONG_48 = ["btfer_lenet5", "btfer_modular", "btfer_mobilenetv2", "btfer_resnet18_dense", "btfer_mobilenet",
+           "btfer_zfnet", "btfer_seq_simple", "btfer_seq3conv"]
 # its shorter training: 3 epochs of at most 50 batches, fp32 and contiguous (measured faster than bf16 /
 # channels-last for it, so the precision search is skipped)
 EXTRA_QUICK_TRAIN = dict(epochs=3, max_batches_per_epoch=50, precision="fp32", memory_format="contiguous")
@@ -81,8 +84,14 @@ MAIN = Recipe(
                weightings=["conservative"],
                extra_48=EXTRA_QUICK, extra_weightings=["conservative"], extra_seeds=1,
                extra_train=EXTRA_QUICK_TRAIN),
+    # long (recorded on the CPU): quick's 8-epoch protocol for the eight networks of Table 2 whose training step
+    # at 48 px costs under ~230 ms (module docstring; about 2.5 minutes a run), both weightings, one seed: Table 2's
+    # rows, Experiment 2's size ranking, Experiment 4's weighting pairs and Experiment 6's pick. The slower half of
+    # the zoo (DenseNet121 to VGGNet, 400-900 ms a step) and the 224 px table stay full's.
+    long=dict(models_48=LONG_48, seeds=1, weightings=["simple", "conservative"], extra_48=[], extra_train={}),
     full=dict(models_48="zoo", models_224="zoo", starts=["scratch", "imagenet", "vggface"], seeds=1,
-              every_real_set=True, weightings=["simple", "conservative"], extra_48=[], extra_weightings=["conservative"], extra_seeds=1, extra_train={}),
+              every_real_set=True, weightings=["simple", "conservative"], extra_48=[],
+              extra_weightings=["conservative"], extra_seeds=1, extra_train={}),
 )
 
 LABELS = Recipe(

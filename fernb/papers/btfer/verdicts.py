@@ -103,6 +103,16 @@ def size_rows(main: pd.DataFrame, img_size: int = 48) -> pd.DataFrame:
     return done[done["weighting"] == weighting]
 
 
+def _learned(rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``rows`` without the ones whose run learned nothing, and a clause naming the models left out ("" if none):
+    a ranking of networks is read over the networks that learned (DESIGN.md: an uninformative run is no result)."""
+    if "informative" not in rows or not len(rows):
+        return rows, ""
+    ok = rows["informative"].map(lambda v: v is None or v != v or bool(v)).astype(bool)  # unscored rows stay
+    dropped = sorted(rows.loc[~ok, "model"].unique())
+    return rows[ok], (f"; left out, as they learned nothing here: {', '.join(dropped)}" if dropped else "")
+
+
 MIN_MODELS_FOR_SIZE = 5  # Experiment 2 ranks models: fewer than this many trained ones cannot say much
 
 
@@ -111,12 +121,14 @@ def size(main: pd.DataFrame) -> Verdict:
     the effect is Spearman's rank correlation of size with balanced-test accuracy over the models trained at 48 px
     (``contradicted`` when it is positive with p < 0.05)."""
     claim = "fewer parameters, good performance: small CNNs reach over 70 % (§IV-E, Tables 4-5)"
-    rows = size_rows(main)
+    rows, left_out = _learned(size_rows(main))
     models = rows["model"].nunique() if len(rows) else 0
     if models < MIN_MODELS_FOR_SIZE:
-        return Verdict("Experiment 2 (size)", "btfer-e2", claim, None, None, 0, NEEDS_FULL,
+        return Verdict("Experiment 2 (size)", "btfer-e2", claim, None, None, 0,
+                       "uninformative" if left_out else NEEDS_FULL,
                        f"{models} model{'' if models == 1 else 's'} trained at 48 px in this profile: too few to "
-                       f"rank by size (it takes {MIN_MODELS_FOR_SIZE}); `full` trains the zoo", _names(rows))
+                       f"rank by size (it takes {MIN_MODELS_FOR_SIZE}); `full` trains the zoo{left_out}",
+                       _names(rows))
     r = params_accuracy(rows)
     word = "contradicted" if (r["spearman"] > 0 and r["p"] < 0.05) else "replicates"
     word = word if _informative(rows) else "uninformative"
@@ -128,7 +140,8 @@ def size(main: pd.DataFrame) -> Verdict:
              f"{small.test_acc.iloc[-1]:.3f}" if len(small) and small.index[-1] != top.name else ""))
     return Verdict("Experiment 2 (size)", "btfer-e2", claim, r["spearman"], None, models, word,
                    f"rank correlation of size with balanced-test accuracy {r['spearman']:+.2f} over {models} "
-                   f"models ({rows['weighting'].iloc[0]} weighting, p = {r['p']:.2f}){lead}", _names(rows))
+                   f"models ({rows['weighting'].iloc[0]} weighting, p = {r['p']:.2f}){lead}{left_out}",
+                   _names(rows))
 
 
 def _gap_words(q: pd.DataFrame) -> str:
@@ -223,15 +236,16 @@ def best(sized: pd.DataFrame, small_m: float = 5.0) -> Verdict:
     claim = "48 px: ResNet18 + Dropout + Dense; 224 px: ResNet50-VF; DenseNet121 for edge devices (Table 6)"
     picks = best_per_resolution(sized, small_m)
     top = picks.sort_values("test_acc").iloc[-1]
-    at48 = size_rows(sized, 48)
+    at48, left_out = _learned(size_rows(sized, 48))
     models = at48["model"].nunique() if len(at48) else 0
     pick = PAPER_TABLE6.query("img_size == 48").model.iloc[0]
     said = f"best overall {top.model} at {top.img_size} px, balanced test {top.test_acc:.3f}"
     if models < 3 or pick not in set(at48["model"]):
         why = (f"best of {models} model{'s' if models != 1 else ''} at 48 px" if models < 3 else
                f"the paper's 48 px pick {pick} is not trained here")
-        return Verdict("Experiment 6 (best)", "btfer-e6", claim, None, None, int(top.seeds), NEEDS_FULL,
-                       f"{said} ({why}: the ranking needs the zoo, `full`)", _names(sized))
+        return Verdict("Experiment 6 (best)", "btfer-e6", claim, None, None, int(top.seeds),
+                       "uninformative" if left_out else NEEDS_FULL,
+                       f"{said} ({why}: the ranking needs the zoo, `full`){left_out}", _names(sized))
     means = at48.groupby("model")["test_acc"].mean().sort_values(ascending=False)
     rival = means.drop(pick).index[0]
     wide = at48[at48["model"].isin([pick, rival])].pivot_table(index="seed", columns="model", values="test_acc")
@@ -240,7 +254,8 @@ def best(sized: pd.DataFrame, small_m: float = 5.0) -> Verdict:
     order = ", ".join(f"{m} {v:.3f}" for m, v in means.items())
     return Verdict("Experiment 6 (best)", "btfer-e6", claim, effect, se, n, _judge(effect, se, at48),
                    f"balanced test at 48 px ({at48['weighting'].iloc[0]} weighting): {order}; {pick} − {rival} "
-                   f"= {effect:+.3f}" + (f" ± {se:.3f}" if se is not None else f" ({n} seed)"), _names(used))
+                   f"= {effect:+.3f}" + (f" ± {se:.3f}" if se is not None else f" ({n} seed)") + left_out,
+                   _names(used))
 
 
 def cross_domain(main: pd.DataFrame) -> Verdict:

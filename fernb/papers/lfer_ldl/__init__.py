@@ -27,7 +27,7 @@ from fernb.papers.lfer_ldl.recipes import (ABLATION, CONTROLS, RECIPES, STUDENT,
                                            teacher_options)
 from fernb.papers.lfer_ldl.tables import (CONTROL_PAIRS, ablation_table, accuracies, comparison_table,
                                           comparison_tables, complexity, ldl_effect, ldl_gain, learned, network,
-                                          paired_gaps, sweep_table, targets_table)
+                                          paired_gaps, peak_effect, sweep_table, targets_table)
 from fernb.papers.lfer_ldl.verdicts import (architecture_words, curves_headline, curves_words, gain_words,
                                             ldl_step_summary, learned_words, smoothing_words, steps_text,
                                             sweep_headline, sweep_verdict, sweep_words, table_headline,

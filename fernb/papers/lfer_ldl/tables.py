@@ -42,6 +42,22 @@ def sweep_table(by_coefficient: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("beta")
 
 
+def peak_effect(by_coefficient: dict, dataset: str) -> list[float] | None:
+    """Per seed: accuracy at the paper's peak coefficient (:func:`~.paper.peak_beta`) minus the mean over the
+    sweep's other values, for the seeds trained at every value (the claim of Figs. 6-7); ``None`` when fewer than
+    three values or two such seeds ran (quick's two peaks, one seed off the peak)."""
+    from fernb.papers.lfer_ldl.paper import peak_beta
+
+    peak = peak_beta(dataset)
+    by_seed = {b: {r.config.seed: 100 * r.metrics["accuracy"] for r in runs} for b, runs in by_coefficient.items()}
+    if peak not in by_seed or len(by_seed) < 3:
+        return None
+    seeds = sorted(set.intersection(*(set(v) for v in by_seed.values())))
+    if len(seeds) < 2:
+        return None
+    return [by_seed[peak][s] - float(np.mean([v[s] for b, v in by_seed.items() if b != peak])) for s in seeds]
+
+
 @functools.cache
 def complexity(model: str, img_size: int = 224) -> dict:
     """Parameters (M) and the paper's FLOPs (2 x MACs, M) of a registry model."""
