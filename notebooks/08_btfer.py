@@ -161,9 +161,19 @@ dashed(btfer.side_by_side(table3), 2)
 # *The paper's claim (§IV-D):* at 48 px VGG16 does best from ImageNet weights, then from scratch, then from VGGFace
 # (face weights need detail that 48 px lacks); at 224 px VGGFace wins. *Here:* the starts that need weights this
 # machine does not have are skipped with what they need; `full` trains every start whose weights are present.
+#
+# Nothing is downloaded, so the recorded `long` profile asks the question with analogues made here
+# (`fernb.models.analogues`): VGG16 pretrained to tell 200 SynthFER identities apart (VGGFace is trained to tell
+# 2,622 people apart) and pretrained to sort procedural non-face images (scenes, objects, text, animals) into their
+# four kinds, for ImageNet. An analogue can say whether a start learned on faces that differ by identity, or on
+# images that are not faces, changes how VGG16 then learns expressions, against scratch, under one protocol. It
+# cannot say how ImageNet's 1.3 million photographs or VGGFace's 2.6 million transfer to RAF-DB: its pretraining
+# saw thousands of drawn images for a few epochs.
 
 # %%
-dashed(btfer.starts_table(bench.table("starts")), 3)
+starts = ch.report("starts", btfer.starts_table(bench.table("starts")))
+dashed(starts, 3)
+ch.recorded("starts")
 
 # %% [markdown]
 # ## Experiment 2: fewer parameters, good performance?

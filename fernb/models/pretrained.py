@@ -24,6 +24,13 @@ def check_request(entry, pretrained, in_chans: int):
             raise ValueError(f"model {name!r} has no ImageNet weights to load (it accepts pretrained in "
                              f"{entry.pretrained or ('False',)}); use pretrained=False")
         return
+    from fernb.models.analogues import KINDS as ANALOGUES
+
+    if pretrained in ANALOGUES:
+        if "file" not in entry.pretrained:
+            raise ValueError(f"model {name!r} takes no weight file, so no {pretrained} start (it accepts "
+                             f"{entry.pretrained or ('False',)})")
+        return
     if isinstance(pretrained, (str, os.PathLike)):
         if "file" not in entry.pretrained:
             raise ValueError(f"model {name!r} does not take a weight file (pretrained={str(pretrained)!r}); it accepts "
@@ -32,7 +39,8 @@ def check_request(entry, pretrained, in_chans: int):
         if not path.is_file():
             raise FileNotFoundError(f"pretrained weight file {str(path)!r} for model {name!r} does not exist")
         return
-    raise ValueError(f"pretrained must be False, True/'imagenet' or a path to a weight file, got {pretrained!r}")
+    raise ValueError(f"pretrained must be False, True/'imagenet', {' or '.join(map(repr, ANALOGUES))} (made here, "
+                     f"fernb.models.analogues) or a path to a weight file, got {pretrained!r}")
 
 
 _LOCAL_ONLY = contextvars.ContextVar("fernb_pretrained_local_only", default=False)

@@ -58,12 +58,13 @@ QUICK_AUG = dict(aug_rotation=0.0, aug_shift=0.0, aug_zoom=0.0, aug_flip=0.5, au
 
 PROTOCOL = Recipe(
     "btfer-protocol", "Protocol (§III-F): options every row shares",
-    common=dict(freeze_epochs=30),
-    smoke=dict(train=dict(epochs=1, batch_size=32, max_batches_per_epoch=3, **KERAS_AUG)),
-    quick=dict(train=dict(epochs=8, batch_size=32, lr=3e-3, **QUICK_AUG)),
+    # freeze_epochs: the head-only first stage of a pretrained start (§III-F: 30); long trains two
+    smoke=dict(train=dict(epochs=1, batch_size=32, max_batches_per_epoch=3, **KERAS_AUG), freeze_epochs=30),
+    quick=dict(train=dict(epochs=8, batch_size=32, lr=3e-3, **QUICK_AUG), freeze_epochs=30),
+    long=dict(freeze_epochs=2),
     # stage 2 until early stopping (§III-F); 400 is the released notebooks' largest cap, never the stop
     full=dict(train=dict(epochs=400, batch_size=64, lr=1e-4, scheduler="plateau", lr_gamma=0.5, plateau_patience=10,
-                         min_lr=1e-10, monitor="val_loss", early_stop_patience=20, **KERAS_AUG)),
+                         min_lr=1e-10, monitor="val_loss", early_stop_patience=20, **KERAS_AUG), freeze_epochs=30),
 )
 
 # quick's more of Table 2 (module docstring): the one other network measured to learn within quick's budget
@@ -112,10 +113,14 @@ RESOLUTION = Recipe(
 
 PRETRAINED = Recipe(
     "btfer-starts", "Experiment 1: VGG16 from three starts",
-    common=dict(models=["btfer_vgg16"], weightings=["simple", "conservative"], seeds=1),
-    smoke=dict(resolutions=[48], starts=["imagenet", "vggface"]),
-    quick=dict(resolutions=[48], starts=["imagenet", "vggface"]),
-    full=dict(resolutions=[48, 224], starts=["scratch", "imagenet", "vggface"]),
+    common=dict(models=["btfer_vgg16"], seeds=1),
+    smoke=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
+    quick=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
+    # long: no weights are downloaded, so the starts are the analogues made here (fernb.models.analogues: SynthFER
+    # identities for VGGFace, procedural non-face images for ImageNet) beside scratch, one weighting (VGG16 at
+    # 48 px costs ~12 minutes a run on two cores)
+    long=dict(starts=["scratch", "imagenet-analogue", "vggface-analogue"], weightings=["conservative"]),
+    full=dict(resolutions=[48, 224], starts=["scratch", "imagenet", "vggface"], weightings=["simple", "conservative"]),
 )
 
 TEST = Recipe(

@@ -22,7 +22,8 @@ import pandas as pd
 
 from fernb import paths
 
-STARTS = ("scratch", "imagenet", "vggface")
+STARTS = ("scratch", "imagenet", "vggface", "imagenet-analogue", "vggface-analogue")
+"""BTFER §III-E's starts, and their analogues made here without a download (:mod:`fernb.models.analogues`)."""
 LABEL_QUALITIES = ("plurality", "true", "one_annotator")
 
 # ---- the specification ------------------------------------------------------------------------------------------
@@ -165,6 +166,10 @@ def start_weights(model: str, start: str, weight_files: dict | None = None):
         found = weights_load(lambda: create(model, img_size=224, pretrained="imagenet"), offline=True)
         absent = "needs its ImageNet weights in the local timm/torchvision cache (none here; nothing is downloaded)"
         return ("imagenet", None) if found else (None, absent)
+    if start.endswith("-analogue"):  # pretrained here on first use, into the same weight-file path
+        if "file" not in have:
+            return None, f"{model} takes no weight file, so no {start} start"
+        return start, None
     if "file" not in have:
         return None, f"{model} has no VGGFace/VGGFace2 start in BTFER"
     path = Path((weight_files or {}).get(model) or paths.home() / "weights" / f"{model}-vggface.pt").expanduser()

@@ -86,7 +86,8 @@ def starts(table: pd.DataFrame) -> Verdict:
                        "the weights and `full`")
     means = at48.groupby("start")["test_acc"].mean().sort_values(ascending=False)
     wide = at48.pivot_table(index=["weighting", "seed"], columns="start", values="test_acc")
-    a, b = ("imagenet", "vggface") if {"imagenet", "vggface"} <= set(wide) else tuple(means.index[[0, -1]])
+    pairs = [("imagenet", "vggface"), ("imagenet-analogue", "vggface-analogue")]
+    a, b = next((p for p in pairs if set(p) <= set(wide)), tuple(means.index[[0, -1]]))
     effect, se, n = _paired(wide, a, b)
     order = ", ".join(f"{s} {v:.3f}" for s, v in means.items())
     return Verdict("Experiment 1 (starts)", "btfer-e1", claim, effect, se, n, _judge(effect, se, at48),
