@@ -122,7 +122,7 @@ def verdict(claim: dict, per_seed, learned: bool = True) -> dict:
     why = ("a run behind it learned nothing" if not learned else
            "one seed: no spread to judge it by" if se is None else "")
     return {"status": status, "claim": claim["says"], "effect": claim["effect"], "mean": mean, "se": se,
-            "seeds": len(values), "why": why}
+            "seeds": len(values), "over": claim.get("over", "seed(s)"), "why": why}
 
 
 def catalogue_item(item: str) -> dict:
@@ -281,7 +281,7 @@ def measured_words(v: dict) -> str:
     """A verdict's measurement in words: the effect, its mean ± standard error and its seeds (the map's rows and
     each page's findings say it the same way)."""
     spread = f"{v['mean']:+.2f}" + (f" ± {v['se']:.2f}" if v["se"] is not None else "")
-    return f"{v['effect']} {spread} over {v['seeds']} seed(s)"
+    return f"{v['effect']} {spread} over {v['seeds']} {v.get('over') or 'seed(s)'}"
 
 
 def _verdict_text(h: dict) -> str:

@@ -104,7 +104,12 @@ benchmark.recipes_of(benchmark.METHODS).style  # a Styler keeps each recipe's fu
 t3 = benchmark.table3(ch)
 ours3 = ch.report("table3", t3.table, **t3.guard)
 line3 = benchmark.accuracy_line(t3.runs, after=" overall accuracy")
-ch.headline("infer-t3", line3, runs=t3.runs.values())
+ch.headline(
+    "infer-t3",
+    line3,
+    runs=benchmark.learned_runs(t3.runs) or t3.runs.values(),
+    verdict=benchmark.ranking_verdict(t3.runs),
+)
 display(dashed(ours3.map(lambda v: round(v, 3) if isinstance(v, float) else v)))
 ch.recorded("table3")
 display(Markdown(benchmark.learning_text(t3.runs, ch.profile)))
@@ -160,7 +165,12 @@ benchmark.table4_figure(t4, ch.profile)
 t5 = benchmark.table5(ch, fold)
 table5 = ch.report("table5", t5.table, **t5.guard)
 line5 = benchmark.fold_line(t5.table)
-ch.headline("infer-t5", line5, runs=t5.guard["runs"].values())
+ch.headline(
+    "infer-t5",
+    line5,
+    runs=t5.guard["runs"].values(),
+    effect=benchmark.fold_effect(t5.extra["folds"]),
+)
 display(dashed(table5))
 ch.recorded("table5")
 

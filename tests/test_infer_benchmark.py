@@ -212,3 +212,25 @@ def test_published_recipes_and_the_teacher_reach_the_runs(fernb_home, tmp_path):
     assert (dacl["optimizer"], dacl["lr"], dacl["scheduler"], dacl["lr_step_size"]) == ("sgd", 0.01, "step", 20)
     assert dacl["loss_kwargs"] == {"lam": 0.01, "center_lr_scale": 50.0}
     assert "released" in benchmark.recipes_of(["SCN", "DACL"])["recipe"].str.cat()
+
+
+def test_table3_ranking_and_table5_folds_are_judged():
+    from types import SimpleNamespace as NS
+
+    def run(acc, learned=True):
+        return NS(metrics={"mean_class_accuracy": acc}, informative={"informative": learned, "reason": ""})
+
+    names = list(benchmark.TABLE_3)
+    paper = {n: benchmark.TABLE_3[n][1] for n in names}
+    same = {n: run(paper[n] / 200) for n in names}  # ours in the paper's order
+    v = benchmark.ranking_verdict(same)
+    assert v["status"] == "replicates" and v["mean"] == pytest.approx(1.0) and v["seeds"] == len(names)
+    reversed_ = {n: run((200 - paper[n]) / 200) for n in names}
+    assert benchmark.ranking_verdict(reversed_)["status"] == "contradicted"
+    some = {**same, names[0]: run(0.1, learned=False)}
+    assert names[0] in benchmark.ranking_verdict(some)["why"] and benchmark.ranking_verdict(some)["seeds"] == 6
+    assert benchmark.ranking_verdict(dict(list(same.items())[:3])) is None
+    cv = pd.DataFrame({"method": ["LiteXpressionNet"] * 3 + ["ShuffleNetV2"] * 3, "fold": [0, 1, 2] * 2,
+                       "accuracy": [0.8, 0.7, 0.9, 0.6, 0.6, 0.7]})
+    assert benchmark.fold_effect(cv) == pytest.approx([20.0, 10.0, 20.0])
+    assert benchmark.fold_effect(cv[cv.method == "ShuffleNetV2"]) is None
