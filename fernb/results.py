@@ -272,9 +272,11 @@ def collected_headlines(build_reports: Path, profile: str, results: Path | None 
     return found
 
 
-STATUSES = (*VERDICTS, "needs full", "needs your data", "not reproducible", "measured, no claim judged",
-            "no number yet")
-"""The results map's statuses, in the order its summary line counts them."""
+STATUSES = (*VERDICTS, "needs full", "needs your data", "not reproducible", "claim not judged here",
+            "measured, no claim", "no number yet")
+"""The results map's statuses, in the order its summary line counts them: "claim not judged here" is an item
+whose claim this build's profile did not measure; "measured, no claim" one whose paper number states no
+direction to judge (a count, a diagram, a curve), shown beside ours."""
 
 
 def measured_words(v: dict) -> str:
@@ -316,7 +318,9 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
         done += f"; claim ({it['claim']['says']}) not judged in this profile"
     if it["needs"] == "gpu" and not any(h["recorded"] and h["profile"] in ("long", "full") for h in heads):
         return "needs full", done + "; paper scale needs a GPU (`full`) or the recorded `long` profile"
-    return "measured, no claim judged", done
+    if it.get("claim"):
+        return "claim not judged here", done
+    return "measured, no claim", done + "; the paper gives a level or a description, not a direction to judge"
 
 
 def _ours(heads: list) -> str:

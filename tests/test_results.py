@@ -134,7 +134,7 @@ def test_a_gpu_item_recorded_in_long_is_measured_not_waiting_for_full(tmp_path, 
     heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "res")
     it = next(i for i in results.paper_items() if i["id"] == "p-t3")
     status, text = results.map_status(it, heads["p-t3"], {"99_nothere"})
-    assert status == "measured, no claim judged" and "runs on SynthFER" in text
+    assert status == "measured, no claim" and "runs on SynthFER" in text
     assert "64 % (synth-raf, long, recorded, CPU, SynthFER)" in results._ours(heads["p-t3"])
     quick_only = [{**heads["p-t3"][0], "recorded": False, "profile": "quick"}]
     assert results.map_status(it, quick_only, {"99_nothere"})[0] == "needs full"
