@@ -73,10 +73,16 @@ def sweep_words(table: pd.DataFrame, dataset: str, synthetic: bool) -> str:
                     "trains every value with three seeds."))
 
 
-def steps_text(table4: pd.DataFrame) -> str:
-    """Table 4's measured steps (the headline of ``lferldl-t4``)."""
+def steps_text(table4: pd.DataFrame, runs: dict | None = None) -> str:
+    """Table 4's measured steps (the headline of ``lferldl-t4``), each named by its step and, when ``runs`` (row ->
+    runs) are given, by the network it was measured on: a stand-in's step never reads as LFER-LDL's."""
     steps = _numbers(table4["ours step"]).dropna()
-    return "; ".join(f"{k}: {v:+.2f}" for k, v in steps.items()) or "—"
+
+    def name(row):
+        step = str(row).replace(" (LFER-LDL)", "").lstrip("+ ").strip()
+        return f"{step} step" + (f" on the {network(runs[row])}" if runs and runs.get(row) else "")
+
+    return "; ".join(f"{name(k)}: {v:+.2f}" for k, v in steps.items()) or "—"
 
 
 def gain_words(gain: pd.DataFrame) -> str:
