@@ -301,6 +301,18 @@ def _kernel_environment():
                 os.environ[k] = v
 
 
+def _log_cells():
+    """papermill's cell output (``log_output``) on standard output, one line a record."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("papermill")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
     from fernb import results
 
@@ -621,6 +633,7 @@ def main(argv=None):
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     r.add_argument("--force", action="store_true")
     r.add_argument("--record", action="store_true", help="keep the chapter's results under results/ (fernb.results)")
+    r.add_argument("--log", action="store_true", help="echo each cell's output as it runs (a long recording's log)")
     ra = sub.add_parser("run-all", help="execute every chapter")
     ra.add_argument("--profile", choices=PROFILES, default="smoke")
     ra.add_argument("--force", action="store_true")
@@ -655,7 +668,9 @@ def main(argv=None):
 
 def _dispatch(a):
     if a.cmd == "run":
-        run(a.chapter, _parse_params(a.param), force=a.force, record=a.record)
+        if a.log:
+            _log_cells()
+        run(a.chapter, _parse_params(a.param), force=a.force, record=a.record, log_output=a.log)
     elif a.cmd == "run-all":
         timings([run(n, profile=a.profile, force=a.force) for n in chapters()], a.profile)
     elif a.cmd == "build":

@@ -5,12 +5,14 @@ background, resumable) or ``full`` (a GPU within a time budget) and keep what th
     python -m fernb.book record 09_lfer_ldl 05_resemotenet --background      # long, detached, resumable
     python -m fernb.book record-gpu 05_resemotenet 09_lfer_ldl --budget-s 480  # full, on a GPU, in 8 minutes
     python -m fernb.book record-gpu 00_quickstart --dry-run --budget-s 60      # the same script, smoke, on a CPU
+
+Each chapter runs through the book's own command, ``python -m fernb.book run CHAPTER -p profile P --record``, in a
+process of its own (a budget can stop it; this module drives the runner and does not import it).
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import signal
 import subprocess
@@ -19,8 +21,37 @@ import tarfile
 import time
 from pathlib import Path
 
-from fernb import book
 from fernb.profiles import RECORDED
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _build() -> Path:
+    """The book runner's build folder (``fernb.book.BUILD``: ``_build/``, or ``$FERNB_BUILD``)."""
+    return Path(os.environ.get("FERNB_BUILD") or ROOT / "_build")
+
+
+def _check_chapters(names: list[str]):
+    known = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    for n in names:
+        if n not in known:
+            import difflib
+
+            close = difflib.get_close_matches(n, known, n=2)
+            raise ValueError(f"unknown chapter {n!r}." + (f" Did you mean {', '.join(close)}?" if close else "")
+                             + f" Chapters: {', '.join(known)}")
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _run_command(name: str, profile: str, params: dict | None = None, force: bool = False,
+                 log: bool = False) -> list[str]:
+    args = [sys.executable, "-m", "fernb.book", "run", name, "-p", "profile", profile, "--record"]
+    for k, v in (params or {}).items():
+        args += ["-p", k, str(v)]
+    return args + (["--force"] if force else []) + (["--log"] if log else [])
 
 
 def record_chapters(names: list[str], profile: str = "long", force: bool = False) -> list[Path]:
@@ -30,9 +61,8 @@ def record_chapters(names: list[str], profile: str = "long", force: bool = False
     cut short resumes from its last checkpoint, and recorded chapters are up to date."""
     if profile not in RECORDED:
         raise ValueError(f"--profile {profile}: recorded profiles are {', '.join(RECORDED)}")
-    for n in names:
-        book.chapter_path(n)
-    lock = book.BUILD / f"record-{profile}.lock"
+    _check_chapters(names)
+    lock = _build() / f"record-{profile}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as f:
         try:
@@ -40,34 +70,30 @@ def record_chapters(names: list[str], profile: str = "long", force: bool = False
         except BlockingIOError:
             f.seek(0)
             raise RuntimeError(f"a {profile} recording is already running ({f.read().strip() or 'pid unknown'}); "
-                               f"its log is under {book._rel(book.BUILD / 'logs')}") from None
+                               f"its log is under {_shown(_build() / 'logs')}") from None
         f.truncate(0)
         f.write(f"pid {os.getpid()}")
         f.flush()
-        _log_cells()
-        return [book.run(n, profile=profile, force=force, record=True, log_output=True) for n in names]
-
-
-def _log_cells():
-    """papermill's cell output (``log_output``) on this process's standard output, one line a record."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log = logging.getLogger("papermill")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+        done = []
+        for n in names:
+            rc = subprocess.call(_run_command(n, profile, force=force, log=True), cwd=ROOT)
+            if rc != 0:
+                raise RuntimeError(f"chapter {n} stopped (exit {rc}) in the {profile} recording; what it trained is "
+                                   f"kept, and the same command resumes it")
+            done.append(_build() / "executed" / profile / f"{n}.ipynb")
+        return done
 
 
 def record_in_background(names: list[str], profile: str = "long", force: bool = False) -> tuple[int, Path]:
     """:func:`record_chapters` in a detached process (it outlives this shell), its output in
     ``_build/logs/record-<profile>.log``; returns ``(pid, log)``."""
-    log = book.BUILD / "logs" / f"record-{profile}.log"
+    log = _build() / "logs" / f"record-{profile}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "fernb.book", "record", *names, "--profile", profile, *(["--force"] if force else [])]
     with open(log, "a") as out:
         out.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd[1:])}\n")
         out.flush()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=book.ROOT,
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return proc.pid, log
 
@@ -86,8 +112,7 @@ def record_gpu(names: list[str], budget_s: float = 480, params: dict | None = No
     profile = "smoke" if dry_run else "full"
     if not budget_s > 0:
         raise ValueError(f"--budget-s must be a positive number of seconds, got {budget_s!r}")
-    for n in names:
-        book.chapter_path(n)
+    _check_chapters(names)
     deadline, done = time.monotonic() + budget_s, []
     for name in names:
         left = deadline - time.monotonic()
@@ -110,11 +135,9 @@ def _record_one(name: str, profile: str, params: dict, timeout: float) -> dict:
     ``timeout`` seconds."""
     from fernb.results import results_root
 
-    args = [sys.executable, "-m", "fernb.book", "run", name, "-p", "profile", profile, "--record"]
-    for k, v in params.items():
-        args += ["-p", k, str(v)]
     t = time.monotonic()
-    proc = subprocess.Popen(args, cwd=book.ROOT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(_run_command(name, profile, params), cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         rc = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -125,7 +148,7 @@ def _record_one(name: str, profile: str, params: dict, timeout: float) -> dict:
     if rc != 0:
         return {"chapter": name, "status": f"failed (exit {rc}): not recorded", "seconds": seconds}
     where = results_root() / name / profile
-    return {"chapter": name, "status": "recorded", "seconds": seconds, "recorded": str(book._rel(where))}
+    return {"chapter": name, "status": "recorded", "seconds": seconds, "recorded": _shown(where)}
 
 
 def _archive(folders: list[str], path: Path) -> Path:
@@ -135,6 +158,6 @@ def _archive(folders: list[str], path: Path) -> Path:
     root = results_root()
     with tarfile.open(path, "w:gz") as tar:
         for f in folders:
-            full = book.ROOT / f if not Path(f).is_absolute() else Path(f)
+            full = ROOT / f if not Path(f).is_absolute() else Path(f)
             tar.add(full, arcname=str(full.relative_to(root)) if full.is_relative_to(root) else full.name)
     return path

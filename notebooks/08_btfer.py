@@ -163,7 +163,7 @@ dashed(btfer.side_by_side(table3), 2)
 # machine does not have are skipped with what they need; `full` trains every start whose weights are present.
 #
 # Nothing is downloaded, so the recorded `long` profile asks the question with analogues made here
-# (`fernb.models.analogues`): VGG16 pretrained to tell 200 SynthFER identities apart (VGGFace is trained to tell
+# (`fernb.train.analogues`): VGG16 pretrained to tell 200 SynthFER identities apart (VGGFace is trained to tell
 # 2,622 people apart) and pretrained to sort procedural non-face images (scenes, objects, text, animals) into their
 # four kinds, for ImageNet. An analogue can say whether a start learned on faces that differ by identity, or on
 # images that are not faces, changes how VGG16 then learns expressions, against scratch, under one protocol. It

@@ -1,4 +1,4 @@
-"""Pretrained starts made here (fernb.models.analogues): identity faces, the analogue's weight file, and the same
+"""Pretrained starts made here (fernb.train.analogues): identity faces, the analogue's weight file, and the same
 ``pretrained=`` path a VGGFace conversion takes."""
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from fernb.data.synth.identities import identity_faces
-from fernb.models import analogues, create
+from fernb.models import create
+from fernb.train import analogues
 
 TINY = analogues.AnalogueRecipe(identities=3, per_identity=2, nonfaces=8, epochs=1, batch_size=4)
 
@@ -30,7 +31,9 @@ def test_an_analogue_is_made_once_and_loads_through_pretrained(fernb_home, kind,
     assert analogues.weights_file("btfer_vgg16", kind, 48, TINY) == path and path.stat().st_mtime_ns == stamp
     saved = torch.load(path, weights_only=True)
     monkeypatch.setattr(analogues, "RECIPE", TINY)
-    net = create("btfer_vgg16", img_size=48, pretrained=kind)  # the registry's pretrained= path
+    kwargs = analogues.build_kwargs("btfer_vgg16", 48, {"pretrained": kind})  # what the trainer does
+    assert kwargs == {"pretrained": str(path)}
+    net = create("btfer_vgg16", img_size=48, **kwargs)  # the registry's pretrained= path
     loaded = analogues.trunk(net).state_dict()
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
     assert net.head(torch.zeros(1, net.num_features)).shape == (1, 7)  # a fresh 7-way head
@@ -39,3 +42,5 @@ def test_an_analogue_is_made_once_and_loads_through_pretrained(fernb_home, kind,
 def test_a_model_without_weight_files_refuses_an_analogue():
     with pytest.raises(ValueError, match="btfer_lenet5.*no vggface-analogue start"):
         create("btfer_lenet5", img_size=48, pretrained="vggface-analogue")
+    with pytest.raises(ValueError, match="made here by fernb.train.analogues"):
+        create("btfer_vgg16", img_size=48, pretrained="vggface-analogue")

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from fernb import book, recording
+from fernb import recording
 
 
 def test_one_recording_at_a_time_and_only_recorded_profiles(tmp_path, monkeypatch):
@@ -14,7 +14,7 @@ def test_one_recording_at_a_time_and_only_recorded_profiles(tmp_path, monkeypatc
         recording.record_chapters(["00_quickstart"], "quick")
     with pytest.raises(ValueError, match="unknown chapter '00_quikstart'"):
         recording.record_chapters(["00_quikstart"])
-    monkeypatch.setattr(book, "BUILD", tmp_path)
+    monkeypatch.setenv("FERNB_BUILD", str(tmp_path))
     with open(tmp_path / "record-long.lock", "w") as held:  # another recording holds the lock
         held.write("pid 4242")
         held.flush()

@@ -24,13 +24,13 @@ def check_request(entry, pretrained, in_chans: int):
             raise ValueError(f"model {name!r} has no ImageNet weights to load (it accepts pretrained in "
                              f"{entry.pretrained or ('False',)}); use pretrained=False")
         return
-    from fernb.models.analogues import KINDS as ANALOGUES
-
     if pretrained in ANALOGUES:
         if "file" not in entry.pretrained:
             raise ValueError(f"model {name!r} takes no weight file, so no {pretrained} start (it accepts "
                              f"{entry.pretrained or ('False',)})")
-        return
+        raise ValueError(f"pretrained={pretrained!r} is made here by fernb.train.analogues: train with "
+                         f"model_kwargs={{'pretrained': {pretrained!r}}} (the trainer makes it), or pass the path "
+                         f"fernb.train.analogues.weights_file({name!r}, {pretrained!r}, img_size) returns")
     if isinstance(pretrained, (str, os.PathLike)):
         if "file" not in entry.pretrained:
             raise ValueError(f"model {name!r} does not take a weight file (pretrained={str(pretrained)!r}); it accepts "
@@ -39,9 +39,13 @@ def check_request(entry, pretrained, in_chans: int):
         if not path.is_file():
             raise FileNotFoundError(f"pretrained weight file {str(path)!r} for model {name!r} does not exist")
         return
-    raise ValueError(f"pretrained must be False, True/'imagenet', {' or '.join(map(repr, ANALOGUES))} (made here, "
-                     f"fernb.models.analogues) or a path to a weight file, got {pretrained!r}")
+    raise ValueError(f"pretrained must be False, True/'imagenet' or a path to a weight file (in a run's model_kwargs "
+                     f"also {' or '.join(map(repr, ANALOGUES))}), got {pretrained!r}")
 
+
+ANALOGUES = ("vggface-analogue", "imagenet-analogue")
+"""Starts pretrained here without a download (:mod:`fernb.train.analogues`): a run's ``model_kwargs`` name them,
+the trainer turns the name into the analogue's weight file."""
 
 _LOCAL_ONLY = contextvars.ContextVar("fernb_pretrained_local_only", default=False)
 

@@ -146,18 +146,14 @@ def create(name: str, num_classes: int = 7, in_chans: int = 3, img_size: int | N
     """Build a registered model; every argument is checked against what the model supports before anything is built.
 
     ``pretrained``: ``False`` (default, never needs weights), ``True``/``"imagenet"`` (timm/torchvision ImageNet
-    weights from the local cache or the network), a path to a local weight file (VGGFace / VGGFace2 backbones), or
-    ``"vggface-analogue"`` / ``"imagenet-analogue"``: weights pretrained here (:mod:`fernb.models.analogues`).
+    weights from the local cache or the network), or a path to a local weight file (VGGFace / VGGFace2 backbones,
+    or an analogue made here: :func:`fernb.train.analogues.weights_file`).
     """
     e, img_size = validate(name, num_classes, in_chans, img_size, **kwargs)
     if pretrained:
         from fernb.models.pretrained import check_request
 
         check_request(e, pretrained, in_chans)
-        if isinstance(pretrained, str) and pretrained.endswith("-analogue"):  # made here on first use
-            from fernb.models.analogues import weights_file
-
-            pretrained = str(weights_file(name, pretrained, img_size))
         kwargs["pretrained"] = pretrained
     model = e.builder(num_classes=num_classes, in_chans=in_chans, img_size=img_size, **kwargs)
     model.fernb_name = name

@@ -99,8 +99,9 @@ class Run:
     def load_model(self, device="cpu") -> nn.Module:
         from fernb.models import create
 
+        kwargs = {k: v for k, v in self.config.model_kwargs.items() if k != "pretrained"}  # model.pt holds them all
         model = create(self.config.model, num_classes=self.num_classes, in_chans=self.config.in_chans,
-                       img_size=self.config.img_size, **self.config.model_kwargs)
+                       img_size=self.config.img_size, **kwargs)
         state = torch.load(self.dir / "model.pt", map_location=device, weights_only=True)
         model.load_state_dict(state)
         return model.to(device).eval()

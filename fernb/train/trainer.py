@@ -252,8 +252,11 @@ class Trainer:
         random.seed(cfg.seed)
         path = self.folder / "checkpoint.pt"
         self._ck = torch.load(path, map_location=dev, weights_only=True) if path.exists() else None
+        from fernb.train.analogues import build_kwargs
+
+        kwargs = build_kwargs(cfg.model, cfg.img_size, cfg.model_kwargs)  # an analogue start: made on first use
         model = create(cfg.model, num_classes=self.num_classes, in_chans=cfg.in_chans, img_size=cfg.img_size,
-                       **cfg.model_kwargs).to(dev)
+                       **kwargs).to(dev)
         self.precision = self._precision(model)
         self.model = self.precision.prepare(model)
         probe = _probe_aux(self.model, cfg, objective_class(cfg.loss), dev)

@@ -1,4 +1,4 @@
-"""SynthFER faces grouped by identity: the training set of the VGGFace analogue (fernb.models.analogues).
+"""SynthFER faces grouped by identity: the training set of the VGGFace analogue (fernb.train.analogues).
 
 VGGFace is a network trained to tell people apart (2,622 identities, Parkhi et al. 2015), which BTFER §III-E uses
 as a face-specific start. Its analogue here is trained to tell SynthFER identities apart: each identity keeps what

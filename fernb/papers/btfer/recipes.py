@@ -116,7 +116,7 @@ PRETRAINED = Recipe(
     common=dict(models=["btfer_vgg16"], seeds=1),
     smoke=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
     quick=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
-    # long: no weights are downloaded, so the starts are the analogues made here (fernb.models.analogues: SynthFER
+    # long: no weights are downloaded, so the starts are the analogues made here (fernb.train.analogues: SynthFER
     # identities for VGGFace, procedural non-face images for ImageNet) beside scratch, one weighting (VGG16 at
     # 48 px costs ~12 minutes a run on two cores)
     long=dict(starts=["scratch", "imagenet-analogue", "vggface-analogue"], weightings=["conservative"]),

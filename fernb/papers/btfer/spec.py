@@ -23,7 +23,7 @@ import pandas as pd
 from fernb import paths
 
 STARTS = ("scratch", "imagenet", "vggface", "imagenet-analogue", "vggface-analogue")
-"""BTFER §III-E's starts, and their analogues made here without a download (:mod:`fernb.models.analogues`)."""
+"""BTFER §III-E's starts, and their analogues made here without a download (:mod:`fernb.train.analogues`)."""
 LABEL_QUALITIES = ("plurality", "true", "one_annotator")
 
 # ---- the specification ------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Pretrained starts made here, without a download (DESIGN.md, "Pretrained starts without a download"): a network
 pretrained on SynthFER identities stands for VGGFace, one pretrained on procedural non-face images for ImageNet.
 
-``create(name, pretrained="vggface-analogue")`` (or ``"imagenet-analogue"``) loads the network's trunk from the
-analogue's weight file, made on first use and cached under ``FERNB_HOME/weights/`` (the same file path a real
-VGGFace conversion takes, :func:`fernb.models.pretrained.load_file_in_order`).
+A run with ``model_kwargs={"pretrained": "vggface-analogue"}`` (or ``"imagenet-analogue"``) starts from the
+analogue's weight file, which the trainer makes on first use (:func:`build_kwargs`) and caches under
+``FERNB_HOME/weights/``; the model loads it as it loads a real VGGFace conversion, through ``pretrained=<path>``
+(:func:`fernb.models.pretrained.load_file_in_order`).
 
 What an analogue can tell: whether *a* start learned on faces that differ by identity, or on images that are not
 faces at all, changes how a network then learns expressions on SynthFER, against scratch, under one protocol. What
@@ -24,7 +25,7 @@ import torch
 
 from fernb import paths
 
-KINDS = ("vggface-analogue", "imagenet-analogue")
+from fernb.models.pretrained import ANALOGUES as KINDS
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class AnalogueRecipe:
 
 
 RECIPE = AnalogueRecipe()
+
+
+def build_kwargs(model: str, img_size: int, model_kwargs: dict) -> dict:
+    """``model_kwargs`` as ``create`` takes them: an analogue start named in ``pretrained`` becomes its weight file
+    (made now if it is missing)."""
+    start = model_kwargs.get("pretrained")
+    if isinstance(start, str) and start in KINDS:
+        return {**model_kwargs, "pretrained": str(weights_file(model, start, img_size))}
+    return dict(model_kwargs)
 
 
 def weights_file(model: str, kind: str, img_size: int, recipe: AnalogueRecipe | None = None,
