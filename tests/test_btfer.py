@@ -383,3 +383,18 @@ def test_the_pages_verdicts_reach_the_results_map_in_points():
     assert got["btfer-e3"]["status"] == "replicates" and got["btfer-e3"]["mean"] == pytest.approx(5.0)
     assert got["btfer-e3"]["se"] == pytest.approx(1.0)
     assert got["btfer-e5"]["status"] == "uninformative" and got["btfer-e5"]["se"] is None
+
+
+def test_the_sized_table_holds_each_run_once():
+    """Experiment 5's low-resolution rows may be the main table's runs again (long trains them over more seeds):
+    the table Experiments 5 and 6 read keeps each run once, with its run."""
+    from fernb.papers.btfer.drivers import Benchmark
+    from fernb.papers.btfer.spec import BenchmarkResult
+
+    main = BenchmarkResult(pd.DataFrame({"model": ["a", "b"], "img_size": [48, 48], "run": ["ra", "rb"]}),
+                           {0: "run-a", 1: "run-b"})
+    res = BenchmarkResult(pd.DataFrame({"model": ["a", "a"], "img_size": [48, 96], "run": ["ra", "ra96"]}),
+                          {0: "run-a", 1: "run-a96"})
+    sized = Benchmark({"main": main, "resolution": res}, None, "long").sized
+    assert sized.table["run"].tolist() == ["ra", "rb", "ra96"]
+    assert sized.runs == {0: "run-a", 1: "run-b", 2: "run-a96"}

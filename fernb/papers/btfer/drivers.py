@@ -54,7 +54,9 @@ def specs(ch) -> dict[str, list[BenchmarkSpec]]:
                      [BenchmarkSpec(lab.models, weightings=lab.weightings, seeds=lab.seeds_from(ch.seed),
                                     train_sets=[f"{ch.dataset}:{q}" for q in LABEL_QUALITIES], **common)])
     res = R.RESOLUTION(ch.profile)
-    out["resolution"] = [BenchmarkSpec(res.models, resolutions=[res.high], weightings=res.weightings,
+    # the low side of each pair comes from the main table; where this asks for more seeds, it trains them too
+    sizes = [res.high] + ([res.low] if res.seeds > m.seeds else [])
+    out["resolution"] = [BenchmarkSpec(res.models, resolutions=sizes, weightings=res.weightings,
                                        train_sets=sets[:1], seeds=res.seeds_from(ch.seed), **common)]
     st = R.PRETRAINED(ch.profile)
     out["starts"] = [BenchmarkSpec(st.models, resolutions=st.resolutions, starts=st.starts, weightings=st.weightings,
@@ -140,8 +142,17 @@ class Benchmark:
 
     @property
     def sized(self) -> BenchmarkResult:
-        """The main benchmark and the resolution rows together (Experiments 5 and 6, the deployment)."""
-        return combine([self.results["main"], self.results["resolution"]])
+        """The main benchmark and the resolution rows together (Experiments 5 and 6, the deployment), each run
+        once (a low-resolution row the resolution question trains again is the main table's run)."""
+        both = combine([self.results["main"], self.results["resolution"]])
+        t = both.table
+        keep = t.index[~(t["run"].notna() & t["run"].duplicated())] if "run" in t else t.index
+        if len(keep) == len(t):
+            return both
+        new = dict(zip(keep, range(len(keep))))
+        return BenchmarkResult(t.loc[keep].reset_index(drop=True),
+                               {new[i]: r for i, r in both.runs.items() if i in new},
+                               {new[i]: e for i, e in both.evaluations.items() if i in new})
 
     def runs_named(self, names) -> list:
         """The runs whose folder names are ``names`` (a verdict's ``runs``), from every question, each once."""

@@ -108,6 +108,7 @@ RESOLUTION = Recipe(
     common=dict(models=SMALL[:1], weightings=["conservative"], compared=SMALL, low=48),
     smoke=dict(high=64, seeds=1),
     quick=dict(high=96, seeds=1),
+    long=dict(seeds=3),  # LeNet5 at 96 and 48 px over three seeds (~20 s a run): a spread for Experiment 5
     full=dict(high=224, seeds=1),
 )
 
