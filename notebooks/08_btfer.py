@@ -162,10 +162,11 @@ dashed(btfer.side_by_side(table3), 2)
 # (face weights need detail that 48 px lacks); at 224 px VGGFace wins. *Here:* the starts that need weights this
 # machine does not have are skipped with what they need; `full` trains every start whose weights are present.
 #
-# Nothing is downloaded, so the recorded `long` profile asks the question with analogues made here
-# (`fernb.train.analogues`): VGG16 pretrained to tell 200 SynthFER identities apart (VGGFace is trained to tell
-# 2,622 people apart) and pretrained to sort procedural non-face images (scenes, objects, text, animals) into their
-# four kinds, for ImageNet. An analogue can say whether a start learned on faces that differ by identity, or on
+# Nothing is downloaded, so the book can ask the question with starts made here (`fernb.train.analogues`; the
+# starts `vggface-analogue` and `imagenet-analogue`, which the recipe table above lists where a profile trains
+# them): VGG16 pretrained to tell 200 SynthFER identities apart (VGGFace is trained to tell 2,622 people apart), and
+# pretrained to sort procedural non-face images (scenes, objects, text, animals) into their four kinds, for
+# ImageNet. An analogue can say whether a start learned on faces that differ by identity, or on
 # images that are not faces, changes how VGG16 then learns expressions, against scratch, under one protocol. It
 # cannot say how ImageNet's 1.3 million photographs or VGGFace's 2.6 million transfer to RAF-DB: its pretraining
 # saw thousands of drawn images for a few epochs.
