@@ -15,7 +15,9 @@ All run the same SGD step (momentum 0.9, class-weighted cross-entropy) for ``--b
 the ratios are images per second against fernb fp32 and against the peer, measured in the same run.
 
 ``--through-fit`` instead trains each model through ``fit`` itself, once per forced setting (fp32, channels-last,
-bf16 autocast, both) and once with ``auto``, for ``--batches`` batches, and prints images/s from each run's history.
+bf16 autocast, both) and once with ``auto``, for ``--batches`` batches, and prints fit's steady-state images/s
+(``steady_images_per_s`` of the run's history) against a bare training step of the same setting in the same run
+(the target: at least 0.90), and the autotuner's pick against the best setting measured (the target: within 10 %).
 """
 
 from __future__ import annotations
@@ -122,32 +124,59 @@ SETTINGS = (("fp32", "contiguous"), ("fp32", "channels_last"), ("bf16", "contigu
             ("auto", "auto"))
 
 
+def bare_step_speed(name: str, size: int, batch: int, prec: str, fmt: str, dev, n: int) -> float:
+    """Images/s of a bare training step: the model, size, batch and setting of a fit, Adam at fit's default rate and
+    cross-entropy, on one batch made once and kept on the device (no loader, no bookkeeping)."""
+    torch.manual_seed(0)
+    precision = Precision.named(prec, fmt == "channels_last", dev, "forced")
+    model = precision.prepare(create(name, img_size=size).to(dev).train())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
+    y = torch.randint(0, 7, (batch,), device=dev)
+
+    def step(x, y):
+        with precision.autocast():
+            loss = torch.nn.functional.cross_entropy(model(precision.batch(x)).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed_steps(model, [(x, y)], step, n, warmup=3)[0]
+
+
 def through_fit(a, dev):
-    """Each model trained by ``fit`` for ``--batches`` batches in every forced setting and in ``auto``."""
+    """Each model trained by ``fit`` for ``--batches`` batches in every forced setting and in ``auto``: fit's
+    steady-state images/s (after its warm-up steps, the loader included) against a bare step of the same setting,
+    and the autotuner's choice against the best setting measured here."""
     import tempfile
 
-    print(f"device {dev}, {torch.get_num_threads()} threads; images/s of fit's epoch ({a.batches} batches of "
-          f"{a.batch_size}), training step and data loading together")
-    head = " ".join(f"{p + ('+cl' if m == 'channels_last' else ''):>10}" for p, m in SETTINGS[:-1])
-    print(f"{'model':>18} {'size':>4} {head} {'auto':>20} {'best/fp32':>9}")
     from fernb.train import strategies
+    from fernb.train.trainer import WARM_STEPS
 
+    print(f"device {dev}, {torch.get_num_threads()} threads; fit's steady images/s over {a.batches} batches of "
+          f"{a.batch_size} (after {WARM_STEPS} warm-up steps, loader included) / a bare step's, per setting")
+    head = " ".join(f"{p + ('+cl' if m == 'channels_last' else ''):>17}" for p, m in SETTINGS[:-1])
+    print(f"{'model':>18} {'size':>4} {head} {'auto (its pick)':>24} {'auto/best':>9}")
     strategies.MIN_TUNED_STEPS = 0  # 'auto' measures even these short timing runs, as a long run would
     with tempfile.TemporaryDirectory() as runs:
         for spec in a.models:
             name, size = spec.split(":")
-            speed, chosen = [], ""
+            fit_speed, cells, chosen = [], [], ""
             for prec, fmt in SETTINGS:
                 cfg = dict(model=name, dataset=a.dataset, profile=a.profile, img_size=int(size), epochs=1,
                            batch_size=a.batch_size, max_batches_per_epoch=a.batches, val_share=0.0,
                            precision=prec, memory_format=fmt)
                 run = fit(cfg, runs_root=runs, device=dev, progress=False)
-                h = run.history[0]
-                speed.append(a.batches * a.batch_size / h["seconds"])
-                chosen = f"{run.metrics['precision']}{'+cl' if run.metrics['channels_last'] else ''}"
-            cells = " ".join(f"{v:>10.1f}" for v in speed[:-1])
-            print(f"{name:>18} {size:>4} {cells} {chosen + f' {speed[-1]:.1f}':>20} "
-                  f"{max(speed[:-1]) / speed[0]:>9.2f}")
+                speed = run.history[0]["steady_images_per_s"]
+                fit_speed.append(speed)
+                if prec == "auto":
+                    chosen = f"{run.metrics['precision']}{'+cl' if run.metrics['channels_last'] else ''}"
+                    continue
+                bare = bare_step_speed(name, int(size), a.batch_size, prec, fmt, dev, a.batches)
+                cells.append(f"{speed:6.1f}/{bare:6.1f}={speed / bare:4.2f}")
+            best = max(fit_speed[:-1])
+            print(f"{name:>18} {size:>4} {' '.join(f'{c:>17}' for c in cells)} "
+                  f"{f'{fit_speed[-1]:.1f} ({chosen})':>24} {fit_speed[-1] / best:>9.2f}")
 
 
 def main():

@@ -41,3 +41,9 @@ def test_train_benchmark_runs(smoke_raf):
     out = _run("benchmarks/train.py", "--profile", "smoke", "--models", "tiny_cnn:32", "--batches", "2",
                "--batch-size", "8", "--workers", "0")
     assert "tiny_cnn" in out and "auto/fp32" in out and "auto/peer" in out
+
+
+def test_train_benchmark_through_fit_prints_the_ratios(smoke_raf):
+    out = _run("benchmarks/train.py", "--through-fit", "--profile", "smoke", "--models", "tiny_cnn:32",
+               "--batches", "5", "--batch-size", "8")
+    assert "tiny_cnn" in out and "auto/best" in out and out.count("=") >= 4  # fit/bare for each forced setting

@@ -65,6 +65,11 @@ class TrainState:
         return d
 
 
+WARM_STEPS = 3
+"""Steps of each epoch left out of its steady-state throughput (``steady_images_per_s`` in the history): the first
+batches pay for warm-up (allocations, the autotuner's first steps, the loader's start)."""
+
+
 def _rng_state():
     np_state = np.random.get_state()
     return {"torch": torch.get_rng_state(), "numpy": np_state[1].tolist(), "numpy_pos": int(np_state[2]),
@@ -402,9 +407,12 @@ class Trainer:
         tot_loss, tot_correct, tot_n, wait = 0.0, 0, 0, 0.0
         predicted, terms = torch.zeros(self.num_classes, dtype=torch.long), {}
         t0 = t_wait = time.perf_counter()
+        t_warm, n_warm = None, 0  # the steady state: from the end of the WARM_STEPS-th step, loader included
         for i, (x, y, *rows) in enumerate(self.train_loader):
             if i >= n_batches:
                 break
+            if i == WARM_STEPS:
+                t_warm, n_warm = t_wait, tot_n
             wait += time.perf_counter() - t_wait
             self.opt.zero_grad(set_to_none=True)
             loss, logits = self.step(self.forward_loss, self.model, self.loss_fn, x, y, rows[0] if rows else None)
@@ -418,9 +426,12 @@ class Trainer:
             bar.update()
             t_wait = time.perf_counter()
         bar.close()
-        seconds = time.perf_counter() - t0
+        end = time.perf_counter()
+        seconds = end - t0
+        steady = (tot_n - n_warm) / (end - t_warm) if t_warm is not None and end > t_warm else None
         rec = {"epoch": epoch + 1, "train_loss": tot_loss / max(tot_n, 1), "train_acc": tot_correct / max(tot_n, 1),
                "lr": self.opt.param_groups[0]["lr"], "seconds": seconds, "data_wait_share": wait / max(seconds, 1e-9),
+               "steady_images_per_s": steady,
                "top_class_share": predicted.max().item() / max(tot_n, 1),
                **{k: v / max(tot_n, 1) for k, v in terms.items()}}
         if cfg.freeze_epochs:
