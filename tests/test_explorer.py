@@ -169,8 +169,14 @@ def test_the_accuracy_cost_figure_draws_one_marker_per_model_and_cost():
         pytest.approx([0.1, 0.0])
 
 
-def test_close_markers_take_different_label_slots():
-    from fernb.viz.figures import _label_positions
+def test_labels_of_close_markers_stand_in_a_column_without_overlap():
+    from fernb.viz.figures import label_layout
 
-    slots = _label_positions([126, 147, 154, 1800], [0.863, 0.871, 0.884, 0.87])
-    assert len(set(slots[:3])) == 3 and slots[3] == "top center"  # the far one keeps the default
+    spots = label_layout([126, 147, 154, 1800], [0.863, 0.871, 0.884, 0.87], (0.8, 0.95), plot_px=300, gap_px=15)
+    gap = 15 * 0.15 / 300
+    column = [spots[i] for i in range(3)]
+    assert len({round(x, 6) for x, _ in column}) == 1 and column[0][0] > np.log10(154)  # right of the cluster
+    ys = sorted(y for _, y in column)
+    assert all(b - a >= gap - 1e-9 for a, b in zip(ys, ys[1:]))  # never closer than the gap
+    assert [i for i in sorted(range(3), key=lambda i: -spots[i][1])] == [2, 1, 0]  # in order of accuracy
+    assert spots[3] == (pytest.approx(np.log10(1800) + 0.04), 0.87)  # a lone marker keeps its height

@@ -133,22 +133,38 @@ def _one_per_model(g):
            .agg(accuracy=("accuracy", "median"), low=("accuracy", "min"), high=("accuracy", "max"),
                 n=("accuracy", "size"), img_size=("img_size", "first"), params_m=("params_m", "first"))
            .reset_index())
-    out = out.assign(label=[m if n == 1 else f"{m} ({n})" for m, n in zip(out["model"], out["n"])])
-    return out.assign(position=_label_positions(out["macs_m"].to_numpy(), out["accuracy"].to_numpy()))
+    return out.assign(label=[m if n == 1 else f"{m} ({n})" for m, n in zip(out["model"], out["n"])])
 
 
-LABEL_SLOTS = ("top center", "bottom center", "middle right", "middle left")
-
-
-def _label_positions(macs, acc, near_x: float = 0.2, near_y: float = 0.03) -> list:
-    """A label slot per marker, so that markers close on the log-MACs axis and in accuracy take different slots
-    (above, below, right, left) instead of printing their names over one another."""
+def label_layout(macs, acc, y_range: tuple, plot_px: float = 330, gap_px: float = 15, near: float = 0.3) -> list:
+    """Where each marker's label goes, ``(x, y)`` in the axes' units (x in log10 MACs): markers within ``near``
+    decades of one another form a cluster whose labels stand in one column right of its rightmost marker, in the
+    markers' order of accuracy, at least ``gap_px`` apart on a plot ``plot_px`` high over ``y_range``; each label
+    is joined to its marker by a line. Labels therefore never print over one another, however dense the cluster."""
     x = np.log10(np.maximum(np.asarray(macs, dtype=float), 1e-9))
-    slots = []
-    for i in range(len(x)):
-        taken = {slots[j] for j in range(i) if abs(x[j] - x[i]) < near_x and abs(acc[j] - acc[i]) < near_y}
-        slots.append(next((s for s in LABEL_SLOTS if s not in taken), LABEL_SLOTS[i % len(LABEL_SLOTS)]))
-    return slots
+    y = np.asarray(acc, dtype=float)
+    gap = gap_px * (y_range[1] - y_range[0]) / plot_px
+    order = np.argsort(x, kind="stable")
+    clusters, current = [], [order[0]] if len(order) else []
+    for i in order[1:]:
+        if x[i] - x[current[-1]] < near:
+            current.append(i)
+        else:
+            clusters.append(current)
+            current = [i]
+    if current:
+        clusters.append(current)
+    out = [None] * len(x)
+    for members in clusters:
+        column = max(x[i] for i in members) + 0.06
+        ranked = sorted(members, key=lambda i: -y[i])
+        ys = []
+        for k, i in enumerate(ranked):
+            ys.append(min(y[i], ys[-1] - gap) if k else min(y[i], y_range[1] - gap / 2))
+        shift = max(0.0, (y_range[0] + gap / 2) - ys[-1]) if ys else 0.0  # a stack that ran off the bottom
+        for i, yy in zip(ranked, ys):
+            out[i] = (column if len(members) > 1 else x[i] + 0.04, yy + shift)
+    return out
 
 
 def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle: str = ""):
@@ -159,25 +175,40 @@ def accuracy_macs_figure(points, title: str = "Accuracy against cost", subtitle:
     Paper figures can be added as rows with ``source`` naming the paper (drawn as open markers): they stay labelled
     with their own dataset, never mixed with a SynthFER number.
     """
+    import pandas as pd
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for (dataset, source), g in points.groupby([points["dataset"], points.get("source", "fernb")], sort=False):
+    groups = [(dataset, source, _one_per_model(g)) for (dataset, source), g in
+              points.groupby([points["dataset"], points.get("source", "fernb")], sort=False)]
+    every = pd.concat([g for *_, g in groups], ignore_index=True)
+    lo, hi = float(every["low"].min()), float(every["high"].max())
+    y_range = (max(0.0, lo - 0.06), min(1.02, hi + 0.06)) if len(every) else (0.0, 1.0)
+    layout = label_layout(every["macs_m"], every["accuracy"], y_range)
+    x_range = ([float(np.log10(every["macs_m"].min())) - 0.2, max(ax for ax, _ in layout) + 0.55] if layout
+               else None)  # room for the label columns right of the markers
+    spots = iter(layout)
+    for dataset, source, g in groups:
         ours = source == "fernb"
-        g = _one_per_model(g)
-        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers+text", text=g["label"],
-                        textposition=list(g["position"]),
+        for (_, row), (ax, ay) in zip(g.iterrows(), spots):  # each label in its column, joined to its marker
+            fig.add_annotation(x=np.log10(row["macs_m"]), y=row["accuracy"], ax=ax, ay=ay, axref="x", ayref="y",
+                               text=row["label"], showarrow=True, arrowhead=0, arrowwidth=1,
+                               arrowcolor="rgba(90,90,90,0.6)", xanchor="left", font=dict(size=11))
+        fig.add_scatter(x=g["macs_m"], y=g["accuracy"], mode="markers", text=g["label"],
                         name=f"{dataset} ({'measured here' if ours else source})",
                         error_y=dict(type="data", symmetric=False, array=g["high"] - g["accuracy"],
-                                     arrayminus=g["accuracy"] - g["low"], thickness=1, width=3),
+                                     arrayminus=g["accuracy"] - g["low"], thickness=1, width=3,
+                                     visible=bool((g["high"] > g["low"]).any())),  # no caps on single points
                         marker=dict(size=11, symbol="circle" if ours else "circle-open", line=dict(width=2)),
                         customdata=np.stack([g["img_size"], g["params_m"], g["n"], g["low"], g["high"]], 1),
                         hovertemplate="%{text}<br>%{x:,.1f}M MACs at %{customdata[0]}px, %{customdata[1]:.2f}M params"
                                       "<br>accuracy %{y:.3f} (median of %{customdata[2]} run(s): "
                                       "%{customdata[3]:.3f}-%{customdata[4]:.3f})<extra></extra>")
     fig.update_layout(title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
-                      xaxis=dict(title="MACs (millions, log scale) at the training resolution", type="log"),
-                      yaxis=dict(title="test accuracy"), legend=dict(orientation="h", y=-0.2), height=520,
+                      xaxis=dict(title="MACs (millions, log scale) at the training resolution", type="log",
+                                 range=x_range),
+                      yaxis=dict(title="test accuracy", range=list(y_range)), legend=dict(orientation="h", y=-0.2),
+                      height=520,
                       margin=dict(t=90))
     return fig
 
