@@ -377,16 +377,34 @@ def build(profile: str = "quick", force: bool = False) -> Path:
 FINDINGS_TAG = "fernb-findings"
 
 
-def findings(reports: Path) -> str | None:
+def findings(reports: Path, recorded: dict | None = None) -> str | None:
     """What a chapter found, in the words its own report gives (``headlines.json``: each paper item it measured,
-    the verdict on the item's claim where it judged one), as the Markdown the page opens with; ``None`` when it
-    reported nothing."""
+    the verdict on the item's claim where it judged one), as the Markdown the page opens with, followed by what its
+    recorded profiles found (``recorded``: profile -> folder under ``results/``, shown as recorded); ``None`` when
+    it reported nothing."""
     from fernb import results
 
     path = reports / "headlines.json"
     heads = json.loads(path.read_text()) if path.exists() else {}
     if not heads:
         return None
+    profile = next(iter(heads.values()))["profile"]
+    text = (f"**What this page found** (profile `{profile}`; computed by the chapter below, each with the data it "
+            f"was measured on; the [results map](../book/results_map.md) sets them beside the papers):\n\n"
+            + "\n".join(_finding_lines(heads)))
+    for prof, folder in (recorded or {}).items():
+        done = folder / "headlines.json"
+        if prof != profile and done.exists():
+            prov = json.loads((folder / "provenance.json").read_text()) if (folder / "provenance.json").exists() else {}
+            where = results.provenance_line(prov).split(" on ")[0].replace("Recorded in the ", "") if prov else prof
+            text += (f"\n\n**Recorded earlier** ({where}; not re-run in this build, its tables appear below beside "
+                     f"this profile's):\n\n" + "\n".join(_finding_lines(json.loads(done.read_text()))))
+    return text
+
+
+def _finding_lines(heads: dict) -> list[str]:
+    from fernb import results
+
     items = {it["id"]: it for it in results.paper_items()}
     lines = []
     for item, h in heads.items():
@@ -395,10 +413,7 @@ def findings(reports: Path) -> str | None:
         claim = v.get("claim") or items[item]["claim"]["says"] if v else ""
         judged = f" **{v['status']}** on the paper's claim ({claim}): {results.measured_words(v)}." if v else ""
         lines.append(f"* {it['paper']} {it['item']}: {h['ours']} ({h['dataset']}).{judged}")
-    profile = next(iter(heads.values()))["profile"]
-    return (f"**What this page found** (profile `{profile}`; computed by the chapter below, each with the data it "
-            f"was measured on; the [results map](../book/results_map.md) sets them beside the papers):\n\n"
-            + "\n".join(lines))
+    return lines
 
 
 def add_findings(nb, reports: Path):
@@ -406,8 +421,11 @@ def add_findings(nb, reports: Path):
     the reader sees what the page found before its introduction), replacing an earlier copy."""
     import nbformat
 
+    from fernb.profiles import RECORDED
+    from fernb.results import results_root
+
     nb.cells = [c for c in nb.cells if FINDINGS_TAG not in c.metadata.get("tags", [])]
-    text = findings(reports)
+    text = findings(reports, {p: results_root() / reports.name / p for p in RECORDED})
     if text is None:
         return nb
     cell = nbformat.v4.new_markdown_cell(text)

@@ -190,6 +190,8 @@ def test_a_recorded_table_shows_in_the_chapter_with_provenance(tmp_path, monkeyp
     first_code = next(c for c in second.cells if c.cell_type == "code")
     assert first_code.metadata["tags"] == [book.SETUP_TAG, book.HIDDEN]  # the set-up cell comes first
     assert book.FINDINGS_TAG in second.cells[1].metadata["tags"]  # under the title, what the page found
+    assert "**Recorded earlier** (`long` profile (recorded, CPU, SynthFER)" in second.cells[1].source  # and what
+    assert second.cells[1].source.count("42.0 %") == 3  # it found in the recorded long and full profiles
     params = next(c for c in second.cells if "parameters" in c.metadata.get("tags", []))
     injected = next(c for c in second.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert book.HIDDEN in params.metadata["tags"] and book.HIDDEN in injected.metadata["tags"]  # collapsed

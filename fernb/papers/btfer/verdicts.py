@@ -122,14 +122,17 @@ def size(main: pd.DataFrame) -> Verdict:
     the effect is Spearman's rank correlation of size with balanced-test accuracy over the models trained at 48 px
     (``contradicted`` when it is positive with p < 0.05)."""
     claim = "fewer parameters, good performance: small CNNs reach over 70 % (§IV-E, Tables 4-5)"
-    rows, left_out = _learned(size_rows(main))
+    trained = size_rows(main)
+    rows, left_out = _learned(trained)
     models = rows["model"].nunique() if len(rows) else 0
     if models < MIN_MODELS_FOR_SIZE:
+        total = trained["model"].nunique() if len(trained) else 0
+        got = (f"{models} of the {total} models trained at 48 px learned" if left_out else
+               f"{models} model{'' if models == 1 else 's'} trained at 48 px")
         return Verdict("Experiment 2 (size)", "btfer-e2", claim, None, None, 0,
                        "uninformative" if left_out else NEEDS_FULL,
-                       f"{models} model{'' if models == 1 else 's'} trained at 48 px in this profile: too few to "
-                       f"rank by size (it takes {MIN_MODELS_FOR_SIZE}); `full` trains the zoo{left_out}",
-                       _names(rows))
+                       f"{got} in this profile: too few to rank by size (it takes {MIN_MODELS_FOR_SIZE}); `full` "
+                       f"trains the zoo{left_out}", _names(rows))
     r = params_accuracy(rows)
     word = "contradicted" if (r["spearman"] > 0 and r["p"] < 0.05) else "replicates"
     word = word if _informative(rows) else "uninformative"
