@@ -384,14 +384,16 @@ def findings(reports: Path, recorded: dict | None = None) -> str | None:
     it reported nothing."""
     from fernb import results
 
-    path = reports / "headlines.json"
+    path, more = reports / "headlines.json", reports / "findings.json"
     heads = json.loads(path.read_text()) if path.exists() else {}
-    if not heads:
+    own = json.loads(more.read_text()) if more.exists() else []
+    if not heads and not own:
         return None
-    profile = next(iter(heads.values()))["profile"]
+    profile = next(iter(heads.values()))["profile"] if heads else own[0]["profile"]
+    lines = _finding_lines(heads) + [f"* {f['text']} ({f['dataset']})." for f in own]
     text = (f"**What this page found** (profile `{profile}`; computed by the chapter below, each with the data it "
             f"was measured on; the [results map](../book/results_map.md) sets them beside the papers):\n\n"
-            + "\n".join(_finding_lines(heads)))
+            + "\n".join(lines))
     for prof, folder in (recorded or {}).items():
         done = folder / "headlines.json"
         if prof != profile and done.exists():

@@ -94,6 +94,18 @@ class Chapter:
                                  chapter=self.name, judged=judged)
         return judged
 
+    def finding(self, text: str):
+        """One line of what this page found that is no paper item's number (a chapter of the book's own, such as
+        the model zoo's size check): it opens the page beside the headlines. ``text`` is computed from the page's
+        measurement by the caller, never written by hand."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"finding needs a sentence of text, got {text!r}")
+        if self.report_dir is not None:
+            path = self.report_dir / "findings.json"
+            found = json.loads(path.read_text()) if path.exists() else []
+            path.write_text(json.dumps([*found, {"text": text, "profile": self.profile, "dataset": self.dataset}],
+                                       indent=1))
+
     def recorded(self, name: str, profile: str | None = None, missing: str | None = None):
         """Show the recorded copies of table ``name`` (made earlier or on another machine, with their provenance):
         the ``long`` CPU recording and the ``full`` one, or only ``profile``'s when given; never this page's own

@@ -89,6 +89,7 @@ catalogue()
 
 # %%
 table = zoo.complexity(ch)
+ch.finding(zoo.size_finding(table))
 shown, rest = zoo.complexity_split(table)
 display(dashed(shown, 2))
 others = f"The other {len(rest)} rows (within 10 % of the paper, or no paper figure)"

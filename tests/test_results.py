@@ -281,3 +281,14 @@ def test_a_figure_that_asks_an_experiments_question_shows_its_measurement(tmp_pa
                    "   same_as: p-nothere}\n")
     with pytest.raises(ValueError, match="same_as='p-nothere' is not an id"):
         results.paper_items(bad)
+
+
+def test_a_chapter_without_paper_items_opens_with_its_own_findings(tmp_path):
+    from fernb import chapter
+
+    ch = chapter.setup("smoke", report=tmp_path / "rep")
+    with pytest.raises(ValueError, match="finding needs a sentence"):
+        ch.finding("  ")
+    ch.finding("sizes: 3 of 4 rows within 10 %")
+    text = book.findings(tmp_path / "rep")
+    assert text.startswith("**What this page found** (profile `smoke`") and "* sizes: 3 of 4 rows within 10 %" in text

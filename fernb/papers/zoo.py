@@ -107,6 +107,21 @@ def complexity_split(table: pd.DataFrame, tolerance: float = 0.10) -> tuple[pd.D
     return view, rest
 
 
+def size_finding(table: pd.DataFrame, tolerance: float = 0.10) -> str:
+    """The size check in one sentence, for the page's opening findings: how many rows with a paper figure are
+    within ``tolerance`` of it, which differ by more, and whether the faithful models hold."""
+    compared = table[table.paper_params_m.notna() | table.paper_macs_m.notna()]
+    off = compared[off_by(compared, tolerance)]
+    names = ", ".join(dict.fromkeys(off["model"]))
+    held = table[table.faithful]
+    ok = all(0.9 <= r.params_ratio <= 1.1 and (r.macs_ratio != r.macs_ratio or 0.9 <= r.macs_ratio <= 1.1)
+             for r in held.itertuples())
+    return (f"sizes: {len(compared) - len(off)} of {len(compared)} model-resolution rows with a paper figure are "
+            f"within {tolerance:.0%} of it" + (f"; {len(off)} differ by more ({names})" if len(off) else "")
+            + f"; the {held.model.nunique()} models held to their papers are "
+            + ("all within ±10 %" if ok else "not all within ±10 %"))
+
+
 def faithful_check(table: pd.DataFrame) -> str:
     """One line per faithful model: ours ÷ the paper's parameters (and MACs, where printed), within ±10 % or not."""
     lines = []
