@@ -114,6 +114,7 @@ class Chapter:
 
         from fernb import results
         from fernb.profiles import RECORDED
+        from fernb.viz.tables import dashed
 
         shown = 0
         for prof in [profile] if profile else RECORDED:
@@ -121,7 +122,7 @@ class Chapter:
             if found is not None:
                 table, prov = found
                 display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
-                display(table)
+                display(dashed(table, 3))  # a missing cell reads "—", numbers as the live tables round them
                 shown += 1
         if not shown and missing:
             display(Markdown(missing))

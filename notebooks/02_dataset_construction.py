@@ -28,7 +28,7 @@
 # All numbers are SynthFER numbers.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | long | full (full: the paper's 50,371 scraped images)
+profile = "quick"  # smoke | quick | long | full (full: all 50,371 scraped images)
 dataset = "synth-infer"  # the face pool the simulated search draws from
 data_root = None  # None: $FERNB_HOME/data
 device = "auto"  # auto | cpu | cuda | mps
