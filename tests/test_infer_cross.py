@@ -112,7 +112,7 @@ def test_recipe_and_informative_runs():
     from fernb.profiles import PROFILES
 
     assert {p: cross.CROSS(p).model for p in PROFILES} == {
-        "smoke": "tiny_cnn", "quick": "small_cnn", "full": "mobilevit_s"
+        "smoke": "tiny_cnn", "quick": "small_cnn", "long": "small_cnn", "full": "mobilevit_s"
     }
     classes = list(SIX_CLASSES)
     diagonal = Evaluation.from_counts("good", np.diag([20, 10, 10, 10, 10, 10]), classes)

@@ -189,7 +189,8 @@ class _Run:
 def test_ablation_words_follow_the_measurement():
     ablated = {"+ PDWRes": [_Run(0.30, 0), _Run(0.32, 1)], "+ LDL (LFER-LDL)": [_Run(0.40, 0), _Run(0.44, 1)]}
     t4 = ldl.ablation_table(ablated, "synth-raf")
-    assert ldl.steps_text(t4) == "+ LDL (LFER-LDL): +11.00"
+    assert ldl.steps_text(t4) == "LDL step: +11.00"
+    assert ldl.steps_text(t4, ablated) == "LDL step on LFER-LDL's network: +11.00"
     gain = ldl.ldl_gain(ablated, "synth-raf")
     assert list(gain.columns) == ["seed 0", "seed 1"] and gain.loc["LDL gain (points)", "seed 1"] == pytest.approx(12)
     assert "+11.0 points on average over 2 seed(s)" in ldl.gain_words(gain) and "+3.77" in ldl.gain_words(gain)

@@ -80,7 +80,10 @@ def steps_text(table4: pd.DataFrame, runs: dict | None = None) -> str:
 
     def name(row):
         step = str(row).replace(" (LFER-LDL)", "").lstrip("+ ").strip()
-        return f"{step} step" + (f" on the {network(runs[row])}" if runs and runs.get(row) else "")
+        if not (runs and runs.get(row)):
+            return f"{step} step"
+        net = network(runs[row])
+        return f"{step} step on {net if net.startswith('LFER-LDL') else 'the ' + net}"
 
     return "; ".join(f"{name(k)}: {v:+.2f}" for k, v in steps.items()) or "—"
 
