@@ -108,6 +108,7 @@ quickstart.FIRST_MODEL.frame()
 
 # %%
 run = quickstart.first_model(ch)
+ch.finding(quickstart.first_finding(run))
 pd.DataFrame(run.history).set_index("epoch").round(4)
 
 # %%

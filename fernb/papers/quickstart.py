@@ -57,6 +57,18 @@ def metrics_lines(run) -> str:
     return text
 
 
+def first_finding(run) -> str:
+    """The first model's result in one line, for the page's opening findings (an uninformative run says so)."""
+    m, check = run.metrics, run.informative
+    n = len(run.history)
+    said = (f"A first model ({run.config.model}, {run.config.img_size} px, {n} epoch{'' if n == 1 else 's'}): "
+            f"test accuracy {m['accuracy']:.3f} against the crowd's labels, the commonest class's share "
+            f"{check['majority share']:.3f}")
+    if "accuracy_vs_true_label" in m:
+        said += f", {m['accuracy_vs_true_label']:.3f} against the true expressions"
+    return said if check["informative"] else f"{said}; it learned nothing ({check['reason']})"
+
+
 def group_accuracy(run) -> pd.DataFrame:
     """Test accuracy per age group and gender (none of the four papers reports it; SynthFER and InFER++ allow it)."""
     m = run.metrics

@@ -116,7 +116,7 @@ def size_finding(table: pd.DataFrame, tolerance: float = 0.10) -> str:
     held = table[table.faithful]
     ok = all(0.9 <= r.params_ratio <= 1.1 and (r.macs_ratio != r.macs_ratio or 0.9 <= r.macs_ratio <= 1.1)
              for r in held.itertuples())
-    return (f"sizes: {len(compared) - len(off)} of {len(compared)} model-resolution rows with a paper figure are "
+    return (f"Sizes: {len(compared) - len(off)} of {len(compared)} model-resolution rows with a paper figure are "
             f"within {tolerance:.0%} of it" + (f"; {len(off)} differ by more ({names})" if len(off) else "")
             + f"; the {held.model.nunique()} models held to their papers are "
             + ("all within ±10 %" if ok else "not all within ±10 %"))
