@@ -23,11 +23,12 @@ import sys
 import time
 from pathlib import Path
 
+from fernb import paths
 from fernb.profiles import PROFILES, RECORDED, check_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-BUILD = Path(os.environ.get("FERNB_BUILD") or ROOT / "_build")  # FERNB_BUILD: elsewhere (tests)
+BUILD = paths.build_root()
 KERNEL = "fernb"
 KERNELSPEC = {"name": KERNEL, "display_name": "fernb (Python 3)", "language": "python"}
 # seconds on a 2-core CPU (issue #13): quick about 3 min per chapter on average and the whole book within 30 min after
@@ -38,18 +39,11 @@ BUDGET = {"smoke": {"chapter": 40, "book": None}, "quick": {"chapter": 180, "boo
 
 
 def chapters() -> list[str]:
-    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    return paths.chapters(NOTEBOOKS)
 
 
 def chapter_path(name: str) -> Path:
-    names = chapters()
-    if name not in names:
-        import difflib
-
-        close = difflib.get_close_matches(name, names, n=2)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown chapter {name!r}.{hint} Chapters: {', '.join(names)}")
-    return NOTEBOOKS / f"{name}.py"
+    return paths.chapter_path(name, NOTEBOOKS)
 
 
 def repository() -> dict:
@@ -397,8 +391,8 @@ def findings(reports: Path, recorded: dict | None = None) -> str | None:
     for prof, folder in (recorded or {}).items():
         done = folder / "headlines.json"
         if prof != profile and done.exists():
-            prov = json.loads((folder / "provenance.json").read_text()) if (folder / "provenance.json").exists() else {}
-            where = results.provenance_line(prov).split(" on ")[0].replace("Recorded in the ", "") if prov else prof
+            prov = folder / "provenance.json"
+            where = results.recorded_label(json.loads(prov.read_text())) if prov.exists() else f"`{prof}` profile"
             text += (f"\n\n**Recorded earlier** ({where}; not re-run in this build, its tables appear below beside "
                      f"this profile's):\n\n" + "\n".join(_finding_lines(json.loads(done.read_text()))))
     return text

@@ -9,6 +9,38 @@ import os
 from pathlib import Path
 
 
+REPO = Path(__file__).resolve().parents[1]
+"""The checkout: its ``notebooks/`` hold the chapters, its ``_build/`` what the book runner makes."""
+
+
+def build_root() -> Path:
+    """What the book runner makes (executed chapters, reports, logs, locks): ``_build/``, or ``$FERNB_BUILD``."""
+    return Path(os.environ.get("FERNB_BUILD") or REPO / "_build")
+
+
+def chapters(folder: Path | None = None) -> list[str]:
+    """The book's chapters (in ``folder``, default the checkout's ``notebooks/``), by name, in order."""
+    return sorted(p.stem for p in Path(folder or REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def chapter_path(name: str, folder: Path | None = None) -> Path:
+    """A chapter's ``.py`` source; an unknown name fails, suggesting the closest ones."""
+    names = chapters(folder)
+    if name not in names:
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=2)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown chapter {name!r}.{hint} Chapters: {', '.join(names)}")
+    return Path(folder or REPO / "notebooks") / f"{name}.py"
+
+
+def in_repo(path: Path) -> Path:
+    """``path`` relative to the checkout when it lies inside it (what a command prints)."""
+    path = Path(path)
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def home() -> Path:
     return Path(os.environ.get("FERNB_HOME") or Path.home() / ".cache" / "fernb").expanduser()
 

@@ -21,29 +21,10 @@ import tarfile
 import time
 from pathlib import Path
 
+from fernb import paths
 from fernb.profiles import RECORDED
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _build() -> Path:
-    """The book runner's build folder (``fernb.book.BUILD``: ``_build/``, or ``$FERNB_BUILD``)."""
-    return Path(os.environ.get("FERNB_BUILD") or ROOT / "_build")
-
-
-def _check_chapters(names: list[str]):
-    known = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-    for n in names:
-        if n not in known:
-            import difflib
-
-            close = difflib.get_close_matches(n, known, n=2)
-            raise ValueError(f"unknown chapter {n!r}." + (f" Did you mean {', '.join(close)}?" if close else "")
-                             + f" Chapters: {', '.join(known)}")
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+ROOT = paths.REPO
 
 
 def _run_command(name: str, profile: str, params: dict | None = None, force: bool = False,
@@ -61,8 +42,9 @@ def record_chapters(names: list[str], profile: str = "long", force: bool = False
     cut short resumes from its last checkpoint, and recorded chapters are up to date."""
     if profile not in RECORDED:
         raise ValueError(f"--profile {profile}: recorded profiles are {', '.join(RECORDED)}")
-    _check_chapters(names)
-    lock = _build() / f"record-{profile}.lock"
+    for n in names:
+        paths.chapter_path(n)  # an unknown chapter fails here, before anything runs
+    lock = paths.build_root() / f"record-{profile}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as f:
         try:
@@ -70,7 +52,7 @@ def record_chapters(names: list[str], profile: str = "long", force: bool = False
         except BlockingIOError:
             f.seek(0)
             raise RuntimeError(f"a {profile} recording is already running ({f.read().strip() or 'pid unknown'}); "
-                               f"its log is under {_shown(_build() / 'logs')}") from None
+                               f"its log is under {paths.in_repo(paths.build_root() / 'logs')}") from None
         f.truncate(0)
         f.write(f"pid {os.getpid()}")
         f.flush()
@@ -80,14 +62,14 @@ def record_chapters(names: list[str], profile: str = "long", force: bool = False
             if rc != 0:
                 raise RuntimeError(f"chapter {n} stopped (exit {rc}) in the {profile} recording; what it trained is "
                                    f"kept, and the same command resumes it")
-            done.append(_build() / "executed" / profile / f"{n}.ipynb")
+            done.append(paths.build_root() / "executed" / profile / f"{n}.ipynb")
         return done
 
 
 def record_in_background(names: list[str], profile: str = "long", force: bool = False) -> tuple[int, Path]:
     """:func:`record_chapters` in a detached process (it outlives this shell), its output in
     ``_build/logs/record-<profile>.log``; returns ``(pid, log)``."""
-    log = _build() / "logs" / f"record-{profile}.log"
+    log = paths.build_root() / "logs" / f"record-{profile}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "fernb.book", "record", *names, "--profile", profile, *(["--force"] if force else [])]
     with open(log, "a") as out:
@@ -112,7 +94,8 @@ def record_gpu(names: list[str], budget_s: float = 480, params: dict | None = No
     profile = "smoke" if dry_run else "full"
     if not budget_s > 0:
         raise ValueError(f"--budget-s must be a positive number of seconds, got {budget_s!r}")
-    _check_chapters(names)
+    for n in names:
+        paths.chapter_path(n)  # an unknown chapter fails here, before anything runs
     deadline, done = time.monotonic() + budget_s, []
     for name in names:
         left = deadline - time.monotonic()
@@ -148,7 +131,7 @@ def _record_one(name: str, profile: str, params: dict, timeout: float) -> dict:
     if rc != 0:
         return {"chapter": name, "status": f"failed (exit {rc}): not recorded", "seconds": seconds}
     where = results_root() / name / profile
-    return {"chapter": name, "status": "recorded", "seconds": seconds, "recorded": _shown(where)}
+    return {"chapter": name, "status": "recorded", "seconds": seconds, "recorded": str(paths.in_repo(where))}
 
 
 def _archive(folders: list[str], path: Path) -> Path:

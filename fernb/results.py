@@ -248,13 +248,22 @@ def recorded(chapter: str | None, name: str, profile: str = "full", results: Pat
     return None
 
 
+def recording_kind(prov: dict) -> str:
+    """What a recording is, in a few words: "recorded, CPU, SynthFER"."""
+    kind = "CPU" if prov["device"].startswith("CPU") else "GPU"
+    synth = bool(prov.get("datasets")) and all(k.startswith("synth") for k in prov["datasets"])
+    return f"recorded, {kind}" + (", SynthFER" if synth else "")
+
+
+def recorded_label(prov: dict) -> str:
+    """"`long` profile (recorded, CPU, SynthFER)": the profile and :func:`recording_kind`."""
+    return f"`{prov['profile']}` profile ({recording_kind(prov)})"
+
+
 def provenance_line(prov: dict) -> str:
     """The admonition text above a recorded table."""
     data = ", ".join(f"{k} ({'/'.join(v)})" for k, v in prov.get("datasets", {}).items()) or "see the chapter"
-    kind = "CPU" if prov["device"].startswith("CPU") else "GPU"
-    synth = bool(prov.get("datasets")) and all(k.startswith("synth") for k in prov["datasets"])
-    label = f"recorded, {kind}" + (", SynthFER" if synth else "")
-    return (f"Recorded in the `{prov['profile']}` profile ({label}) on {prov['device']} at commit `{prov['commit']}` "
+    return (f"Recorded in the {recorded_label(prov)} on {prov['device']} at commit `{prov['commit']}` "
             f"({prov['date']}; torch {prov['torch']}, CUDA {prov['cuda']}; {prov['wall_s']:.0f} s), "
             f"data: {data}. Not re-run in this build.")
 
@@ -267,8 +276,10 @@ def collected_headlines(build_reports: Path, profile: str, results: Path | None 
     sources += sorted(results.glob("*/*/headlines.json"))
     for path in sources:
         is_recorded = results in path.parents
+        prov = path.parent / "provenance.json"
+        label = recording_kind(json.loads(prov.read_text())) if is_recorded and prov.exists() else None
         for item, h in json.loads(path.read_text()).items():
-            found.setdefault(item, []).append({**h, "recorded": is_recorded})
+            found.setdefault(item, []).append({**h, "recorded": is_recorded, "recording": label})
     return found
 
 
@@ -326,13 +337,9 @@ def map_status(it: dict, heads: list, chapters: set) -> tuple[str, str]:
 def _ours(heads: list) -> str:
     parts = []
     for h in heads:
-        tag = f"{h['dataset']}, {h['profile']}" + (_RECORDED_TAG.get(h["profile"], ", recorded")
-                                                    if h["recorded"] else "")
+        tag = f"{h['dataset']}, {h['profile']}" + (f", {h.get('recording') or 'recorded'}" if h["recorded"] else "")
         parts.append(f"{h['ours']} ({tag})")
     return "<br>".join(parts) or "—"
-
-
-_RECORDED_TAG = {"long": ", recorded, CPU, SynthFER"}
 
 
 def _cell(text) -> str:

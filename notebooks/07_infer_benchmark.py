@@ -107,7 +107,7 @@ line3 = benchmark.accuracy_line(t3.runs, after=" overall accuracy")
 ch.headline(
     "infer-t3",
     line3,
-    runs=benchmark.learned_runs(t3.runs) or t3.runs.values(),
+    runs=benchmark.ranking_runs(t3.runs),
     verdict=benchmark.ranking_verdict(t3.runs),
 )
 display(dashed(ours3.map(lambda v: round(v, 3) if isinstance(v, float) else v)))

@@ -230,6 +230,7 @@ def test_table3_ranking_and_table5_folds_are_judged():
     some = {**same, names[0]: run(0.1, learned=False)}
     assert names[0] in benchmark.ranking_verdict(some)["why"] and benchmark.ranking_verdict(some)["seeds"] == 6
     assert benchmark.ranking_verdict(dict(list(same.items())[:3])) is None
+    assert len(benchmark.ranking_runs(some)) == 6 and len(benchmark.ranking_runs({"x": run(0.1, False)})) == 1
     cv = pd.DataFrame({"method": ["LiteXpressionNet"] * 3 + ["ShuffleNetV2"] * 3, "fold": [0, 1, 2] * 2,
                        "accuracy": [0.8, 0.7, 0.9, 0.6, 0.6, 0.7]})
     assert benchmark.fold_effect(cv) == pytest.approx([20.0, 10.0, 20.0])

@@ -131,6 +131,8 @@ def test_a_gpu_item_recorded_in_long_is_measured_not_waiting_for_full(tmp_path, 
     results_dir = tmp_path / "res" / "99_nothere" / "long"
     results_dir.mkdir(parents=True)
     results.add_headline(results_dir, "p-t3", "64 %", "synth-raf", "long")
+    (results_dir / "provenance.json").write_text(json.dumps(
+        {"profile": "long", "device": "CPU: test", "datasets": {"synth-raf": ["abc"]}}))  # as record() writes it
     heads = results.collected_headlines(tmp_path / "build", "quick", results=tmp_path / "res")
     it = next(i for i in results.paper_items() if i["id"] == "p-t3")
     status, text = results.map_status(it, heads["p-t3"], {"99_nothere"})

@@ -107,6 +107,11 @@ def complexity_split(table: pd.DataFrame, tolerance: float = 0.10) -> tuple[pd.D
     return view, rest
 
 
+def _within(row) -> bool:
+    """A faithful model's size within ±10 % of its paper's: parameters, and MACs where the paper prints them."""
+    return 0.9 <= row.params_ratio <= 1.1 and (row.macs_ratio != row.macs_ratio or 0.9 <= row.macs_ratio <= 1.1)
+
+
 def size_finding(table: pd.DataFrame, tolerance: float = 0.10) -> str:
     """The size check in one sentence, for the page's opening findings: how many rows with a paper figure are
     within ``tolerance`` of it, which differ by more, and whether the faithful models hold."""
@@ -114,8 +119,7 @@ def size_finding(table: pd.DataFrame, tolerance: float = 0.10) -> str:
     off = compared[off_by(compared, tolerance)]
     names = ", ".join(dict.fromkeys(off["model"]))
     held = table[table.faithful]
-    ok = all(0.9 <= r.params_ratio <= 1.1 and (r.macs_ratio != r.macs_ratio or 0.9 <= r.macs_ratio <= 1.1)
-             for r in held.itertuples())
+    ok = all(_within(r) for r in held.itertuples())
     return (f"Sizes: {len(compared) - len(off)} of {len(compared)} model-resolution rows with a paper figure are "
             f"within {tolerance:.0%} of it" + (f"; {len(off)} differ by more ({names})" if len(off) else "")
             + f"; the {held.model.nunique()} models held to their papers are "
@@ -128,7 +132,7 @@ def faithful_check(table: pd.DataFrame) -> str:
     for name, row in table[table.faithful].set_index("model").iterrows():
         has_macs = row.macs_ratio == row.macs_ratio
         macs = f", MACs ratio {row.macs_ratio:.2f}" if has_macs else ""
-        within = 0.9 <= row.params_ratio <= 1.1 and (not has_macs or 0.9 <= row.macs_ratio <= 1.1)
+        within = _within(row)
         lines.append(f"{name:18s} vs {row.source}: params ratio {row.params_ratio:.2f}{macs}  (within ±10%: {within})")
     return "\n".join(lines)
 

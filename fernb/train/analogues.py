@@ -70,7 +70,7 @@ def weights_file(model: str, kind: str, img_size: int, recipe: AnalogueRecipe | 
     return path
 
 
-def images(kind: str, img_size: int, recipe: AnalogueRecipe = RECIPE) -> tuple[np.ndarray, np.ndarray]:
+def images(kind: str, img_size: int, recipe: AnalogueRecipe) -> tuple[np.ndarray, np.ndarray]:
     """The analogue's training images (N, H, W, 3 uint8) and labels: identities, or the four non-face kinds."""
     if kind == "vggface-analogue":
         from fernb.data.synth.identities import identity_faces
@@ -103,8 +103,7 @@ def trunk(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(features, "net", features)
 
 
-def pretrain(model: str, kind: str, img_size: int, out: Path, recipe: AnalogueRecipe = RECIPE,
-             progress: bool = True) -> Path:
+def pretrain(model: str, kind: str, img_size: int, out: Path, recipe: AnalogueRecipe, progress: bool = True) -> Path:
     """Train ``model`` to classify the analogue's images (cross-entropy, Adam, flips) and write its trunk's tensors
     to ``out``; deterministic for a recipe on one machine."""
     from fernb.models import create
@@ -120,21 +119,23 @@ def pretrain(model: str, kind: str, img_size: int, out: Path, recipe: AnalogueRe
     steps = recipe.epochs * (len(y) // recipe.batch_size)
     bar = progress_bar(total=steps, desc=f"{kind} for {model}", enabled=progress)
     net.train()
-    hits = 0
-    for _ in range(recipe.epochs):
+    hits = 0  # over the last epoch, from the logits each step computes anyway
+    for epoch in range(recipe.epochs):
         order = torch.randperm(len(y), generator=g)
         for b in range(len(y) // recipe.batch_size):
             idx = order[b * recipe.batch_size:(b + 1) * recipe.batch_size]
             batch = images_t[idx].float().div_(127.5).sub_(1.0)  # FACE_NORM: [-1, 1]
             flip = torch.rand(len(idx), generator=g) < 0.5
             batch[flip] = batch[flip].flip(-1)
-            loss = torch.nn.functional.cross_entropy(net(batch), labels_t[idx])
+            logits = net(batch)
+            loss = torch.nn.functional.cross_entropy(logits, labels_t[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            hits += int((net(batch).argmax(1) == labels_t[idx]).sum()) if _ == recipe.epochs - 1 else 0
+            if epoch == recipe.epochs - 1:
+                hits += int((logits.argmax(1) == labels_t[idx]).sum())
     bar.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")

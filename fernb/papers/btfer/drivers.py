@@ -144,15 +144,7 @@ class Benchmark:
     def sized(self) -> BenchmarkResult:
         """The main benchmark and the resolution rows together (Experiments 5 and 6, the deployment), each run
         once (a low-resolution row the resolution question trains again is the main table's run)."""
-        both = combine([self.results["main"], self.results["resolution"]])
-        t = both.table
-        keep = t.index[~(t["run"].notna() & t["run"].duplicated())] if "run" in t else t.index
-        if len(keep) == len(t):
-            return both
-        new = dict(zip(keep, range(len(keep))))
-        return BenchmarkResult(t.loc[keep].reset_index(drop=True),
-                               {new[i]: r for i, r in both.runs.items() if i in new},
-                               {new[i]: e for i, e in both.evaluations.items() if i in new})
+        return combine([self.results["main"], self.results["resolution"]])
 
     def runs_named(self, names) -> list:
         """The runs whose folder names are ``names`` (a verdict's ``runs``), from every question, each once."""

@@ -301,14 +301,21 @@ def run_benchmark(spec: BenchmarkSpec, data_root=None, device="auto", runs_root=
 
 
 def combine(results) -> BenchmarkResult:
-    """Several results as one (their tables stacked, runs and evaluations re-indexed to match)."""
+    """Several results as one (their tables stacked, runs and evaluations re-indexed to match), each run once: a
+    row whose run an earlier row already holds (one run asked by two questions) is dropped."""
     tables, runs, evaluations, offset = [], {}, {}, 0
     for r in results:
         tables.append(r.table)
         runs.update({i + offset: run for i, run in r.runs.items()})
         evaluations.update({i + offset: ev for i, ev in r.evaluations.items()})
         offset += len(r.table)
-    return BenchmarkResult(pd.concat(tables, ignore_index=True), runs, evaluations)
+    table = pd.concat(tables, ignore_index=True)
+    if "run" not in table:
+        return BenchmarkResult(table, runs, evaluations)
+    keep = table.index[~(table["run"].notna() & table["run"].duplicated())]
+    new = dict(zip(keep, range(len(keep))))
+    return BenchmarkResult(table.loc[keep].reset_index(drop=True), {new[i]: r for i, r in runs.items() if i in new},
+                           {new[i]: e for i, e in evaluations.items() if i in new})
 
 
 def _params_m(create, row: Row) -> float:

@@ -384,6 +384,9 @@ def ranking_verdict(runs: dict) -> dict | None:
     :func:`fernb.results.verdict`'s."""
     from scipy.stats import spearmanr
 
+    from fernb.results import catalogue_item
+
+    claim = catalogue_item("infer-t3")["claim"]
     learned = {k: r for k, r in runs.items() if r is not None and r.informative["informative"] and k in TABLE_3}
     if len(learned) < 4:
         return None
@@ -392,15 +395,16 @@ def ranking_verdict(runs: dict) -> dict | None:
     rho, p = spearmanr(paper, ours)
     status = "absent" if not p < 0.05 else "replicates" if rho > 0 else "contradicted"
     left = sorted(set(runs) - set(learned))
-    return {"status": status, "claim": "the methods rank as Table 3 ranks them (EfficientFace first, MobileNetV3 last)",
-            "effect": "rank correlation with the paper's averages", "mean": float(rho), "se": None,
-            "seeds": len(learned), "over": "methods",
+    return {"status": status, "claim": claim["says"], "effect": claim["effect"], "mean": float(rho), "se": None,
+            "seeds": len(learned), "over": claim["over"],
             "why": f"p = {p:.2f}" + (f"; left out, as they learned nothing: {', '.join(left)}" if left else "")}
 
 
-def learned_runs(runs: dict) -> list:
-    """The runs of ``runs`` that learned (the ones a ranking rests on)."""
-    return [r for r in runs.values() if r is not None and r.informative["informative"]]
+def ranking_runs(runs: dict) -> list:
+    """The runs Table 3's ranking rests on: those that learned, or every one when none did (the headline then
+    reads uninformative, with the reasons)."""
+    trained = [r for r in runs.values() if r is not None]
+    return [r for r in trained if r.informative["informative"]] or trained
 
 
 def fold_effect(cv: pd.DataFrame, a: str = "LiteXpressionNet", b: str = "ShuffleNetV2") -> list[float] | None:
