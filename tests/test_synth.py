@@ -248,3 +248,56 @@ def test_mtcnn_finds_synthfer_faces_and_rejects_non_faces():
         assert np.median(sides) > 0.45 * cfg.size, np.median(sides)
     assert min(rates) >= 0.85, rates  # benchmarks/synthfer_detection.py measures on larger samples (>= 90 %)
     assert det.has_face(nonface_images(40)).mean() <= 0.1
+
+
+def test_divergence_one_is_the_published_domain_and_others_are_named(tmp_path):
+    from fernb.data.synth.facs import DOMAIN_STYLE, anger_open_share, domain_style
+    from fernb.data.synth.generate import display_generator
+
+    default = SynthConfig("synth-infer", 40, seed=2)
+    assert SynthConfig("synth-infer", 40, seed=2, divergence=1).dirname == default.dirname
+    assert "-d" not in default.dirname and "divergence" not in default.meta()
+    two = SynthConfig("synth-infer", 40, seed=2, divergence=2.0)
+    assert two.dirname == default.dirname.replace("synth-infer-", "synth-infer-d2-") and two.meta()["divergence"] == 2
+    # gains: the table itself at 1, the reference's (all 1) at 0, squared at 2
+    assert domain_style("synth-infer") == DOMAIN_STYLE["synth-infer"]
+    assert set(domain_style("synth-infer", 0).values()) == {1.0}
+    assert domain_style("synth-infer", 2)[("anger", 5)] == pytest.approx(0.25)
+    assert anger_open_share("synth-infer", 0) == pytest.approx((0.25, 0.75))
+    assert anger_open_share("synth-infer", 1) == (0.15, 0.55)
+    # capture at 0 is synth-raf's; the population (class prior, ages, occluders) never moves
+    ref, at0 = load_manifest("synth-raf")["generator"], display_generator(SynthConfig("synth-infer", 40, divergence=0))
+    for key, value in ref["capture"].items():
+        assert np.allclose(at0["capture"][key], value), key
+    assert at0["blend_share"] == pytest.approx(ref["blend_share"])
+    assert at0["class_counts"] == load_manifest("synth-infer")["generator"]["class_counts"]
+    assert display_generator(default) == load_manifest("synth-infer")["generator"]
+    far = display_generator(SynthConfig("synth-infer", 40, divergence=4))
+    assert 10 <= far["capture"]["jpeg_quality"][0] and far["capture"]["light_strength"] <= 1
+
+
+def test_divergence_moves_displays_only_and_generates_deterministically(tmp_path):
+    a = sample_attributes(SynthConfig("synth-infer", 300, seed=1, divergence=0))
+    b = sample_attributes(SynthConfig("synth-infer", 300, seed=1))
+    c = sample_attributes(SynthConfig("synth-infer", 300, seed=1, divergence=3))
+    for col in ("true_label", "intensity", "age_group", "gender", "occluders", "split"):
+        assert (a[col] == b[col]).all() and (b[col] == c[col]).all(), col
+    happy = b["true_label"] == EXPRESSIONS.index("happiness")
+    assert a.loc[happy, "AU12"].mean() > b.loc[happy, "AU12"].mean() > c.loc[happy, "AU12"].mean()
+    cfg = SynthConfig("synth-infer", 20, seed=5, divergence=2.5)
+    x = generate(cfg, tmp_path / "x", workers=1, progress=False)
+    y = generate(cfg, tmp_path / "y", workers=2, progress=False)
+    assert x.name.startswith("synth-infer-d2.5-") and tree_digest(x) == tree_digest(y)
+    plain = generate(SynthConfig("synth-infer", 20, seed=5), tmp_path / "x", workers=1, progress=False)
+    assert plain != x and (plain / "images/000000.jpg").read_bytes() != (x / "images/000000.jpg").read_bytes()
+
+
+def test_bad_divergences_are_named(tmp_path):
+    with pytest.raises(ValueError, match="divergence=5.0: expected a number in \\[0, 4\\]"):
+        SynthConfig("synth-infer", 40, divergence=5.0)
+    with pytest.raises(ValueError, match="divergence='far': expected a number"):
+        SynthConfig("synth-infer", 40, divergence="far")
+    with pytest.raises(ValueError, match="on 'synth-raf': the reference domain has one display"):
+        SynthConfig("synth-raf", 40, divergence=2)
+    with pytest.raises(ValueError, match="options \\['variant'\\] are for real datasets"):
+        load_dataset("synth-infer", tmp_path, profile="smoke", progress=False, variant="aligned")

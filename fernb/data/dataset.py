@@ -33,7 +33,9 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
     manifest names. By default the first problem raises with its file and line; ``lenient=True`` quarantines bad
     entries instead, warns with their number, and keeps them in ``dataset.problems``. Image files the table lists but
     the disk lacks count as problems too. ``n`` keeps a random subset of ``n`` entries (seeded by ``seed``), for a
-    quick look at a large copy; ``profile`` does not shrink a real dataset. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB).
+    quick look at a large copy; ``profile`` does not shrink a real dataset. ``options`` go to the adapter (e.g. ``variant="original"`` for RAF-DB);
+    a SynthFER domain takes one, ``divergence`` (:class:`fernb.data.synth.generate.SynthConfig`: how far its display
+    rules lie from synth-raf's; 1, the default, is the domain as published).
     Faces of formats whose manifest says ``crop: detect`` (CK+) are found with ``detector`` once and cached.
     ``classes``, ``splits`` and ``holdout`` make a view (:func:`fernb.data.views.apply_view`): e.g. InFER++ §III-E's
     six classes (``classes="six"``) with every image in training (``splits="all"``).
@@ -47,7 +49,13 @@ def load_dataset(name: str, data_root=None, profile: str = "quick", seed: int = 
 
         root = paths.data_root(data_root)
         paths.ensure_writable(root, "data_root")
-        cfg = SynthConfig(name, n if n is not None else synth_size(name, profile), seed, int(manifest["image"]["size"]))
+        divergence = options.pop("divergence", 1.0)
+        if options:
+            raise ValueError(f"dataset={name!r} is a SynthFER domain: options {sorted(options)} are for real "
+                             f"datasets' adapters; SynthFER takes divergence= (its display rules' distance from "
+                             f"synth-raf's)")
+        cfg = SynthConfig(name, n if n is not None else synth_size(name, profile), seed, int(manifest["image"]["size"]),
+                          divergence)
         folder = generate(cfg, root / "synthfer", progress=progress)
         table = folder / manifest["layout"]["records"]
         records = validate_records(pd.read_csv(table), str(table))

@@ -120,13 +120,57 @@ share at intensity 1), linear in between: shouting anger is the more intense dis
 in pressed lips more often than synth-raf."""
 
 
-def style_matrix(domain: str, style: dict | None = None) -> np.ndarray:
-    """(7, n_AU) gains applied to the prototype matrix for a domain (or for an explicit ``style`` mapping
-    ``{(expression, au): gain}``), with errors naming an unknown domain, expression, AU or a negative gain."""
+REFERENCE = "synth-raf"
+"""The domain every display divergence is measured from: synth-raf shows the textbook prototypes."""
+
+
+def check_divergence(domain: str, divergence) -> float:
+    """``divergence`` as a float for ``domain``, with an error naming what was expected: a finite number in
+    [0, 4], and exactly 1 for the reference domain (whose display is the origin the knob moves away from)."""
+    try:
+        d = float(divergence)
+    except (TypeError, ValueError):
+        raise ValueError(f"divergence={divergence!r}: expected a number in [0, 4]") from None
+    if not (np.isfinite(d) and 0.0 <= d <= 4.0):
+        raise ValueError(f"divergence={divergence!r}: expected a number in [0, 4] (1 is the default display)")
+    if domain == REFERENCE and d != 1.0:
+        raise ValueError(f"divergence={divergence!r} on {REFERENCE!r}: the reference domain has one display; "
+                         f"the divergence moves the other domain's display away from it (e.g. synth-infer)")
+    return d
+
+
+def domain_style(domain: str, divergence: float = 1.0) -> dict:
+    """The display gains of ``domain`` at a display-rule ``divergence`` from :data:`REFERENCE`: each gain ``g`` of
+    :data:`DOMAIN_STYLE` becomes ``g ** divergence``, so 0 is the reference's display, 1 the domain's own (exactly
+    the table), 2 the same changes twice over (a gain of 0.5 becomes 0.25; activations stay clipped to [0, 1])."""
+    d = check_divergence(domain, divergence)
+    if domain not in DOMAIN_STYLE:
+        raise ValueError(f"unknown SynthFER domain {domain!r}; expected one of {sorted(DOMAIN_STYLE)}")
+    return {k: (g if d == 1.0 else float(g) ** d) for k, g in DOMAIN_STYLE[domain].items()}
+
+
+def moved(reference, own, divergence: float):
+    """``own`` moved ``divergence`` times its distance from ``reference``: ``own`` itself at 1 (exactly),
+    ``reference`` at 0; elementwise over sequences."""
+    if isinstance(own, (list, tuple)):
+        return type(own)(moved(r, o, divergence) for r, o in zip(reference, own))
+    return own if divergence == 1.0 else own + (divergence - 1.0) * (own - reference)
+
+
+def anger_open_share(domain: str, divergence: float = 1.0) -> tuple:
+    """(share at intensity 0, share at intensity 1) of open-mouth anger (:data:`ANGER_OPEN_SHARE`) at a display
+    ``divergence`` from :data:`REFERENCE`, clipped to [0, 1]."""
+    d = check_divergence(domain, divergence)
+    lo, hi = moved(ANGER_OPEN_SHARE[REFERENCE], ANGER_OPEN_SHARE[domain], d)
+    return (lo, hi) if d == 1.0 else (float(np.clip(lo, 0, 1)), float(np.clip(hi, 0, 1)))
+
+
+def style_matrix(domain: str, style: dict | None = None, divergence: float = 1.0) -> np.ndarray:
+    """(7, n_AU) gains applied to the prototype matrix for a domain at a display ``divergence``
+    (:func:`domain_style`), or for an explicit ``style`` mapping ``{(expression, au): gain}``, with errors naming an
+    unknown domain, expression, AU or a negative gain."""
     if style is None:
-        if domain not in DOMAIN_STYLE:
-            raise ValueError(f"unknown SynthFER domain {domain!r}; expected one of {sorted(DOMAIN_STYLE)}")
-        style = DOMAIN_STYLE[domain]
+        style = domain_style(domain, divergence)
     g = np.ones((len(EXPRESSIONS), len(ACTION_UNITS)), dtype=np.float32)
     for (name, au), gain in style.items():
         if name not in EXPRESSIONS:

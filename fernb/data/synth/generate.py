@@ -22,7 +22,8 @@ import pandas as pd
 
 from fernb.data.manifest import load_manifest
 from fernb.data.synth import crowd
-from fernb.data.synth.facs import ACTION_UNITS, ANGER_OPEN_SHARE, prototype_matrix, style_matrix, variant_vector
+from fernb.data.synth.facs import (ACTION_UNITS, REFERENCE, anger_open_share, check_divergence, moved, prototype_matrix,
+                                   style_matrix, variant_vector)
 from fernb.data.splits import stratified_split
 from fernb.data.store import encode_jpeg
 from fernb.data.synth.render import HAIR_COLOURS, IRIS_COLOURS, SKIN_TONES, FaceSpec, render
@@ -42,6 +43,10 @@ class SynthConfig:
     n: int
     seed: int = 0
     size: int = 128
+    divergence: float = 1.0
+    """How far the domain's display rules (action-unit gains, open-mouth anger, blends, pose, lighting, image
+    quality) lie from the reference domain's (:data:`fernb.data.synth.facs.REFERENCE`): 0 the reference's, 1 the
+    domain's own (the default; the published SynthFER domains), 2 twice as far (:func:`display_generator`)."""
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
@@ -50,12 +55,47 @@ class SynthConfig:
             raise ValueError(f"SynthFER size n must be an integer >= 14 (two images per class), got {self.n!r}")
         if not isinstance(self.size, (int, np.integer)) or not 32 <= self.size <= 512:
             raise ValueError(f"SynthFER image size must be an integer in [32, 512], got {self.size!r}")
+        object.__setattr__(self, "divergence", check_divergence(self.domain, self.divergence))
 
     @property
     def dirname(self) -> str:
         # the generator version is part of the folder name, so a new renderer never reuses (or trips over) images
         # drawn by an old one, and everything keyed by a dataset's fingerprint (its root) is rebuilt
-        return f"{self.domain}-n{self.n}-s{self.seed}-px{self.size}-g{GENERATOR_VERSION}"
+        # a divergence other than the domain's own is named too (the default keeps the published folders' names)
+        div = "" if self.divergence == 1.0 else f"-d{self.divergence:g}"
+        return f"{self.domain}{div}-n{self.n}-s{self.seed}-px{self.size}-g{GENERATOR_VERSION}"
+
+    def meta(self) -> dict:
+        """What ``meta.json`` of the generated folder must hold to be this configuration."""
+        meta = {"generator_version": GENERATOR_VERSION, "domain": self.domain, "n": int(self.n),
+                "seed": int(self.seed), "size": int(self.size)}
+        return meta if self.divergence == 1.0 else {**meta, "divergence": self.divergence}
+
+
+CAPTURE_BOUNDS = {"jpeg_quality": (10, 100), "yaw_sd": (0, 0.8), "roll_sd": (0, 25), "light_strength": (0, 1),
+                  "exposure": (0.3, 2.0), "blur_share": (0, 1), "max_blur": (0, 4), "max_noise": (0, 30),
+                  "grayscale_share": (0, 1)}
+"""The range each capture setting is kept in when a divergence moves it beyond both domains' values."""
+
+
+def display_generator(cfg: SynthConfig) -> dict:
+    """The manifest's ``generator`` block of ``cfg.domain`` with its display rules at ``cfg.divergence``: the blend
+    share and every capture setting moved from the reference domain's value (:func:`fernb.data.synth.facs.moved`,
+    within :data:`CAPTURE_BOUNDS`). At divergence 1 it is the manifest's block itself; class prior, demographics,
+    skin tones, occluders and the crowd are the domain's identity and never move."""
+    gen = load_manifest(cfg.domain)["generator"]
+    d = cfg.divergence
+    if d == 1.0:
+        return gen
+    ref = load_manifest(REFERENCE)["generator"]
+    capture = {}
+    for key, value in gen["capture"].items():
+        lo, hi = CAPTURE_BOUNDS[key]
+        v = np.clip(moved(ref["capture"][key], value, d), lo, hi)
+        capture[key] = [int(round(x)) for x in v] if key == "jpeg_quality" else (
+            [float(x) for x in v] if np.ndim(v) else float(v))
+    blend = float(np.clip(moved(ref.get("blend_share", 0.2), gen.get("blend_share", 0.2), d), 0, 0.6))
+    return {**gen, "capture": capture, "blend_share": blend}
 
 
 def _domain_key(domain: str) -> int:
@@ -69,7 +109,7 @@ def _weights(mapping: dict, names) -> np.ndarray:
 
 def sample_attributes(cfg: SynthConfig) -> pd.DataFrame:
     """Latent attributes of every image of a domain (vectorised; no pixels)."""
-    gen = load_manifest(cfg.domain)["generator"]
+    gen = display_generator(cfg)
     rng = np.random.default_rng([cfg.seed, _domain_key(cfg.domain), 0])
     n = cfg.n
     prior = _weights(gen["class_counts"], EXPRESSIONS)
@@ -94,12 +134,12 @@ def sample_attributes(cfg: SynthConfig) -> pd.DataFrame:
     confusable = np.where(blended, partner, np.where((intensity < 0.4) & ~neutral, EXPRESSIONS.index("neutral"),
                                                      crowd.CONFUSABLE_INDEX[label]))
 
-    style = style_matrix(cfg.domain)
+    style = style_matrix(cfg.domain, divergence=cfg.divergence)
     protos = prototype_matrix() * style
     # anger's second EMFACS display, the open squared mouth (facs.VARIANTS), for a share of anger faces that grows
     # with intensity; drawn from its own stream so that every other attribute is what it would be without it
     anger = EXPRESSIONS.index("anger")
-    lo, hi = ANGER_OPEN_SHARE[cfg.domain]
+    lo, hi = anger_open_share(cfg.domain, cfg.divergence)
     v_rng = np.random.default_rng([cfg.seed, _domain_key(cfg.domain), 3])
     open_mouth = (label == anger) & (v_rng.random(n) < lo + (hi - lo) * intensity)
     own = protos[label]
@@ -223,8 +263,7 @@ def generate(cfg: SynthConfig, root: str | Path, workers: int | None = None, pro
     root = Path(root)
     out = root / cfg.dirname
     meta_path = out / "meta.json"
-    meta_want = {"generator_version": GENERATOR_VERSION, "domain": cfg.domain, "n": int(cfg.n), "seed": int(cfg.seed),
-                 "size": int(cfg.size)}
+    meta_want = cfg.meta()
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if {k: meta.get(k) for k in meta_want} == meta_want:
@@ -235,7 +274,7 @@ def generate(cfg: SynthConfig, root: str | Path, workers: int | None = None, pro
     except OSError as e:
         raise PermissionError(f"cannot write SynthFER data under data_root={str(root)!r}: {e}") from None
 
-    gen = load_manifest(cfg.domain)["generator"]
+    gen = display_generator(cfg)
     df = sample_attributes(cfg)
     rows = df.to_dict("records")
     items = list(enumerate(rows))

@@ -147,14 +147,7 @@ def accuracy_by(evaluations, column: str) -> pd.DataFrame:
             continue
         values = ev.dataset.records[column].iloc[ev.rows].fillna("").astype(str).to_numpy()
         correct = ev.pred == ev.y
-        if column == "occluders":
-            groups = {
-                o: np.array([o in v.split("+") for v in values])
-                for o in sorted({o for v in values for o in v.split("+") if o})
-            }
-            groups["none"] = values == ""
-        else:
-            groups = {v: values == v for v in set(values)}
+        groups = groups_of(values, column)
         out[ev.name] = {
             k: f"{100 * correct[m].mean():.0f} ({int(m.sum())})"
             for k, m in groups.items()
@@ -162,6 +155,17 @@ def accuracy_by(evaluations, column: str) -> pd.DataFrame:
         }
     table = pd.DataFrame(out)
     return table.loc[sorted(table.index, key=category_key)].fillna("—").rename_axis(column)
+
+
+def groups_of(values, column: str) -> dict:
+    """Boolean masks of each group of a record column's ``values``; ``occluders`` (``a+b`` strings) by occluder,
+    with ``none`` for unoccluded faces."""
+    if column == "occluders":
+        groups = {o: np.array([o in v.split("+") for v in values])
+                  for o in sorted({o for v in values for o in v.split("+") if o})}
+        groups["none"] = values == ""
+        return groups
+    return {v: values == v for v in sorted(set(values))}
 
 
 def named_confusions(evaluations, pairs=PAPER_CONFUSIONS) -> pd.DataFrame:
@@ -186,7 +190,8 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
     direction from t to p in the training domain. ``toward p`` is that projection as a share of the
     t→p distance (> 0: the test domain shows t more like the training domain's p); ``AUs`` are the
     action units contributing most, with the domains' style gains."""
-    from fernb.data.synth.facs import ACTION_UNITS, AU_NAMES, DOMAIN_STYLE
+    from fernb.data.synth.facs import ACTION_UNITS, AU_NAMES, DOMAIN_STYLE, domain_style
+    from fernb.papers.infer.shift import divergence_of
 
     test_ds = ev.dataset
     cols = [f"AU{au:02d}" for au in ACTION_UNITS]
@@ -201,6 +206,7 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
         r = ds.records
         return r.loc[r["true_label"] == k, cols].to_numpy(float).mean(0)
 
+    gains = {id(ds): domain_style(ds.name, divergence_of(ds)) for ds in (train_ds, test_ds)}
     rows = []
     for t, p, count in ev.largest_confusions(top):
         a_t, a_p, b_t = (
@@ -216,9 +222,9 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
             if contrib[j] <= 0:
                 break
             au = ACTION_UNITS[j]
-            g_train = DOMAIN_STYLE[train_ds.name].get((t_name, au), 1.0)
-            g_test = DOMAIN_STYLE[test_ds.name].get((t_name, au), 1.0)
-            aus.append(f"AU{au} {AU_NAMES[au]} {shift[j]:+.2f} (gain {g_train:g} → {g_test:g})")
+            g_train = gains[id(train_ds)].get((t_name, au), 1.0)
+            g_test = gains[id(test_ds)].get((t_name, au), 1.0)
+            aus.append(f"AU{au} {AU_NAMES[au]} {shift[j]:+.2f} (gain {g_train:.3g} → {g_test:.3g})")
         rows.append(
             {
                 "true → predicted": f"{t_name} → {p_name}",
@@ -284,11 +290,6 @@ def best_recognised(study: CrossStudy, n: int = 3) -> str:
     return "\n".join(lines + [f"- the paper, both directions: {', '.join(PAPER_BEST)}"])
 
 
-def group_tables(study: CrossStudy, columns=("age_group", "gender", "skin_tone", "occluders")) -> list:
-    """:func:`accuracy_by` for each record column the datasets hold (empty tables left out)."""
-    return [t for t in (accuracy_by(study.evaluations(), c) for c in columns) if len(t)]
-
-
 def uninformative(ev) -> str:
     """Why ``ev`` answers no question (:func:`fernb.eval.metrics.informative`: at least three classes predicted
     and more than 2 points above the majority share), or ``""`` when it is informative."""
@@ -313,8 +314,3 @@ def transfer_text(study: CrossStudy) -> str:
         lines.append(f"- **{ev.name}**: {cross_acc:.1f} % accuracy, {abs(gap):.1f} points "
                      f"{'below' if gap > 0 else 'above'} the {own:.1f} % of a model trained on {dst} itself")
     return "\n".join(lines)
-
-
-def display_shifts(study: CrossStudy) -> dict:
-    """:func:`display_shift` of each cross-dataset direction, by its name (SynthFER domains only)."""
-    return {ev.name: display_shift(ev, study.datasets[src]) for (src, _), ev in study.transfer.items()}
