@@ -169,8 +169,8 @@ Markdown(cross.best_recognised(study))
 # ## Who is recognised: accuracy by group
 #
 # For each group of test images, each evaluation's accuracy in the group minus its accuracy on the other test
-# images (points, mean over the seeds, strongest divergence); `*` marks a gap more than two standard errors over
-# the seeds from zero (groups of at least 20 images). The paper reports none of these; SynthFER records them all
+# images (points, mean over the seeds, strongest divergence); `*` marks a gap more than two standard errors from
+# zero, both over the seeds and as the sampling noise of the groups' images (groups of at least 20 images). The paper reports none of these; SynthFER records them all
 # (skin tone 1 is the lightest of nine, 9 the deepest), real datasets only what their tables hold.
 
 # %%

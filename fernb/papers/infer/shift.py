@@ -22,15 +22,15 @@ SHIFT = Recipe(
     common=dict(class_weighting="conservative"),
     smoke=dict(model="tiny_cnn", img_size=32, epochs=1, batch_size=32, max_batches_per_epoch=3, seeds=2,
                images=280, divergences=[1.0, 3.0]),
-    quick=dict(model="small_cnn", img_size=32, epochs=5, batch_size=64, max_batches_per_epoch=None, seeds=3,
-               images=1400, divergences=[0.0, 1.0, 3.0]),
+    quick=dict(model="small_cnn", img_size=32, epochs=6, batch_size=64, max_batches_per_epoch=None, seeds=3,
+               images=1000, divergences=[0.0, 1.0, 3.0]),
     long=dict(img_size=48, epochs=6, images=3000, seeds=5, divergences=[0.0, 1.0, 2.0, 3.0]),
     full=dict(model="mobilevit_s", img_size=224, epochs=40, batch_size=64, max_batches_per_epoch=None, seeds=3,
               images=None, divergences=[0.0, 1.0, 2.0, 3.0]),
 )
 """What each profile trains per seed: one model of dataset A and one of dataset B per divergence (``images`` each,
-``None``: the profile's size). ``quick`` keeps the small CNN at 32×32 on 1,400 images a domain so that 3 seeds × (1 +
-3 divergences) models fit the chapter's three minutes; ``long`` (recorded) trains chapter 06's 48×48 on the
+``None``: the profile's size). ``quick`` keeps the small CNN at 32×32 on 1,000 images a domain so that 3 seeds × (1 +
+3 divergences) models stay near the chapter's three minutes; ``long`` (recorded) trains chapter 06's 48×48 on the
 profile's 3,000 images over five seeds and four divergences; ``full`` the text's MobileViT-S. On real datasets the
 divergence list is ignored (there is one pair)."""
 
@@ -239,8 +239,9 @@ def shift_text(study: ShiftStudy) -> str:
 
 def group_gaps(study: ShiftStudy, columns=("age_group", "gender", "skin_tone", "occluders"), d=None) -> pd.DataFrame:
     """Per group of the test images, each evaluation's accuracy in the group minus its accuracy on the rest (points,
-    mean over seeds) at divergence ``d`` (the strongest), with the gaps beyond noise (more than two standard errors
-    over seeds from zero, and at least 20 images in the group) marked ``*``."""
+    mean over seeds) at divergence ``d`` (the strongest), with the gaps beyond noise marked ``*``: more than two
+    standard errors from zero, both over the seeds and as binomial sampling noise of the two groups' images (groups of
+    at least 20 images)."""
     from fernb.papers.infer.cross import groups_of
 
     d = study.strongest() if d is None else d
@@ -248,7 +249,7 @@ def group_gaps(study: ShiftStudy, columns=("age_group", "gender", "skin_tone", "
     for key in ("A→A", "A→B", "B→B", "B→A"):
         name = study.evals[(d, study.seeds[0])][key].name
         for col in columns:
-            per = {}
+            per, sizes = {}, {}
             for seed in study.seeds:
                 ev = study.evals[(d, seed)][key]
                 if col not in ev.dataset.records:
@@ -258,10 +259,15 @@ def group_gaps(study: ShiftStudy, columns=("age_group", "gender", "skin_tone", "
                 for g, m in groups_of(values, col).items():
                     if m.sum() >= 20 and (~m).sum() >= 20:
                         per.setdefault(g, []).append(100 * (correct[m].mean() - correct[~m].mean()))
+                        sizes.setdefault(g, []).append((int(m.sum()), int((~m).sum()), float(correct.mean())))
             for g, gaps in per.items():
                 v = np.asarray(gaps)
                 se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.inf
-                rows.setdefault((col, g), {})[name] = f"{v.mean():+.1f}{' *' if abs(v.mean()) > 2 * se else ''}"
+                # the sampling noise of a gap between two groups of n_g and n_rest images, over the seeds' images
+                n_g, n_r, acc = (np.asarray(x, dtype=float) for x in zip(*sizes[g]))
+                se_images = 100 * np.sqrt(acc.mean() * (1 - acc.mean()) * (1 / n_g.sum() + 1 / n_r.sum()))
+                beyond = abs(v.mean()) > 2 * max(se, se_images)
+                rows.setdefault((col, g), {})[name] = f"{v.mean():+.1f}{' *' if beyond else ''}"
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["attribute", "group"])
     return table.fillna("—")
