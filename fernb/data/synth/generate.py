@@ -316,3 +316,11 @@ def generate(cfg: SynthConfig, root: str | Path, workers: int | None = None, pro
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, meta_path)  # written last: its presence means the folder is complete
     return out
+
+
+def divergence_of(ds) -> float:
+    """The display divergence a SynthFER dataset was generated at (its folder's ``meta.json``; 1 when absent)."""
+    import json
+
+    meta = ds.root / "meta.json"
+    return float(json.loads(meta.read_text()).get("divergence", 1.0)) if meta.exists() else 1.0

@@ -191,7 +191,7 @@ def display_shift(ev, train_ds, top: int = 4, per: int = 3) -> pd.DataFrame:
     t→p distance (> 0: the test domain shows t more like the training domain's p); ``AUs`` are the
     action units contributing most, with the domains' style gains."""
     from fernb.data.synth.facs import ACTION_UNITS, AU_NAMES, DOMAIN_STYLE, domain_style
-    from fernb.papers.infer.shift import divergence_of
+    from fernb.data.synth.generate import divergence_of
 
     test_ds = ev.dataset
     cols = [f"AU{au:02d}" for au in ACTION_UNITS]

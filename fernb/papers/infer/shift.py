@@ -35,14 +35,6 @@ profile's 3,000 images over five seeds and four divergences; ``full`` the text's
 divergence list is ignored (there is one pair)."""
 
 
-def divergence_of(ds) -> float:
-    """The display divergence a SynthFER dataset was generated at (its folder's ``meta.json``; 1 when absent)."""
-    import json
-
-    meta = ds.root / "meta.json"
-    return float(json.loads(meta.read_text()).get("divergence", 1.0)) if meta.exists() else 1.0
-
-
 def _options(ds_name: str, settings, divergence, synthetic: bool) -> dict:
     opts = {"classes": "six"}
     if synthetic and settings["images"] is not None:
