@@ -36,6 +36,7 @@ def test_tables_figure_and_verdict(study):
     table = study.table()
     assert list(table.index.get_level_values("divergence").unique()) == ["1", "3"]
     assert {"target's own model (%)", "cross (%)", "cross − own (points)", "beyond noise"} == set(table.columns)
+    assert (table["beyond noise"].isin(["yes", "no", "—"])).all()
     fig = shift.shift_figure(study)
     assert [len(t.x) for t in fig.data] == [2, 2]
     v = shift.fig5_verdict(study)

@@ -68,10 +68,12 @@ class ShiftStudy:
         return {"A→B": [self.accuracy(d, s, "A→B") - self.accuracy(d, s, "B→B") for s in self.seeds],
                 "B→A": [self.accuracy(d, s, "B→A") - self.accuracy(d, s, "A→A") for s in self.seeds]}
 
-    def learned(self, d) -> bool:
+    def learned(self, d, keys=("A→A", "A→B", "B→B", "B→A")) -> bool:
+        """Whether every evaluation ``keys`` at divergence ``d`` learned something, over all seeds
+        (:func:`fernb.eval.metrics.informative`)."""
         from fernb.eval.metrics import informative
 
-        return all(informative(ev.confusion)["informative"] for s in self.seeds for ev in self.evals[(d, s)].values())
+        return all(informative(self.evals[(d, s)][k].confusion)["informative"] for s in self.seeds for k in keys)
 
     def table(self) -> pd.DataFrame:
         """Per divergence and direction: within-domain and cross accuracy (mean ± sd over seeds, %), the paired drop
@@ -84,6 +86,11 @@ class ShiftStudy:
                 within = [self.accuracy(d, s, own) for s in self.seeds]
                 drop = np.asarray(drops[key])
                 se = drop.std(ddof=1) / np.sqrt(len(drop)) if len(drop) > 1 else np.nan
+                if not self.learned(d, (key, own)):
+                    rows.append({"divergence": "—" if d is None else f"{d:g}", "direction": f"{src} → {dst}",
+                                 **dict.fromkeys(("target's own model (%)", "cross (%)", "cross − own (points)"),
+                                                 "uninformative: a run learned nothing"), "beyond noise": "—"})
+                    continue
                 rows.append({
                     "divergence": "—" if d is None else f"{d:g}", "direction": f"{src} → {dst}",
                     "target's own model (%)": _pm(within), "cross (%)": _pm(cross),
@@ -156,15 +163,17 @@ def shift_study(ch, dataset_b: str, data_root_b=None, model: str | None = None) 
 
 
 def shift_figure(study: ShiftStudy):
-    """The paired drop (mean ± sd over seeds) against the display divergence, one line per direction."""
+    """The paired drop (mean ± sd over seeds) against the display divergence, one line per direction; a setting
+    where a run behind a direction learned nothing has no point."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     xs = [0.0 if d is None else d for d in study.divergences]
-    for key, label in (("A→B", f"{study.a} → {study.b}"), ("B→A", f"{study.b} → {study.a}")):
+    for key, own, label in (("A→B", "B→B", f"{study.a} → {study.b}"), ("B→A", "A→A", f"{study.b} → {study.a}")):
         vals = [np.asarray(study.drops(d)[key]) for d in study.divergences]
+        ok = [study.learned(d, (key, own)) for d in study.divergences]  # a run that learned nothing: no point
         fig.add_trace(go.Scatter(
-            x=xs, y=[v.mean() for v in vals], name=label, mode="lines+markers",
+            x=xs, y=[v.mean() if k else None for v, k in zip(vals, ok)], name=label, mode="lines+markers",
             error_y=dict(type="data", array=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals]),
             hovertemplate="divergence %{x}<br>cross − own %{y:.1f} points<extra>" + label + "</extra>"))
     fig.add_hline(y=0, line_dash="dot", line_color="grey")
