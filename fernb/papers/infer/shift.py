@@ -84,8 +84,7 @@ class ShiftStudy:
             for key, own, src, dst in (("A→B", "B→B", self.a, self.b), ("B→A", "A→A", self.b, self.a)):
                 cross = [self.accuracy(d, s, key) for s in self.seeds]
                 within = [self.accuracy(d, s, own) for s in self.seeds]
-                drop = np.asarray(drops[key])
-                se = drop.std(ddof=1) / np.sqrt(len(drop)) if len(drop) > 1 else np.nan
+                _, se, beyond = _judged(drops[key])
                 if not self.learned(d, (key, own)):
                     rows.append({"divergence": "—" if d is None else f"{d:g}", "direction": f"{src} → {dst}",
                                  **dict.fromkeys(("target's own model (%)", "cross (%)", "cross − own (points)"),
@@ -94,8 +93,8 @@ class ShiftStudy:
                 rows.append({
                     "divergence": "—" if d is None else f"{d:g}", "direction": f"{src} → {dst}",
                     "target's own model (%)": _pm(within), "cross (%)": _pm(cross),
-                    "cross − own (points)": _pm(drop),
-                    "beyond noise": ("—" if np.isnan(se) else "yes" if abs(drop.mean()) > 2 * se else "no"),
+                    "cross − own (points)": _pm(drops[key]),
+                    "beyond noise": "—" if np.isnan(se) else "yes" if beyond else "no",
                 })
         return pd.DataFrame(rows).set_index(["divergence", "direction"])
 
@@ -107,6 +106,15 @@ class ShiftStudy:
         d = self.strongest() if d is None else d
         seed = self.seeds[0] if seed is None else seed
         return list(self.evals[(d, seed)].values())
+
+
+def _judged(values) -> tuple:
+    """(mean, standard error, beyond noise) of per-seed values by the book's one rule,
+    :func:`fernb.eval.metrics.beyond_noise` (the standard error is NaN for one seed)."""
+    from fernb.eval.metrics import beyond_noise
+
+    row = beyond_noise(pd.DataFrame({"v": np.asarray(values, dtype=float)})).loc["v"]
+    return float(row["mean"]), float(row["standard error"]), bool(row["beyond noise"])
 
 
 def _pm(values) -> str:
@@ -189,9 +197,8 @@ def growth(study: ShiftStudy) -> dict:
     lo, hi = study.divergences[0], study.strongest()
     out = {}
     for key in ("A→B", "B→A"):
-        diff = np.asarray(study.drops(lo)[key]) - np.asarray(study.drops(hi)[key])
-        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
-        out[key] = (float(diff.mean()), float(se))
+        mean, se, _ = _judged(np.asarray(study.drops(lo)[key]) - np.asarray(study.drops(hi)[key]))
+        out[key] = (mean, se)
     return out
 
 
@@ -262,13 +269,13 @@ def group_gaps(study: ShiftStudy, columns=("age_group", "gender", "skin_tone", "
                         per.setdefault(g, []).append(100 * (correct[m].mean() - correct[~m].mean()))
                         sizes.setdefault(g, []).append((int(m.sum()), int((~m).sum()), float(correct.mean())))
             for g, gaps in per.items():
-                v = np.asarray(gaps)
-                se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.inf
+                mean, se, _ = _judged(gaps)
+                se = np.inf if np.isnan(se) else se
                 # the sampling noise of a gap between two groups of n_g and n_rest images, over the seeds' images
                 n_g, n_r, acc = (np.asarray(x, dtype=float) for x in zip(*sizes[g]))
                 se_images = 100 * np.sqrt(acc.mean() * (1 - acc.mean()) * (1 / n_g.sum() + 1 / n_r.sum()))
-                beyond = abs(v.mean()) > 2 * max(se, se_images)
-                rows.setdefault((col, g), {})[name] = f"{v.mean():+.1f}{' *' if beyond else ''}"
+                beyond = abs(mean) > 2 * max(se, se_images)
+                rows.setdefault((col, g), {})[name] = f"{mean:+.1f}{' *' if beyond else ''}"
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["attribute", "group"])
     return table.fillna("—")
