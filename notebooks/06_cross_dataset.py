@@ -34,9 +34,10 @@
 # itself: every model trains on its own domain's training split at the same size, over seeds, and a direction's
 # drop is its accuracy on the target's test split minus that of the target's own model on the same images. On
 # SynthFER it also turns a knob no real pair has: the **display-rule divergence**, how far synth-infer's displays
-# (action-unit gains, open-mouth anger, blends, pose, lighting, image quality) lie from synth-raf's, from 0 (the
-# same displays, only the population differs) through 1 (the domains as published) to 3. Accuracy per age group,
-# gender, skin tone and occluder, which the paper does not report, is set beside it.
+# lie from synth-raf's, from 0 (the same displays and capture, only the population differs) through 1 (the domains
+# as published) to 4 (each action-unit gain to the fourth power; pose, lighting and image quality stay at
+# synth-infer's own). Accuracy per age group, gender, skin tone and occluder, which the paper does not report, is
+# set beside it.
 #
 # By default both datasets are SynthFER domains: `synth-raf` (RAF-DB's class prior) and `synth-infer` (InFER++'s
 # class, age and gender mix, and its own way of displaying each expression). The numbers measure the code and the
@@ -86,9 +87,9 @@ cross.class_counts(cross.load_pair(ch, dataset_b, data_root_b))
 # Each dataset trains twice with the same recipe: on its own training split (the within-domain baseline, tested on
 # its own test split) and on all its images (tested on the other dataset). Adam with a cosine schedule and BTFER's
 # conservative class weights (the paper gives no recipe). What each profile trains: `smoke` proves the path with a
-# tiny CNN for a few batches; `quick` trains the small CNN (0.3 M parameters) at 48×48, because MobileViT-S at
-# 64×64 trains at about 15 images a second on a 2-core CPU; `full` trains the paper's MobileViT-S at 224×224 on a
-# GPU (the `model` parameter overrides the recipe's model).
+# tiny CNN for a few batches; `quick` trains the small CNN (0.3 M parameters) at 32×32, because MobileViT-S at
+# 64×64 trains at about 15 images a second on a 2-core CPU; `long` the same at 48×48; `full` trains the paper's
+# MobileViT-S at 224×224 on a GPU (the `model` parameter overrides the recipe's model).
 
 # %%
 recipes_frame(cross.CROSS)
@@ -170,8 +171,9 @@ Markdown(cross.best_recognised(study))
 #
 # For each group of test images, each evaluation's accuracy in the group minus its accuracy on the other test
 # images (points, mean over the seeds, strongest divergence); `*` marks a gap more than two standard errors from
-# zero, both over the seeds and as the sampling noise of the groups' images (groups of at least 20 images). The paper reports none of these; SynthFER records them all
-# (skin tone 1 is the lightest of nine, 9 the deepest), real datasets only what their tables hold.
+# zero, both over the seeds and as the sampling noise of the groups' images (groups of at least 20 images). The
+# paper reports none of these; SynthFER records them all (skin tone 1 is the lightest of nine, 9 the deepest), real
+# datasets only what their tables hold.
 
 # %%
 gaps = shift.group_gaps(moved)
@@ -202,11 +204,12 @@ else:
 # %% [markdown]
 # ## What this shows, and what it cannot
 #
-# What SynthFER can show is the mechanism: how a change of display rules, and nothing else of the faces, turns
-# into a drop in accuracy and into named confusions, how the drop grows as the displays move apart (the figure),
-# which action units carry each confusion, and whom the shift costs (the group gaps). At divergence 0 the two
-# domains share their displays and differ only in population (class mix, ages, skin tones, occluders), which
-# separates the two causes. What it cannot show is how large the shift is between real datasets: the divergence
+# What SynthFER can show is the mechanism: how a change of display rules turns into a drop in accuracy and into
+# named confusions, how the drop grows as the displays move apart (the figure), which action units carry each
+# confusion, and whom the shift costs (the group gaps). At divergence 0 the two domains share their displays and
+# their capture and differ only in population (class mix, ages, skin tones, occluders); from 0 to 1 the capture
+# (pose, lighting, image quality) moves to synth-infer's as well; past 1 only the display rules move, so what the
+# drop gains from 1 to the strongest setting is the display shift and nothing else of the faces. What it cannot show is how large the shift is between real datasets: the divergence
 # is a setting of the generator, and where RAF-DB and InFER++ sit on any such scale is unknown. Only a reader's
 # copies can give that, with `full`: the paper's 33 % and 23 % are for real photographs, its model and one run.
 #

@@ -19,22 +19,22 @@ def test_models_pair_by_seed_and_the_reference_trains_once(study):
     r = shift.SHIFT("smoke")
     assert study.divergences == r.divergences and study.seeds == [0, 1]
     for seed in study.seeds:
-        a1, a3 = study.runs[(1.0, seed)]["A"], study.runs[(3.0, seed)]["A"]
-        b1, b3 = study.runs[(1.0, seed)]["B"], study.runs[(3.0, seed)]["B"]
-        assert a1.dir == a3.dir and b1.dir != b3.dir  # synth-raf does not depend on the divergence
-        assert dict(b3.data.options)["divergence"] == 3.0 and "divergence" not in dict(b1.data.options)
-        ev = study.evals[(3.0, seed)]
+        a1, a4 = study.runs[(1.0, seed)]["A"], study.runs[(4.0, seed)]["A"]
+        b1, b4 = study.runs[(1.0, seed)]["B"], study.runs[(4.0, seed)]["B"]
+        assert a1.dir == a4.dir and b1.dir != b4.dir  # synth-raf does not depend on the divergence
+        assert dict(b4.data.options)["divergence"] == 4.0 and "divergence" not in dict(b1.data.options)
+        ev = study.evals[(4.0, seed)]
         # the drop compares two models on the same images: the target's test split
         assert np.array_equal(ev["A→B"].y, ev["B→B"].y) and np.array_equal(ev["B→A"].y, ev["A→A"].y)
         assert np.array_equal(ev["A→B"].rows, ev["B→B"].rows)
-    drops = study.drops(3.0)
-    acc = [study.accuracy(3.0, s, "A→B") - study.accuracy(3.0, s, "B→B") for s in study.seeds]
+    drops = study.drops(4.0)
+    acc = [study.accuracy(4.0, s, "A→B") - study.accuracy(4.0, s, "B→B") for s in study.seeds]
     assert drops["A→B"] == pytest.approx(acc)
 
 
 def test_tables_figure_and_verdict(study):
     table = study.table()
-    assert list(table.index.get_level_values("divergence").unique()) == ["1", "3"]
+    assert list(table.index.get_level_values("divergence").unique()) == ["1", "4"]
     assert {"target's own model (%)", "cross (%)", "cross − own (points)", "beyond noise"} == set(table.columns)
     assert (table["beyond noise"].isin(["yes", "no", "—"])).all()
     fig = shift.shift_figure(study)
@@ -42,7 +42,7 @@ def test_tables_figure_and_verdict(study):
     v = shift.fig5_verdict(study)
     assert v["status"] in ("replicates", "absent", "contradicted", "uninformative") and v["seeds"] == 2
     text = shift.shift_text(study)
-    assert "divergence 3" in text
+    assert "divergence 4" in text
     assert set(shift.growth(study)) == {"A→B", "B→A"}
     gaps = shift.group_gaps(study)
     assert shift.named_gaps(gaps).startswith(("Gaps beyond noise", "No group's gap"))

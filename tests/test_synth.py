@@ -258,7 +258,7 @@ def test_divergence_one_is_the_published_domain_and_others_are_named(tmp_path):
     assert SynthConfig("synth-infer", 40, seed=2, divergence=1).dirname == default.dirname
     assert "-d" not in default.dirname and "divergence" not in default.meta()
     two = SynthConfig("synth-infer", 40, seed=2, divergence=2.0)
-    assert two.dirname == default.dirname.replace("synth-infer-", "synth-infer-d2-") and two.meta()["divergence"] == 2
+    assert two.dirname == default.dirname.replace("synth-infer-", "synth-infer-d2-r2-") and two.meta()["divergence"] == 2
     # gains: the table itself at 1, the reference's (all 1) at 0, squared at 2
     assert domain_style("synth-infer") == DOMAIN_STYLE["synth-infer"]
     assert set(domain_style("synth-infer", 0).values()) == {1.0}
@@ -272,8 +272,14 @@ def test_divergence_one_is_the_published_domain_and_others_are_named(tmp_path):
     assert at0["blend_share"] == pytest.approx(ref["blend_share"])
     assert at0["class_counts"] == load_manifest("synth-infer")["generator"]["class_counts"]
     assert display_generator(default) == load_manifest("synth-infer")["generator"]
+    # capture moves half-way at 0.5 and stays at the domain's own past 1: a larger divergence displays the
+    # expressions differently, it does not photograph them worse
+    own = load_manifest("synth-infer")["generator"]
+    half = display_generator(SynthConfig("synth-infer", 40, divergence=0.5))
+    assert half["capture"]["max_noise"] == pytest.approx((ref["capture"]["max_noise"] + own["capture"]["max_noise"]) / 2)
     far = display_generator(SynthConfig("synth-infer", 40, divergence=4))
-    assert 10 <= far["capture"]["jpeg_quality"][0] and far["capture"]["light_strength"] <= 1
+    assert far["capture"] == own["capture"] and far["blend_share"] == own["blend_share"]
+    assert domain_style("synth-infer", 4)[("anger", 5)] == pytest.approx(0.5 ** 4)
 
 
 def test_divergence_moves_displays_only_and_generates_deterministically(tmp_path):
@@ -287,7 +293,7 @@ def test_divergence_moves_displays_only_and_generates_deterministically(tmp_path
     cfg = SynthConfig("synth-infer", 20, seed=5, divergence=2.5)
     x = generate(cfg, tmp_path / "x", workers=1, progress=False)
     y = generate(cfg, tmp_path / "y", workers=2, progress=False)
-    assert x.name.startswith("synth-infer-d2.5-") and tree_digest(x) == tree_digest(y)
+    assert x.name.startswith("synth-infer-d2.5-r2-") and tree_digest(x) == tree_digest(y)
     plain = generate(SynthConfig("synth-infer", 20, seed=5), tmp_path / "x", workers=1, progress=False)
     assert plain != x and (plain / "images/000000.jpg").read_bytes() != (x / "images/000000.jpg").read_bytes()
 

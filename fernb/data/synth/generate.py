@@ -31,6 +31,10 @@ from fernb.labels import AGE_GROUPS, EXPRESSIONS, GENDERS
 from fernb.progress import progress_bar
 
 GENERATOR_VERSION = 3
+DIVERGENCE_RULE = 2
+"""Version of the rule a display divergence follows (:func:`display_generator`); part of a diverged folder's name.
+Rule 1 also pushed capture past the domain's own beyond divergence 1, which made the target harder to learn rather
+than differently displayed (its own model fell from 67 % to 38 % at divergence 3 in chapter 06's quick profile)."""
 DOMAINS = ("synth-raf", "synth-infer")
 OCCLUDERS = ("turban", "bindi", "beard", "spectacles", "ornament", "hand")
 
@@ -44,9 +48,10 @@ class SynthConfig:
     seed: int = 0
     size: int = 128
     divergence: float = 1.0
-    """How far the domain's display rules (action-unit gains, open-mouth anger, blends, pose, lighting, image
-    quality) lie from the reference domain's (:data:`fernb.data.synth.facs.REFERENCE`): 0 the reference's, 1 the
-    domain's own (the default; the published SynthFER domains), 2 twice as far (:func:`display_generator`)."""
+    """How far the domain's display rules (action-unit gains, open-mouth anger) lie from the reference domain's
+    (:data:`fernb.data.synth.facs.REFERENCE`): 0 the reference's, 1 the domain's own (the default; the published
+    SynthFER domains), 2 twice as far. Capture (pose, lighting, image quality) and the blend share move with it from
+    0 to 1 and stay at the domain's own beyond (:func:`display_generator`)."""
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
@@ -61,15 +66,17 @@ class SynthConfig:
     def dirname(self) -> str:
         # the generator version is part of the folder name, so a new renderer never reuses (or trips over) images
         # drawn by an old one, and everything keyed by a dataset's fingerprint (its root) is rebuilt
-        # a divergence other than the domain's own is named too (the default keeps the published folders' names)
-        div = "" if self.divergence == 1.0 else f"-d{self.divergence:g}"
+        # a divergence other than the domain's own is named too, with the rule that moves it (the default keeps the
+        # published folders' names)
+        div = "" if self.divergence == 1.0 else f"-d{self.divergence:g}-r{DIVERGENCE_RULE}"
         return f"{self.domain}{div}-n{self.n}-s{self.seed}-px{self.size}-g{GENERATOR_VERSION}"
 
     def meta(self) -> dict:
         """What ``meta.json`` of the generated folder must hold to be this configuration."""
         meta = {"generator_version": GENERATOR_VERSION, "domain": self.domain, "n": int(self.n),
                 "seed": int(self.seed), "size": int(self.size)}
-        return meta if self.divergence == 1.0 else {**meta, "divergence": self.divergence}
+        return meta if self.divergence == 1.0 else {**meta, "divergence": self.divergence,
+                                                     "divergence_rule": DIVERGENCE_RULE}
 
 
 CAPTURE_BOUNDS = {"jpeg_quality": (10, 100), "yaw_sd": (0, 0.8), "roll_sd": (0, 25), "light_strength": (0, 1),
@@ -79,12 +86,14 @@ CAPTURE_BOUNDS = {"jpeg_quality": (10, 100), "yaw_sd": (0, 0.8), "roll_sd": (0, 
 
 
 def display_generator(cfg: SynthConfig) -> dict:
-    """The manifest's ``generator`` block of ``cfg.domain`` with its display rules at ``cfg.divergence``: the blend
-    share and every capture setting moved from the reference domain's value (:func:`fernb.data.synth.facs.moved`,
-    within :data:`CAPTURE_BOUNDS`). At divergence 1 it is the manifest's block itself; class prior, demographics,
-    skin tones, occluders and the crowd are the domain's identity and never move."""
+    """The manifest's ``generator`` block of ``cfg.domain`` at ``cfg.divergence``: the blend share and every capture
+    setting moved from the reference domain's value towards the domain's own (:func:`fernb.data.synth.facs.moved`
+    at ``min(divergence, 1)``, within :data:`CAPTURE_BOUNDS`). Past 1 only the display rules move (the action-unit
+    gains and open-mouth anger, :func:`fernb.data.synth.facs.domain_style`), so a larger divergence shows the same
+    expressions differently instead of photographing them worse. At divergence 1 it is the manifest's block itself;
+    class prior, demographics, skin tones, occluders and the crowd are the domain's identity and never move."""
     gen = load_manifest(cfg.domain)["generator"]
-    d = cfg.divergence
+    d = min(cfg.divergence, 1.0)
     if d == 1.0:
         return gen
     ref = load_manifest(REFERENCE)["generator"]
