@@ -1,7 +1,7 @@
 """Training throughput: fernb's trainer loop against the authors' style of loop, on the same model and images.
 
     python benchmarks/train.py [--models resemotenet:64 small_cnn:64 lfer_ldl:224] [--batches 20] [--device auto]
-    python benchmarks/train.py --through-fit [--models ...] [--batches 12]
+    python benchmarks/train.py --through-fit [--models ...] [--batches 12] [--repeats 3]
 
 For each model at its resolution:
 * **fernb fp32**: the loop of ``fernb.train.fit`` with its setting fixed to fp32, contiguous: the uint8 image store,
@@ -17,7 +17,8 @@ the ratios are images per second against fernb fp32 and against the peer, measur
 ``--through-fit`` instead trains each model through ``fit`` itself, once per forced setting (fp32, channels-last,
 bf16 autocast, both) and once with ``auto``, for ``--batches`` batches, and prints fit's steady-state images/s
 (``steady_images_per_s`` of the run's history) against a bare training step of the same setting in the same run
-(the target: at least 0.90), and the autotuner's pick against the best setting measured (the target: within 10 %).
+(the target: at least 0.90), and the autotuner's pick against the best setting measured (the target: within 10 %);
+each figure is the median of ``--repeats`` runs, fit and bare step alternating.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def through_fit(a, dev):
     from fernb.train.trainer import WARM_STEPS
 
     print(f"device {dev}, {torch.get_num_threads()} threads; fit's steady images/s over {a.batches} batches of "
-          f"{a.batch_size} (after {WARM_STEPS} warm-up steps, loader included) / a bare step's, per setting")
+          f"{a.batch_size} (after {WARM_STEPS} warm-up steps, loader included) / a bare step's, per setting; "
+          f"medians of {a.repeats} alternating repeats")
     head = " ".join(f"{p + ('+cl' if m == 'channels_last' else ''):>17}" for p, m in SETTINGS[:-1])
     print(f"{'model':>18} {'size':>4} {head} {'auto (its pick)':>24} {'auto/best':>9}")
     strategies.MIN_TUNED_STEPS = 0  # 'auto' measures even these short timing runs, as a long run would
@@ -163,20 +165,25 @@ def through_fit(a, dev):
             name, size = spec.split(":")
             fit_speed, cells, chosen = [], [], ""
             for prec, fmt in SETTINGS:
-                cfg = dict(model=name, dataset=a.dataset, profile=a.profile, img_size=int(size), epochs=1,
-                           batch_size=a.batch_size, max_batches_per_epoch=a.batches, val_share=0.0,
-                           precision=prec, memory_format=fmt)
-                run = fit(cfg, runs_root=runs, device=dev, progress=False)
-                speed = run.history[0]["steady_images_per_s"]
+                fits, bares = [], []
+                for r in range(a.repeats):  # fit and bare step alternate, so a slow spell of the machine hits both
+                    cfg = dict(model=name, dataset=a.dataset, profile=a.profile, img_size=int(size), epochs=1,
+                               batch_size=a.batch_size, max_batches_per_epoch=a.batches, val_share=0.0,
+                               precision=prec, memory_format=fmt, seed=r)  # a new seed: a new run, not a cached one
+                    run = fit(cfg, runs_root=runs, device=dev, progress=False)
+                    fits.append(run.history[0]["steady_images_per_s"])
+                    if prec == "auto":
+                        chosen = f"{run.metrics['precision']}{'+cl' if run.metrics['channels_last'] else ''}"
+                    else:
+                        bares.append(bare_step_speed(name, int(size), a.batch_size, prec, fmt, dev, a.batches))
+                speed = float(np.median(fits))
                 fit_speed.append(speed)
-                if prec == "auto":
-                    chosen = f"{run.metrics['precision']}{'+cl' if run.metrics['channels_last'] else ''}"
-                    continue
-                bare = bare_step_speed(name, int(size), a.batch_size, prec, fmt, dev, a.batches)
-                cells.append(f"{speed:6.1f}/{bare:6.1f}={speed / bare:4.2f}")
+                if prec != "auto":
+                    bare = float(np.median(bares))
+                    cells.append(f"{speed:6.1f}/{bare:6.1f}={speed / bare:4.2f}")
             best = max(fit_speed[:-1])
             print(f"{name:>18} {size:>4} {' '.join(f'{c:>17}' for c in cells)} "
-                  f"{f'{fit_speed[-1]:.1f} ({chosen})':>24} {fit_speed[-1] / best:>9.2f}")
+                  f"{f'{fit_speed[-1]:.1f} ({chosen})':>24} {fit_speed[-1] / best:>9.2f}", flush=True)
 
 
 def main():
@@ -187,6 +194,7 @@ def main():
     p.add_argument("--profile", default="quick")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=3, help="--through-fit: fit and bare step alternate this often")
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 2, 4), help="DataLoader workers of the peer")
     p.add_argument("--device", default="auto")
     p.add_argument("--through-fit", action="store_true", help="train through fit() in each precision setting")

@@ -152,6 +152,23 @@ def test_jitter_folded_into_normalisation_matches_the_stepwise_formula():
 
 
 
+@pytest.mark.parametrize("store_c", [3, 1])
+def test_contiguous_batches_hold_the_channels_last_values(store_c):
+    """A contiguous model's loader writes NCHW memory directly (no copy in the step); the values are the same."""
+    rng = np.random.default_rng(2)
+    st = ArrayStore(rng.integers(0, 256, (40, 12, 12, store_c), dtype=np.uint8))
+    aug = BatchAugment(10, brightness=0.2, contrast=0.2)
+    stats = dict(mean=[0.4, 0.5, 0.6], std=[0.2, 0.25, 0.3]) if store_c == 3 else dict(mean=0.5, std=0.5)
+    batches = {}
+    for cl in (True, False):
+        loader = BatchLoader(st, np.arange(40), np.zeros(40, int), batch_size=40, augment=aug, in_chans=3, seed=3,
+                             shuffle=True, channels_last=cl, **stats)
+        batches[cl] = next(iter(loader))[0]
+    assert batches[True].is_contiguous(memory_format=torch.channels_last)
+    assert batches[False].is_contiguous() and batches[False].shape == (40, 3, 10, 10)
+    torch.testing.assert_close(batches[False], batches[True], atol=0, rtol=0)
+
+
 def _keras_reference(img, angle, tx, ty, zx, zy, flip):
     """Keras ImageDataGenerator's transform of one (H, W) channel, written from its documented algorithm
     (``apply_affine_transform``: rotation · shift · zoom about the image centre, scipy ``affine_transform`` with

@@ -173,15 +173,15 @@ class BatchLoader:
     """Iterate ``(images, labels)`` batches over rows ``indices`` of ``store`` (``(images, labels, rows)`` with
     ``with_index=True``).
 
-    ``images`` is float32 NCHW normalised with ``mean``/``std`` (per channel or scalar), on ``device``; ``labels`` is
-    int64.  ``in_chans=3`` on a one-channel store repeats the channel (grayscale datasets into RGB models).
+    ``images`` is float32 NCHW normalised with ``mean``/``std`` (per channel or scalar), on ``device``, in the
+    channels-last memory layout or, with ``channels_last=False``, contiguous; ``labels`` is int64.  ``in_chans=3`` on a one-channel store repeats the channel (grayscale datasets into RGB models).
     """
 
     def __init__(self, store, indices, labels, batch_size: int = 64, shuffle: bool = False,
                  augment: BatchAugment | None = None, out_size: int | None = None, in_chans: int | None = None,
                  mean=0.5, std=0.5, device="cpu", drop_last: bool = False, seed: int = 0, prefetch: int = 2,
-                 with_index: bool = False, sample_weights=None, shard: tuple = (0, 1)):
-        self.store, self.with_index = store, with_index
+                 with_index: bool = False, sample_weights=None, shard: tuple = (0, 1), channels_last: bool = True):
+        self.store, self.with_index, self.channels_last = store, with_index, bool(channels_last)
         self.indices = np.asarray(indices, dtype=np.int64)
         labels = np.asarray(labels)
         if labels.ndim != 1 and labels.ndim != 2:
@@ -283,7 +283,7 @@ class BatchLoader:
         if self.device.type == "cuda":
             images = images.pin_memory().to(self.device, non_blocking=True)
         b, c = len(idx), images.shape[-1]
-        out = torch.empty((b, self.out_size, self.out_size, c), dtype=torch.float32, device=images.device)
+        out = self._output(b, c, images.device)
         for s in range(0, b, self.CHUNK):
             x = images[s:s + self.CHUNK]
             if warps is not None:
@@ -297,11 +297,22 @@ class BatchLoader:
             self._normalise(x, None if jit is None else (jit[0][s:s + self.CHUNK], jit[1][s:s + self.CHUNK]), out[s:s + self.CHUNK])
         if c != self.in_chans:
             out = out.repeat(1, 1, 1, self.in_chans)
-        # NHWC viewed as NCHW is the channels_last layout: no copy, and what convolutions prefer
+        # NHWC viewed as NCHW is the channels_last layout; with channels_last=False the memory is already NCHW
+        x = out.permute(0, 3, 1, 2)
+        x = x if self.channels_last else x.contiguous()  # a copy only after a channel repeat
         y = self.labels[idx].to(self.device, non_blocking=True)
         if self.with_index:  # per-sample state in a loss (ELR's target memory) needs the store rows
-            return out.permute(0, 3, 1, 2), y, torch.from_numpy(idx).to(self.device)
-        return out.permute(0, 3, 1, 2), y
+            return x, y, torch.from_numpy(idx).to(self.device)
+        return x, y
+
+    def _output(self, b: int, c: int, device) -> torch.Tensor:
+        """The float batch to write into, as a (B, out, out, C) view: NHWC memory (channels_last), or NCHW memory
+        seen through a permutation, so that a contiguous model gets its layout from the loader's thread instead of
+        a copy in the training step (``benchmarks/train.py --through-fit``)."""
+        o = self.out_size
+        if self.channels_last or c != self.in_chans:
+            return torch.empty((b, o, o, c), dtype=torch.float32, device=device)
+        return torch.empty((b, c, o, o), dtype=torch.float32, device=device).permute(0, 2, 3, 1)
 
     def _normalise(self, x: torch.Tensor, jit, out: torch.Tensor) -> torch.Tensor:
         """Write (x / 255 - mean) / std into ``out`` as one cast, one multiply and one add, with the contrast/brightness

@@ -149,9 +149,9 @@ class Precision:
         return model.to(memory_format=torch.channels_last) if self.channels_last else model
 
     def batch(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` in the layout of the setting. The loader's batches are NHWC viewed as NCHW (channels-last strides):
-        a contiguous model fed them runs its convolutions in the channels-last path against contiguous weights,
-        which measured slower than the one copy made here (``benchmarks/train.py --through-fit``)."""
+        """``x`` in the layout of the setting (no copy when it is already: the trainer's loaders make their batches
+        in it). A contiguous model fed channels-last strides would run its convolutions in the channels-last path
+        against contiguous weights, which measured slower than one copy (``benchmarks/train.py --through-fit``)."""
         if x.ndim != 4:
             return x
         return x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)

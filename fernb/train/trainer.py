@@ -306,6 +306,7 @@ class Trainer:
                            shift=cfg.aug_shift, zoom=cfg.aug_zoom)
         mean, std = input_norm(cfg)
         common = dict(in_chans=cfg.in_chans, device=self.dev, mean=mean, std=std,
+                      channels_last=self.precision.channels_last,  # batches arrive in the model's layout
                       **({} if self.prefetch is None else {"prefetch": self.prefetch}))
         sample_weights = None
         if cfg.sampler == "balanced":  # every class equally likely per draw
