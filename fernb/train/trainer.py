@@ -68,6 +68,9 @@ class TrainState:
 WARM_STEPS = 3
 """Steps of each epoch left out of its steady-state throughput (``steady_images_per_s`` in the history): the first
 batches pay for warm-up (allocations, the autotuner's first steps, the loader's start)."""
+POSTFIX_EVERY = 10
+"""A shown progress bar refreshes its running loss and accuracy every this many steps (each read waits for the
+device)."""
 
 
 def _rng_state():
@@ -405,8 +408,12 @@ class Trainer:
         stage = f" (stage {self.state.stage})" if cfg.freeze_epochs else ""
         bar = progress_bar(total=n_batches, desc=f"epoch {epoch + 1}{stage}", unit="batch", enabled=self.progress,
                            leave=False)
-        tot_loss, tot_correct, tot_n, wait = 0.0, 0, 0, 0.0
-        predicted, terms = torch.zeros(self.num_classes, dtype=torch.long), {}
+        # running sums stay on the device: no host synchronisation per step (the bar reads them every
+        # POSTFIX_EVERY steps, and only when it is shown)
+        dev = self.dev
+        tot_loss = torch.zeros((), dtype=torch.float32 if dev.type == "mps" else torch.float64, device=dev)
+        tot_correct = torch.zeros((), dtype=torch.long, device=dev)
+        predicted, terms, tot_n, wait = torch.zeros(self.num_classes, dtype=torch.long, device=dev), {}, 0, 0.0
         t0 = t_wait = time.perf_counter()
         t_warm, n_warm = None, 0  # the steady state: from the end of the WARM_STEPS-th step, loader included
         for i, (x, y, *rows) in enumerate(self.train_loader):
@@ -417,19 +424,22 @@ class Trainer:
             wait += time.perf_counter() - t_wait
             self.opt.zero_grad(set_to_none=True)
             loss, logits = self.step(self.forward_loss, self.model, self.loss_fn, x, y, rows[0] if rows else None)
-            tot_loss += loss.item() * len(y)
-            tot_correct += (logits.argmax(1) == y).sum().item()
-            predicted += torch.bincount(logits.argmax(1).cpu(), minlength=self.num_classes)[:self.num_classes]
+            pred = logits.detach().argmax(1)
+            tot_loss += loss.detach().to(tot_loss.dtype) * len(y)
+            tot_correct += (pred == y).sum()
+            predicted += torch.bincount(pred, minlength=self.num_classes)[:self.num_classes]
             for k, v in getattr(self.loss_fn, "terms", {}).items():
                 terms[k] = terms.get(k, 0.0) + v * len(y)
             tot_n += len(y)
-            bar.set_postfix(loss=f"{tot_loss / tot_n:.3f}", acc=f"{tot_correct / tot_n:.3f}")
+            if not bar.disable and (i % POSTFIX_EVERY == 0 or i == n_batches - 1):
+                bar.set_postfix(loss=f"{tot_loss.item() / tot_n:.3f}", acc=f"{tot_correct.item() / tot_n:.3f}")
             bar.update()
             t_wait = time.perf_counter()
         bar.close()
         end = time.perf_counter()
         seconds = end - t0
         steady = (tot_n - n_warm) / (end - t_warm) if t_warm is not None and end > t_warm else None
+        tot_loss, tot_correct = float(tot_loss), int(tot_correct)
         rec = {"epoch": epoch + 1, "train_loss": tot_loss / max(tot_n, 1), "train_acc": tot_correct / max(tot_n, 1),
                "lr": self.opt.param_groups[0]["lr"], "seconds": seconds, "data_wait_share": wait / max(seconds, 1e-9),
                "steady_images_per_s": steady,
