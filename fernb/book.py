@@ -240,7 +240,7 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
             if meta.get("key") == key:
                 print(f"{name} [{prof}]: up to date ({_rel(out)})")
                 if record:
-                    _record(name, prof, reports, params, meta.get("seconds") or 0.0)
+                    _record(name, prof, reports, params, meta.get("seconds") or 0.0, meta.get("commit"))
                 return out
         except Exception:  # an unreadable leftover is simply re-executed
             pass
@@ -255,6 +255,9 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     injected = dict(params)
     if "report" in declared:  # where the chapter reports (fernb.chapter.setup), relative to papermill's cwd
         injected["report"] = os.path.relpath(reports, NOTEBOOKS)
+    from fernb.results import code_version
+
+    commit = code_version()  # the code this run starts with: a commit made while it runs is not its code
     t = time.perf_counter()
     print(f"{name} [{prof}]: executing with {params or 'default parameters'}")
     tmp = out.with_suffix(".partial.ipynb")
@@ -269,12 +272,12 @@ def run(name: str, params: dict | None = None, profile: str | None = None, force
     seconds = round(time.perf_counter() - t, 1)
     nb = collapse_scaffolding(nbformat.read(tmp, as_version=4))
     add_findings(nb, reports)
-    nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds}
+    nb.metadata["fernb"] = {"key": key, "profile": prof, "parameters": params, "seconds": seconds, "commit": commit}
     nbformat.write(nb, out)
     tmp.unlink()
     print(f"{name} [{prof}]: done in {seconds:.0f}s -> {_rel(out)}")
     if record:
-        _record(name, prof, reports, params, seconds)
+        _record(name, prof, reports, params, seconds, commit)
     return out
 
 
@@ -307,10 +310,10 @@ def _log_cells():
     log.propagate = False
 
 
-def _record(name: str, profile: str, reports: Path, params: dict, seconds: float):
+def _record(name: str, profile: str, reports: Path, params: dict, seconds: float, commit: str | None = None):
     from fernb import results
 
-    out = results.record(name, profile, reports, params, seconds)
+    out = results.record(name, profile, reports, params, seconds, commit=commit)
     print(f"{name} [{profile}]: recorded -> {_rel(out)}")
 
 

@@ -191,27 +191,36 @@ def _runs(folder: Path) -> list[Path]:
     return [p for p in seen if (p / "metrics.json").exists()]
 
 
-def provenance(chapter: str, profile: str, params: dict, seconds: float, folder: Path) -> dict:
-    """Where and how a chapter's results were made."""
+def code_version() -> str:
+    """The checkout's commit (12 hex digits), marked when tracked files differ from it; "unknown" outside git."""
+    commit = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    return commit[:12] + ("+uncommitted changes" if dirty else "") if commit else "unknown"
+
+
+def provenance(chapter: str, profile: str, params: dict, seconds: float, folder: Path,
+               commit: str | None = None) -> dict:
+    """Where and how a chapter's results were made; ``commit`` is the code the chapter started with
+    (:func:`code_version` when it started), which a commit made while a recording runs does not change."""
     import torch
 
     datasets = {}
     for run in _runs(folder):
         rec = json.loads((run / "config.json").read_text())
         datasets.setdefault(rec["config"]["dataset"], set()).add(rec.get("dataset_fingerprint", "?"))
-    commit = _git("rev-parse", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
     return {"chapter": chapter, "profile": profile, "parameters": params,
-            "commit": commit[:12] + ("+uncommitted changes" if dirty else "") if commit else "unknown",
+            "commit": commit or code_version(),
             "device": device_name(), "torch": torch.__version__, "cuda": torch.version.cuda or "none",
             "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "wall_s": round(seconds, 1),
             "datasets": {k: sorted(v) for k, v in sorted(datasets.items())}}
 
 
-def record(chapter: str, profile: str, folder: Path, params: dict, seconds: float, results: Path | None = None) -> Path:
+def record(chapter: str, profile: str, folder: Path, params: dict, seconds: float, results: Path | None = None,
+           commit: str | None = None) -> Path:
     """Copy a finished chapter's report (tables, headlines, the small files of its runs) to
-    ``results/<chapter>/<profile>/`` with its provenance, replacing an earlier recording."""
+    ``results/<chapter>/<profile>/`` with its provenance (``commit``: the code it started with), replacing an
+    earlier recording."""
     out = (results or results_root()) / chapter / profile
     if out.exists():
         shutil.rmtree(out)
@@ -228,7 +237,8 @@ def record(chapter: str, profile: str, folder: Path, params: dict, seconds: floa
         for name in RUN_FILES:
             if (run / name).exists():
                 shutil.copy(run / name, dest / name)
-    (out / "provenance.json").write_text(json.dumps(provenance(chapter, profile, params, seconds, folder), indent=1))
+    prov = provenance(chapter, profile, params, seconds, folder, commit)
+    (out / "provenance.json").write_text(json.dumps(prov, indent=1))
     return out
 
 

@@ -108,6 +108,10 @@ def test_record_keeps_small_files_and_provenance(tmp_path, items):
     assert results.recorded("00_quickstart", "other", results=tmp_path / "res") is None
     line = results.provenance_line(prov)
     assert "Recorded in the `full` profile" in line and prov["device"] in line and "synth-raf (abc123)" in line
+    # the code a recording started with is its commit, even when HEAD moved while it ran
+    again = results.record("00_quickstart", "full", report, {"profile": "full"}, 1.0, results=tmp_path / "res",
+                           commit="0123456789ab")
+    assert json.loads((again / "provenance.json").read_text())["commit"] == "0123456789ab"
 
 
 def test_results_map_rows_and_statuses(tmp_path, items):
