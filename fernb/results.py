@@ -46,13 +46,15 @@ def write_table(folder: Path, name: str, table) -> Path:
         raise TypeError(f"report({name!r}, ...) needs a pandas DataFrame or Series, got {type(table).__name__}")
     _check_name(name)
     frame = table.to_frame() if isinstance(table, pd.Series) else table
+    names = [n for n in frame.index.names if n is not None]  # "split" JSON drops them: kept beside it
     if isinstance(frame.index, pd.MultiIndex):  # "split" JSON keeps one index level: the levels become columns
         frame = frame.reset_index()
     if isinstance(frame.columns, pd.MultiIndex):
         frame = frame.set_axis([" / ".join(map(str, c)) for c in frame.columns], axis=1)
     out = folder / "tables" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(frame.to_json(orient="split", double_precision=6, default_handler=str))
+    blob = json.loads(frame.to_json(orient="split", double_precision=6, default_handler=str))
+    out.write_text(json.dumps({**blob, "index_names": names} if names else blob, ensure_ascii=False))
     return out
 
 
@@ -61,7 +63,14 @@ def read_table(path: Path):
 
     import pandas as pd
 
-    return pd.read_json(io.StringIO(Path(path).read_text()), orient="split")
+    blob = json.loads(Path(path).read_text())
+    names = blob.pop("index_names", [])
+    frame = pd.read_json(io.StringIO(json.dumps(blob)), orient="split")
+    if names and all(n in frame.columns for n in names):  # a MultiIndex, stored as its levels' columns
+        return frame.set_index(names)
+    if len(names) == 1:
+        frame.index.name = names[0]
+    return frame
 
 
 def _check_name(name: str):
@@ -272,7 +281,8 @@ def recorded_label(prov: dict) -> str:
 
 def provenance_line(prov: dict) -> str:
     """The admonition text above a recorded table."""
-    data = ", ".join(f"{k} ({'/'.join(v)})" for k, v in prov.get("datasets", {}).items()) or "see the chapter"
+    # fingerprints joined with spaces, so that a recording over many data folders wraps inside the column
+    data = "; ".join(f"{k} ({', '.join(v)})" for k, v in prov.get("datasets", {}).items()) or "see the chapter"
     return (f"Recorded in the {recorded_label(prov)} on {prov['device']} at commit `{prov['commit']}` "
             f"({prov['date']}; torch {prov['torch']}, CUDA {prov['cuda']}; {prov['wall_s']:.0f} s), "
             f"data: {data}. Not re-run in this build.")

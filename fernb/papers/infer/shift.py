@@ -30,7 +30,7 @@ SHIFT = Recipe(
 )
 """What each profile trains per seed: one model of dataset A and one of dataset B per divergence (``images`` each,
 ``None``: the profile's size). ``quick`` keeps the small CNN at 32×32 on 1,000 images a domain, 15 epochs (about 6 s
-a model on two cores; at 6 epochs a third of the models learned nothing), so that 3 seeds × (1 + 3 divergences)
+a model on two cores; at 6 epochs a third of the evaluations learned nothing), so that 3 seeds × (1 + 3 divergences)
 models fit the chapter's budget; divergence 4 because at 3 the synth-raf → synth-infer drop did not yet grow beyond
 noise over 3 seeds (+2.3 ± 3.1 points; at 4, +4.8 ± 1.8). ``long`` (recorded) trains 48×48 on the profile's 3,000
 images over five seeds and five divergences; ``full`` the text's MobileViT-S. On real datasets the
