@@ -258,7 +258,8 @@ def test_divergence_one_is_the_published_domain_and_others_are_named(tmp_path):
     assert SynthConfig("synth-infer", 40, seed=2, divergence=1).dirname == default.dirname
     assert "-d" not in default.dirname and "divergence" not in default.meta()
     two = SynthConfig("synth-infer", 40, seed=2, divergence=2.0)
-    assert two.dirname == default.dirname.replace("synth-infer-", "synth-infer-d2-r2-") and two.meta()["divergence"] == 2
+    assert two.dirname == default.dirname.replace("synth-infer-", "synth-infer-d2-r2-")
+    assert two.meta()["divergence"] == 2 and two.meta()["divergence_rule"] == 2
     # gains: the table itself at 1, the reference's (all 1) at 0, squared at 2
     assert domain_style("synth-infer") == DOMAIN_STYLE["synth-infer"]
     assert set(domain_style("synth-infer", 0).values()) == {1.0}
@@ -276,7 +277,8 @@ def test_divergence_one_is_the_published_domain_and_others_are_named(tmp_path):
     # expressions differently, it does not photograph them worse
     own = load_manifest("synth-infer")["generator"]
     half = display_generator(SynthConfig("synth-infer", 40, divergence=0.5))
-    assert half["capture"]["max_noise"] == pytest.approx((ref["capture"]["max_noise"] + own["capture"]["max_noise"]) / 2)
+    mid = (ref["capture"]["max_noise"] + own["capture"]["max_noise"]) / 2
+    assert half["capture"]["max_noise"] == pytest.approx(mid)
     far = display_generator(SynthConfig("synth-infer", 40, divergence=4))
     assert far["capture"] == own["capture"] and far["blend_share"] == own["blend_share"]
     assert domain_style("synth-infer", 4)[("anger", 5)] == pytest.approx(0.5 ** 4)

@@ -174,7 +174,8 @@ class BatchLoader:
     ``with_index=True``).
 
     ``images`` is float32 NCHW normalised with ``mean``/``std`` (per channel or scalar), on ``device``, in the
-    channels-last memory layout or, with ``channels_last=False``, contiguous; ``labels`` is int64.  ``in_chans=3`` on a one-channel store repeats the channel (grayscale datasets into RGB models).
+    channels-last memory layout or, with ``channels_last=False``, contiguous; ``labels`` is int64.  ``in_chans=3``
+    on a one-channel store repeats the channel (grayscale datasets into RGB models).
     """
 
     def __init__(self, store, indices, labels, batch_size: int = 64, shuffle: bool = False,

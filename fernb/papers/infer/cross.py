@@ -36,9 +36,9 @@ CROSS = Recipe(
 """What each profile trains, four times (each dataset on its own split and on all its images): ``smoke`` a tiny
 CNN for a few batches; ``quick`` the small CNN (0.3 M parameters) at 32×32, because MobileViT-S at 64×64 trains at
 about 15 images a second on a 2-core CPU (and 48×48 took the chapter past its four minutes once the shift study
-trained its models until they learned); ``long`` the same at 48×48; ``full`` the text's MobileViT-S at 224×224 (Fig. 5's caption says
-MobileNet: give ``model="mobilenetv3_large"``). Adam with a cosine schedule and BTFER's conservative class weights:
-the paper gives no recipe."""
+trained its models until they learned); ``long`` the same at 48×48; ``full`` the text's MobileViT-S at 224×224
+(Fig. 5's caption says MobileNet: give ``model="mobilenetv3_large"``). Adam with a cosine schedule and BTFER's
+conservative class weights: the paper gives no recipe."""
 
 
 def check_pair(dataset_a: str, dataset_b: str, data_root_b=None):
