@@ -33,6 +33,10 @@ def test_the_rule_names_why_a_run_is_uninformative():
     pred[40:41], pred[50:51] = 1, 2
     near = informative(cm_of(pred, Y))
     assert near["classes predicted"] == 3 and not near["informative"] and "within 2 points" in near["reason"]
+    # three classes predicted, every one wrong: below the prior, and the reason says "below", not "within"
+    pred = np.repeat([1, 2, 0], [40, 10, 50])
+    under = informative(cm_of(pred, Y))
+    assert under["accuracy"] < 0.4 and "is below the commonest class's share (40.0 %)" in under["reason"]
     good = informative(cm_of(Y, Y))
     assert good["informative"] and good["reason"] == "" and good["accuracy"] == 1.0
     with pytest.raises(ValueError, match="square confusion matrix"):

@@ -117,7 +117,9 @@ def informative(confusion) -> dict:
     if predicted < MIN_CLASSES_PREDICTED:
         reasons.append(f"predicts {predicted} class{'es' if predicted != 1 else ''}")
     if accuracy <= majority + MIN_MARGIN_OVER_MAJORITY:
-        reasons.append(f"accuracy {100 * accuracy:.1f} % is within {100 * MIN_MARGIN_OVER_MAJORITY:.0f} points "
-                       f"of the commonest class's share ({100 * majority:.1f} %)")
+        where = ("below" if accuracy < majority else
+                 f"within {100 * MIN_MARGIN_OVER_MAJORITY:.0f} points of")
+        reasons.append(f"accuracy {100 * accuracy:.1f} % is {where} the commonest class's share "
+                       f"({100 * majority:.1f} %)")
     return {"informative": not reasons, "classes predicted": predicted, "accuracy": accuracy,
             "majority share": majority, "reason": "; ".join(reasons)}
