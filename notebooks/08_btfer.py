@@ -75,6 +75,10 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 #   timings and the command behind each choice are in the recipes' docstring), a fixed number of epochs without
 #   early stopping, at 96 px instead of 224 for Experiment 5; the rest of Tables 2-3 stays `—` and belongs to
 #   `full`. What this page's profile trains is printed below the recipes.
+# * `long` is recorded once on a 2-core CPU (SynthFER only): the eight networks of Table 2 whose 48 px training
+#   step is cheapest, under both weightings, for 12 epochs at a learning rate of 1e-3 (at quick's 3e-3 six of the
+#   eight stayed at the class prior), and Experiment 5 over three seeds. The slower half of the zoo, 224 px and
+#   the pretrained starts stay `full`'s; the page shows the recorded tables beside this profile's.
 # * `smoke` proves the code path: tiny runs of a few batches.
 #
 # `full` and `smoke` augment as the paper's Keras code does (§III-F, the released notebooks' `ImageDataGenerator`):
