@@ -1,14 +1,17 @@
-"""Where the papers' hard pairs stand among the confusions of models trained on SynthFER.
+"""Where the hard pairs stand among the confusions of models trained on SynthFER.
 
     python benchmarks/hard_pairs.py [--results results] [--runs-root PATH] [--dataset synth-raf]
 
-InFER++ §IV (Fig. 7's confusion matrices) and BTFER §IV name fear/surprise and disgust/anger as the expressions
-real models confuse most.  This reads every run's test confusion matrix under ``--results`` (the recorded
+The pairs are issue 29's: fear read as surprise and disgust read as anger. Of the four papers only InFER++ names
+one of them (§III-E: "sadness and fear, anger and disgust, and happiness and surprise were often confused",
+:data:`fernb.papers.infer.cross.PAPER_CONFUSIONS`); fear/surprise is the pair the two expressions' shared action
+units (brows raised, upper lids raised, jaw dropped; :mod:`fernb.data.synth.facs`) make likely, not a paper's claim.
+This reads every run's test confusion matrix under ``--results`` (the recorded
 ``results/<chapter>/<profile>/runs/``) and, with ``--runs-root``, a live runs folder too; keeps the runs that
 learned something (:func:`fernb.eval.metrics.informative`) on ``--dataset``; turns each matrix into rates
-(each row divided by its true class's count, so a rare class weighs as much as a common one) and averages them.
-It prints, for each true class, its three largest confusions by rate with the spread over runs, and whether each
-hard pair is that class's largest.  It trains nothing and needs no data: the matrices are in the runs' metrics.
+(:func:`fernb.eval.metrics.confusion_rates`) and averages them. It prints, for each true class, its three
+largest confusions by rate with the spread over runs, and whether each hard pair is that class's largest. It
+trains nothing and needs no data: the matrices are in the runs' metrics.
 """
 
 import argparse
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fernb.eval.metrics import informative
+from fernb.eval.metrics import confusion_rates, informative
 from fernb.labels import EXPRESSIONS
 
 HARD_PAIRS = (("fear", "surprise"), ("disgust", "anger"))
@@ -41,7 +44,7 @@ def rate_matrices(folders, dataset: str) -> dict[tuple, np.ndarray]:
         names = tuple(found.get("per_class_accuracy") or EXPRESSIONS)
         if cm.ndim != 2 or cm.shape != (len(names),) * 2 or not informative(cm)["informative"]:
             continue
-        groups.setdefault(names, []).append(cm / np.clip(cm.sum(1, keepdims=True), 1, None))
+        groups.setdefault(names, []).append(confusion_rates(cm))
     if not groups:
         where = ", ".join(map(str, folders))
         raise SystemExit(f"no informative {dataset} run with a confusion matrix under {where}")

@@ -88,3 +88,10 @@ def test_a_headline_from_an_uninformative_run_is_refused(tmp_path):
     assert said["ours"] == "40 %" and "expected failure: the collapse" in said["note"]
     ch.headline("infer-t3", "100 %", runs=[good])
     assert _json.loads((reports / "headlines.json").read_text())["infer-t3"]["ours"] == "100 %"
+
+
+def test_confusion_rates_divide_each_row_by_its_true_count_and_leave_an_empty_class_at_zero():
+    from fernb.eval.metrics import confusion_rates
+
+    rates = confusion_rates([[6, 2, 0], [0, 0, 0], [1, 1, 2]])
+    assert np.allclose(rates, [[0.75, 0.25, 0], [0, 0, 0], [0.25, 0.25, 0.5]])

@@ -72,6 +72,14 @@ def classification_report(y: np.ndarray, probs: np.ndarray, groups: dict | None 
     return out
 
 
+def confusion_rates(cm) -> np.ndarray:
+    """A confusion matrix (rows: true class) as rates: each row divided by its true class's count, so cell (t, p)
+    is the share of class t's faces read as p and a rare class weighs as much as a common one; a class with no
+    true samples keeps a row of zeros."""
+    cm = np.asarray(cm, dtype=np.float64)
+    return cm / np.maximum(cm.sum(-1, keepdims=True), 1)
+
+
 def confusion_report(cm, class_names) -> dict:
     """Accuracy, mean per-class recall and per-class recall from a confusion matrix (rows: true class), through
     :func:`classification_report`'s scikit-learn metrics; a class with no true samples has recall ``nan``."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fernb.eval.metrics import confusion_rates
 from fernb.labels import category_key
 from fernb.papers.recipes import Recipe
 
@@ -178,9 +179,8 @@ def named_confusions(evaluations, pairs=PAPER_CONFUSIONS) -> pd.DataFrame:
         for t, p in ((x, y), (y, x)):
             row = {"true → predicted": f"{t} → {p}"}
             for ev in evaluations:
-                cm = ev.confusion
-                i, j = ev.class_index(t), ev.class_index(p)
-                row[ev.name] = round(100 * cm[i, j] / max(cm[i].sum(), 1), 1)
+                rate = confusion_rates(ev.confusion)[ev.class_index(t), ev.class_index(p)]
+                row[ev.name] = round(100 * rate, 1)
             rows.append(row)
     return pd.DataFrame(rows).set_index("true → predicted")
 

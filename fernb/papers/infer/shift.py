@@ -301,6 +301,7 @@ def display_shifts(study: ShiftStudy) -> dict:
 def rate_confusions(study: ShiftStudy, top: int = 4) -> pd.DataFrame:
     """The ``top`` largest confusions by rate (share of the true class, %) of each evaluation at the strongest
     divergence, averaged over seeds, beside the pairs §III-E names."""
+    from fernb.eval.metrics import confusion_rates
     from fernb.papers.infer.cross import PAPER_CONFUSIONS
 
     named = {frozenset(p) for p in PAPER_CONFUSIONS}
@@ -310,8 +311,7 @@ def rate_confusions(study: ShiftStudy, top: int = 4) -> pd.DataFrame:
         rates = []
         for seed in study.seeds:
             ev = study.evals[(hi, seed)][key]
-            cm = ev.confusion.astype(float)
-            rates.append(100 * cm / np.maximum(cm.sum(1, keepdims=True), 1))
+            rates.append(100 * confusion_rates(ev.confusion))
         mean = np.mean(rates, 0)
         np.fill_diagonal(mean, -1)
         order = np.dstack(np.unravel_index(np.argsort(-mean, axis=None), mean.shape))[0][:top]
