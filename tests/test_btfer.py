@@ -369,6 +369,18 @@ def test_quick_trains_more_of_table_2_and_says_so():
     assert btfer.LABELS("quick").seeds >= 2 and "nothing; it belongs to `full`" in words
 
 
+def test_long_asks_experiment_1_from_the_analogue_starts_over_seeds():
+    """long has no real weights, so Experiment 1 compares scratch with the two analogues made here, over enough
+    seeds for a paired noise estimate, and the page's plan says so."""
+    from fernb.models.pretrained import ANALOGUES
+
+    st = btfer.PRETRAINED("long")
+    assert "scratch" in st.starts and set(ANALOGUES) <= set(st.starts)
+    assert not {"imagenet", "vggface"} & set(st.starts) and st.seeds >= 2
+    line = next(x for x in btfer.plan_words("long").split("\n") if "Experiment 1" in x)
+    assert "vggface-analogue" in line and f"{st.seeds} seeds" in line
+
+
 def test_the_pages_verdicts_reach_the_results_map_in_points():
     from fernb.papers.btfer.verdicts import Verdict, map_verdicts
 

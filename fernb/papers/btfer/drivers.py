@@ -85,6 +85,10 @@ def plan_words(profile: str) -> str:
                      f"{' and '.join(m.extra_weightings)} weighting only ({more})")
     lines.append("* Table 3 (224 px): " + (", ".join(_models(m.models_224, 224)) if m.models_224 else
                                           "nothing; it belongs to `full`"))
+    st = R.PRETRAINED(profile)
+    lines.append(f"* Experiment 1: {', '.join(st.models)} at {', '.join(f'{r} px' for r in st.resolutions)} from "
+                 f"{', '.join(st.starts)} (each start whose weights are here), {_seeds(st.seeds)}, "
+                 f"{' and '.join(st.weightings)} weighting")
     lines.append(f"* Experiment 3: {', '.join(lab.models)} with three label qualities, {_seeds(lab.seeds)}")
     lines.append(f"* Experiment 5: {', '.join(res.models)} at {res.high} px against {res.low} px, "
                  f"{_seeds(res.seeds)}")

@@ -77,9 +77,9 @@ PROTOCOL = Recipe(
 
 # quick's more of Table 2 (module docstring): the one other network measured to learn within quick's budget
 EXTRA_QUICK = ["btfer_resnet18_dense"]
-# Experiment 1's starts in long: the analogue starts (["scratch", "imagenet-analogue", "vggface-analogue"]) are the
-# next recording's; until then long skips them as quick does (no weights here)
-LONG_STARTS = ["imagenet", "vggface"]
+# Experiment 1's starts in long: scratch beside the two analogues made here (fernb.train.analogues), since the real
+# ImageNet and VGGFace weights are not on this machine
+LONG_STARTS = ["scratch", "imagenet-analogue", "vggface-analogue"]
 # long's networks at 48 px: LeNet5 and the seven cheapest of the others (training-step times in the docstring)
 LONG_48 = ["btfer_lenet5", "btfer_modular", "btfer_mobilenetv2", "btfer_resnet18_dense", "btfer_mobilenet",
            "btfer_zfnet", "btfer_seq_simple", "btfer_seq3conv"]
@@ -125,15 +125,15 @@ RESOLUTION = Recipe(
 
 PRETRAINED = Recipe(
     "btfer-starts", "Experiment 1: VGG16 from three starts",
-    common=dict(models=["btfer_vgg16"], seeds=1),
-    smoke=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
-    quick=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"]),
+    common=dict(models=["btfer_vgg16"]),
+    smoke=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"], seeds=1),
+    quick=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"], seeds=1),
     # long asks Experiment 1 with the analogues made here (fernb.train.analogues: SynthFER identities for VGGFace,
-    # procedural non-face images for ImageNet) beside scratch, one weighting; as LONG_STARTS says, the first long
-    # recording left them out: VGG16 at 48 px trains at ~1 s a step on two cores (~11 minutes a run, ~55 with the
-    # two pretrainings), which the chapter's first recording spent on Table 2's rows instead
-    long=dict(starts=LONG_STARTS, weightings=["conservative"]),
-    full=dict(resolutions=[48, 224], starts=["scratch", "imagenet", "vggface"], weightings=["simple", "conservative"]),
+    # procedural non-face images for ImageNet) beside scratch, one weighting, two seeds (the paired gap's noise):
+    # VGG16 at 48 px trains at ~1 s a step on two cores (~11 minutes a run, ~80 with the two pretrainings)
+    long=dict(starts=LONG_STARTS, weightings=["conservative"], seeds=2),
+    full=dict(resolutions=[48, 224], starts=["scratch", "imagenet", "vggface"], weightings=["simple", "conservative"],
+              seeds=1),
 )
 
 TEST = Recipe(
