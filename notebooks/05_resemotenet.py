@@ -128,9 +128,10 @@ explore(
 # first one or two residual blocks (C5, C6). Each configuration trains with the protocol above, once per seed on the
 # same split, so each one's difference from C1 is paired by seed. Removing early convolutions keeps the feature maps
 # large, so C3 and C4 cost several times the MACs of C1. The recipe table above says which configurations each
-# profile trains (the recorded `long`: all six at quick's width over three seeds, on this CPU; `full`: all six at
-# full width), and a recorded copy stands under the table. The paper prints one run per configuration on RAF-DB;
-# its "Loss (%)" column is printed as it stands (the paper does not define it).
+# profile trains (the recorded `long`: all six at quick's width over three seeds, on this CPU, cutting the rate and
+# stopping early on the validation loss, since the narrow network's slow starts sat at chance accuracy while their
+# loss still fell; `full`: all six at full width), and a recorded copy stands under the table. The paper prints one
+# run per configuration on RAF-DB; its "Loss (%)" column is printed as it stands (the paper does not define it).
 
 # %%
 ablation = resemotenet.train_ablation(ch)

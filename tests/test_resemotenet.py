@@ -133,3 +133,14 @@ def test_network_and_recipe_as_the_authors_released_them():
     assert resemotenet.PROTOCOL("full").model_kwargs == {}  # the released dropout; quick's narrow net has lighter
     quick = create("resemotenet", **resemotenet.PROTOCOL("quick").model_kwargs)
     assert [m.p for m in quick.modules() if isinstance(m, nn.Dropout)] == [0.0, 0.0, 0.2, 0.2, 0.2]
+
+
+def test_long_cuts_and_stops_on_the_validation_loss():
+    """long watches the validation loss (its slow starters sat at chance accuracy while their loss still fell);
+    the other profiles keep validation accuracy, and long's settings make a valid training configuration."""
+    from fernb.train import TrainConfig
+
+    assert {p: resemotenet.PROTOCOL(p).monitor for p in PROFILES} == {
+        "smoke": "val_acc", "quick": "val_acc", "long": "val_loss", "full": "val_acc"}
+    cfg = TrainConfig(**{**resemotenet.options(resemotenet.PROTOCOL("long")), "profile": "long"})
+    assert cfg.monitor == "val_loss" and cfg.val_share > 0 and cfg.early_stop_patience == 10
