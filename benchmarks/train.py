@@ -18,7 +18,11 @@ the ratios are images per second against fernb fp32 and against the peer, measur
 bf16 autocast, both) and once with ``auto``, for ``--batches`` batches, and prints fit's steady-state images/s
 (``steady_images_per_s`` of the run's history) against a bare training step of the same setting in the same run
 (the target: at least 0.90), and the autotuner's pick against the best setting measured (the target: within 10 %);
-each figure is the median of ``--repeats`` runs, fit and bare step alternating.
+each figure is the median of ``--repeats`` runs, fit and bare step alternating. The pick is judged twice:
+``auto/best`` is the ``auto`` run's own speed (its tuning trials included) over the best forced setting's, and
+``pick/best`` the forced speed of the setting it picked over the best's, the same measurement on both sides, so
+that machine noise between two runs of one setting does not pass for a wrong choice. ``spread`` is the widest
+(max - min) / median of a setting's fit speeds over the repeats: ratios closer to 1 than that are noise.
 """
 
 from __future__ import annotations
@@ -157,13 +161,15 @@ def through_fit(a, dev):
     print(f"device {dev}, {torch.get_num_threads()} threads; fit's steady images/s over {a.batches} batches of "
           f"{a.batch_size} (after {WARM_STEPS} warm-up steps, loader included) / a bare step's, per setting; "
           f"medians of {a.repeats} alternating repeats")
-    head = " ".join(f"{p + ('+cl' if m == 'channels_last' else ''):>17}" for p, m in SETTINGS[:-1])
-    print(f"{'model':>18} {'size':>4} {head} {'auto (its pick)':>24} {'auto/best':>9}")
+    names = [p + ("+cl" if m == "channels_last" else "") for p, m in SETTINGS[:-1]]
+    head = " ".join(f"{n:>17}" for n in names)
+    print(f"{'model':>18} {'size':>4} {head} {'auto (its pick)':>24} {'auto/best':>9} {'pick/best':>9} "
+          f"{'spread':>6}")
     strategies.MIN_TUNED_STEPS = 0  # 'auto' measures even these short timing runs, as a long run would
     with tempfile.TemporaryDirectory() as runs:
         for spec in a.models:
             name, size = spec.split(":")
-            fit_speed, cells, chosen = [], [], ""
+            fit_speed, cells, chosen, spread = [], [], "", 0.0
             for prec, fmt in SETTINGS:
                 fits, bares = [], []
                 for r in range(a.repeats):  # fit and bare step alternate, so a slow spell of the machine hits both
@@ -178,12 +184,15 @@ def through_fit(a, dev):
                         bares.append(bare_step_speed(name, int(size), a.batch_size, prec, fmt, dev, a.batches))
                 speed = float(np.median(fits))
                 fit_speed.append(speed)
+                spread = max(spread, (max(fits) - min(fits)) / speed)
                 if prec != "auto":
                     bare = float(np.median(bares))
                     cells.append(f"{speed:6.1f}/{bare:6.1f}={speed / bare:4.2f}")
             best = max(fit_speed[:-1])
+            picked = fit_speed[names.index(chosen)] if chosen in names else float("nan")  # fp16: not forced here
             print(f"{name:>18} {size:>4} {' '.join(f'{c:>17}' for c in cells)} "
-                  f"{f'{fit_speed[-1]:.1f} ({chosen})':>24} {fit_speed[-1] / best:>9.2f}", flush=True)
+                  f"{f'{fit_speed[-1]:.1f} ({chosen})':>24} {fit_speed[-1] / best:>9.2f} {picked / best:>9.2f} "
+                  f"{spread:>6.2f}", flush=True)
 
 
 def main():

@@ -47,6 +47,9 @@ def test_train_benchmark_through_fit_prints_the_ratios(smoke_raf):
     out = _run("benchmarks/train.py", "--through-fit", "--profile", "smoke", "--models", "tiny_cnn:32",
                "--batches", "5", "--batch-size", "8")
     assert "tiny_cnn" in out and "auto/best" in out and out.count("=") >= 4  # fit/bare for each forced setting
+    row = next(line for line in out.splitlines() if line.strip().startswith("tiny_cnn")).split()
+    pick_over_best, spread = float(row[-2]), float(row[-1])
+    assert "pick/best" in out and 0 < pick_over_best <= 1 and spread >= 0  # the pick's forced speed, not above best
 
 
 def test_hard_pairs_reads_recorded_confusions_and_places_each_pair(tmp_path):
