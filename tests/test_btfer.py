@@ -410,3 +410,13 @@ def test_the_sized_table_holds_each_run_once():
     sized = Benchmark({"main": main, "resolution": res}, None, "long").sized
     assert sized.table["run"].tolist() == ["ra", "rb", "ra96"]
     assert sized.runs == {0: "run-a", 1: "run-b", 2: "run-a96"}
+
+
+def test_the_starts_table_keeps_each_seed_on_its_own_row():
+    """Experiment 1 over two seeds: one row per start and seed (a seedless index repeated each start's rows)."""
+    rows = [dict(model="btfer_vgg16", img_size=48, start=s, weighting="conservative", seed=k, state="trained",
+                 note="", val_acc=0.5, test_acc=0.4 + 0.01 * k, train_set="synth-raf")
+            for s in ("scratch", "imagenet-analogue", "vggface-analogue") for k in (0, 1)]
+    table = btfer.starts_table(pd.DataFrame(rows))
+    assert table.index.is_unique and len(table) == 6
+    assert table.loc[("btfer_vgg16", 48, "scratch", "conservative", 1), "test_acc"] == pytest.approx(0.41)

@@ -152,9 +152,10 @@ def best_per_resolution(table: pd.DataFrame, small_m: float = 5.0) -> pd.DataFra
 
 
 def starts_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Experiment 1 (BTFER §IV-D, Figs. 10-13): VGG16's rows per start, with what a skipped start needs."""
-    cols = ["model", "img_size", "start", "weighting", "state", "note", "val_acc", "test_acc"]
-    return table[cols].set_index(["model", "img_size", "start", "weighting"])
+    """Experiment 1 (BTFER §IV-D, Figs. 10-13): VGG16's rows per start and seed, with what a skipped start
+    needs."""
+    cols = ["model", "img_size", "start", "weighting", "seed", "state", "note", "val_acc", "test_acc"]
+    return table[cols].set_index(["model", "img_size", "start", "weighting", "seed"])
 
 
 def label_noise_table(ch) -> pd.DataFrame | None:
