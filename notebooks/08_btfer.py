@@ -77,8 +77,9 @@ print(f"profile={ch.profile} dataset={ch.dataset} device={ch.device}")
 #   `full`. What this page's profile trains is printed below the recipes.
 # * `long` is recorded once on a 2-core CPU (SynthFER only): the eight networks of Table 2 whose 48 px training
 #   step is cheapest, under both weightings, for 12 epochs at a learning rate of 1e-3 (at quick's 3e-3 six of the
-#   eight stayed at the class prior), and Experiment 5 over three seeds. The slower half of the zoo, 224 px and
-#   the pretrained starts stay `full`'s; the page shows the recorded tables beside this profile's.
+#   eight stayed at the class prior), Experiment 5 over three seeds, and Experiment 1 for VGG16 at 48 px over two
+#   seeds from scratch and from the two analogue starts described below. The slower half of the zoo, 224 px and
+#   the real ImageNet and VGGFace weights stay `full`'s; the page shows the recorded tables beside this profile's.
 # * `smoke` proves the code path: tiny runs of a few batches.
 #
 # `full` and `smoke` augment as the paper's Keras code does (§III-F, the released notebooks' `ImageDataGenerator`):

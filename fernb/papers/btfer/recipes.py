@@ -129,8 +129,9 @@ PRETRAINED = Recipe(
     smoke=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"], seeds=1),
     quick=dict(resolutions=[48], starts=["imagenet", "vggface"], weightings=["simple", "conservative"], seeds=1),
     # long asks Experiment 1 with the analogues made here (fernb.train.analogues: SynthFER identities for VGGFace,
-    # procedural non-face images for ImageNet) beside scratch, one weighting, two seeds (the paired gap's noise):
-    # VGG16 at 48 px trains at ~1 s a step on two cores (~11 minutes a run, ~80 with the two pretrainings)
+    # procedural non-face images for ImageNet) beside scratch, one weighting, two seeds (the paired gap's noise).
+    # VGG16 at 48 px: ~1 s a step on an AMD EPYC's two cores (~11 minutes a run), ~12 s an epoch on an Intel Xeon's
+    # (the recording of 2026-12-05: 2.5 minutes a run, ~25 minutes for the experiment with both pretrainings)
     long=dict(starts=LONG_STARTS, weightings=["conservative"], seeds=2),
     full=dict(resolutions=[48, 224], starts=["scratch", "imagenet", "vggface"], weightings=["simple", "conservative"],
               seeds=1),
