@@ -174,7 +174,9 @@ dashed(btfer.side_by_side(table3), 2)
 # ImageNet. An analogue can say whether a start learned on faces that differ by identity, or on
 # images that are not faces, changes how VGG16 then learns expressions, against scratch, under one protocol. It
 # cannot say how ImageNet's 1.3 million photographs or VGGFace's 2.6 million transfer to RAF-DB: its pretraining
-# saw thousands of drawn images for a few epochs.
+# saw thousands of drawn images for a few epochs. An analogue that did not learn its own task would be a random
+# start under another name, so each analogue row shows `pretrain_acc`, its last-epoch training accuracy on that
+# task, beside `chance`; `informative` says whether the row then learned expressions on the balanced test set.
 
 # %%
 starts = ch.report("starts", btfer.starts_table(bench.table("starts")))

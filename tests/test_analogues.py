@@ -30,7 +30,7 @@ def test_an_analogue_is_made_once_and_loads_through_pretrained(fernb_home, kind,
     stamp = path.stat().st_mtime_ns
     assert analogues.weights_file("btfer_vgg16", kind, 48, TINY) == path and path.stat().st_mtime_ns == stamp
     saved = torch.load(path, weights_only=True)
-    monkeypatch.setattr(analogues, "RECIPE", TINY)
+    monkeypatch.setitem(analogues.RECIPES, kind, TINY)
     kwargs = analogues.build_kwargs("btfer_vgg16", 48, {"pretrained": kind})  # what the trainer does
     assert kwargs == {"pretrained": str(path)}
     net = create("btfer_vgg16", img_size=48, **kwargs)  # the registry's pretrained= path

@@ -379,6 +379,21 @@ def test_long_asks_experiment_1_from_the_analogue_starts_over_seeds():
     assert not {"imagenet", "vggface"} & set(st.starts) and st.seeds >= 2
     line = next(x for x in btfer.plan_words("long").split("\n") if "Experiment 1" in x)
     assert "vggface-analogue" in line and f"{st.seeds} seeds" in line
+    # the paper's learning rate (§III-F): at long's 1e-3 VGG16 from scratch stays at the class prior
+    assert st.train == {"lr": 1e-4} and "at lr 0.0001" in line and btfer.PRETRAINED("quick").train == {}
+
+
+def test_experiment_1_trains_at_its_recipes_learning_rate(tmp_path):
+    """The starts rows take the protocol's training with Experiment 1's change on top; the other rows do not."""
+    from types import SimpleNamespace
+
+    from fernb.papers.btfer.drivers import specs
+
+    ch = SimpleNamespace(profile="long", seed=0, dataset="synth-raf", synthetic=True, data_root=None)
+    out = specs(ch)
+    starts = out["starts"][0].train
+    assert starts["lr"] == 1e-4 and starts["epochs"] == btfer.PROTOCOL("long").train["epochs"]
+    assert {s.train["lr"] for s in out["main"]} == {btfer.PROTOCOL("long").train["lr"]}
 
 
 def test_the_pages_verdicts_reach_the_results_map_in_points():
@@ -420,3 +435,27 @@ def test_the_starts_table_keeps_each_seed_on_its_own_row():
     table = btfer.starts_table(pd.DataFrame(rows))
     assert table.index.is_unique and len(table) == 6
     assert table.loc[("btfer_vgg16", 48, "scratch", "conservative", 1), "test_acc"] == pytest.approx(0.41)
+
+
+def test_the_starts_table_says_how_well_each_analogue_learned_its_pretraining(fernb_home):
+    """An analogue start's row carries its pretraining accuracy beside chance (read from the JSON beside its weight
+    file), a scratch row none, and every row whether it learned on the balanced test set."""
+    import json
+
+    from fernb.train import analogues
+
+    path = analogues.weights_path("btfer_vgg16", "vggface-analogue", 48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps({"last_epoch_train_accuracy": 0.11, "chance": 0.005}))
+    rows = [dict(model="btfer_vgg16", img_size=48, start=s, weighting="conservative", seed=0, state="trained",
+                 note="", val_acc=0.5, test_acc=0.4, informative=s != "scratch", train_set="synth-raf")
+            for s in ("scratch", "vggface-analogue", "imagenet-analogue")]
+    try:
+        table = btfer.starts_table(pd.DataFrame(rows)).droplevel(["model", "img_size", "weighting", "seed"])
+    finally:
+        path.with_suffix(".json").unlink()
+    assert table.loc["vggface-analogue", "pretrain_acc"] == 0.11 and table.loc["vggface-analogue", "chance"] == 0.005
+    assert table.loc[["scratch", "imagenet-analogue"], "pretrain_acc"].isna().all()  # none made here yet
+    assert table["informative"].tolist() == [False, True, True]
+    assert analogues.learned({"last_epoch_train_accuracy": 0.11, "chance": 0.005})
+    assert not analogues.learned({"last_epoch_train_accuracy": 0.0047, "chance": 0.005})

@@ -60,7 +60,8 @@ def specs(ch) -> dict[str, list[BenchmarkSpec]]:
                                        train_sets=sets[:1], seeds=res.seeds_from(ch.seed), **common)]
     st = R.PRETRAINED(ch.profile)
     out["starts"] = [BenchmarkSpec(st.models, resolutions=st.resolutions, starts=st.starts, weightings=st.weightings,
-                                   train_sets=sets, seeds=st.seeds_from(ch.seed), **common)]
+                                   train_sets=sets, seeds=st.seeds_from(ch.seed),
+                                   **{**common, "train": {**p.train, **st.train}})]
     return out
 
 
@@ -88,7 +89,8 @@ def plan_words(profile: str) -> str:
     st = R.PRETRAINED(profile)
     lines.append(f"* Experiment 1: {', '.join(st.models)} at {', '.join(f'{r} px' for r in st.resolutions)} from "
                  f"{', '.join(st.starts)} (each start whose weights are here), {_seeds(st.seeds)}, "
-                 f"{' and '.join(st.weightings)} weighting")
+                 f"{' and '.join(st.weightings)} weighting" +
+                 (f" (at lr {st.train['lr']:g})" if "lr" in st.train else ""))
     lines.append(f"* Experiment 3: {', '.join(lab.models)} with three label qualities, {_seeds(lab.seeds)}")
     lines.append(f"* Experiment 5: {', '.join(res.models)} at {res.high} px against {res.low} px, "
                  f"{_seeds(res.seeds)}")

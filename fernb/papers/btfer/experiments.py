@@ -153,9 +153,24 @@ def best_per_resolution(table: pd.DataFrame, small_m: float = 5.0) -> pd.DataFra
 
 def starts_table(table: pd.DataFrame) -> pd.DataFrame:
     """Experiment 1 (BTFER §IV-D, Figs. 10-13): VGG16's rows per start and seed, with what a skipped start
-    needs."""
-    cols = ["model", "img_size", "start", "weighting", "seed", "state", "note", "val_acc", "test_acc"]
-    return table[cols].set_index(["model", "img_size", "start", "weighting", "seed"])
+    needs, whether the row learned (``informative`` on the balanced test set), and, for a start made here, how well
+    it learned its own pretraining task (``pretrain_acc``: last-epoch training accuracy, beside ``chance``)."""
+    cols = ["model", "img_size", "start", "weighting", "seed", "state", "note", "val_acc", "test_acc", "informative"]
+    out = table[[c for c in cols if c in table]].copy()
+    made = [_analogue_info(r["model"], r["start"], r["img_size"]) for _, r in out.iterrows()]
+    out["pretrain_acc"] = [m["last_epoch_train_accuracy"] if m else np.nan for m in made]
+    out["chance"] = [m["chance"] if m else np.nan for m in made]
+    return out.set_index(["model", "img_size", "start", "weighting", "seed"])
+
+
+def _analogue_info(model: str, start: str, img_size: int) -> dict | None:
+    """What :func:`fernb.train.analogues.about` says of the start's weight file, if it is an analogue made here."""
+    from fernb.train import analogues
+
+    if start not in analogues.KINDS:
+        return None
+    path = analogues.weights_path(model, start, int(img_size))
+    return analogues.about(path) if path.with_suffix(".json").is_file() else None
 
 
 def label_noise_table(ch) -> pd.DataFrame | None:
