@@ -177,6 +177,10 @@ dashed(btfer.side_by_side(table3), 2)
 # saw thousands of drawn images for a few epochs. An analogue that did not learn its own task would be a random
 # start under another name, so each analogue row shows `pretrain_acc`, its last-epoch training accuracy on that
 # task, beside `chance`; `informative` says whether the row then learned expressions on the balanced test set.
+# The analogues are not the real starts in a second way: the VGGFace analogue's faces come from the same generator
+# as SynthFER's expressions (VGGFace's celebrity photographs and RAF-DB's differ in source), and the ImageNet
+# analogue saw four kinds of drawn images, not a thousand classes of photographs. A verdict below on Experiment 1
+# is a verdict on these analogues on SynthFER.
 
 # %%
 starts = ch.report("starts", btfer.starts_table(bench.table("starts")))
