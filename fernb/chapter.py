@@ -114,7 +114,7 @@ class Chapter:
 
         from fernb import results
         from fernb.profiles import RECORDED
-        from fernb.viz.tables import dashed
+        from fernb.viz.tables import dashed, without_constant_levels, without_empty_columns
 
         shown = 0
         for prof in [profile] if profile else RECORDED:
@@ -122,7 +122,12 @@ class Chapter:
             if found is not None:
                 table, prov = found
                 display(Markdown("> **Recorded results.** " + results.provenance_line(prov)))
-                display(dashed(table, 3))  # a missing cell reads "—", numbers as the live tables round them
+                # a missing cell reads "—", numbers as the live tables round them; empty columns are not shown,
+                # and an index level with one value is said once above the table
+                table, same = without_constant_levels(without_empty_columns(table))
+                if same:
+                    display(Markdown(f"Every row: {same}."))
+                display(dashed(table, 3))
                 shown += 1
         if not shown and missing:
             display(Markdown(missing))

@@ -44,7 +44,7 @@ import fernb.chapter
 from fernb.papers import btfer
 from fernb.papers.recipes import recipes_frame
 from fernb.viz import explore
-from fernb.viz.tables import dashed
+from fernb.viz.tables import dashed, without_empty_columns
 
 ch = fernb.chapter.setup(
     profile,
@@ -184,7 +184,7 @@ dashed(btfer.side_by_side(table3), 2)
 
 # %%
 starts = ch.report("starts", btfer.starts_table(bench.table("starts")))
-dashed(starts, 3)
+display(dashed(without_empty_columns(starts), 3))
 ch.recorded("starts")
 
 # %% [markdown]

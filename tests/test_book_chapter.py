@@ -163,6 +163,17 @@ def test_tables_show_dashes_and_meaningful_orders():
 
     shown = numbers(pd.DataFrame({"clean": [2156.0, 0.8171, np.nan]}))
     assert shown["clean"].tolist() == ["2156", "0.817", "—"]
+    from fernb.viz.tables import without_empty_columns
+
+    df = pd.DataFrame({"note": ["", None], "acc": [0.5, np.nan], "gone": [np.nan, np.nan], "zero": [0, 0]})
+    assert without_empty_columns(df).columns.tolist() == ["acc", "zero"]  # a 0 or one missing cell is kept
+    from fernb.viz.tables import without_constant_levels
+
+    df = pd.DataFrame({"model": ["m", "m"], "start": ["a", "b"], "acc": [0.1, 0.2]}).set_index(["model", "start"])
+    kept, words = without_constant_levels(df)
+    assert kept.index.names == ["start"] and words == "model m"
+    kept, words = without_constant_levels(df.iloc[:1])  # one row: nothing to fold
+    assert kept.index.names == ["model", "start"] and words == ""
 
 
 def test_paths_are_shown_relative_to_fernb_home(tmp_path, monkeypatch):

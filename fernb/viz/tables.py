@@ -14,6 +14,24 @@ def dashed(df: pd.DataFrame | pd.Series, digits: int | None = None):
     return out.astype(object).where(out.notna(), MISSING)
 
 
+def without_empty_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the columns that hold nothing in any row (missing or empty text): a recorded table keeps
+    them, a page need not make its reader scroll sideways past them."""
+    empty = [c for c in df.columns if df[c].map(lambda v: v is None or v != v or v == "").all()]
+    return df.drop(columns=empty)
+
+
+def without_constant_levels(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``df`` without the index levels that hold one value in every row (at least one level stays), and those
+    values in words ("model btfer_vgg16, img_size 48"), for a caption: the table then fits the page's column."""
+    if not isinstance(df.index, pd.MultiIndex) or len(df) < 2:
+        return df, ""
+    same = [n for n in df.index.names if df.index.get_level_values(n).nunique(dropna=False) == 1]
+    same = same[:len(df.index.names) - 1]
+    words = ", ".join(f"{n} {df.index.get_level_values(n)[0]}" for n in same)
+    return (df.droplevel(same) if same else df), words
+
+
 def numbers(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """Whole numbers without decimals and the rest rounded to ``digits``, cell by cell: what a transposed table of
     counts and accuracies needs (transposing makes every column float)."""
