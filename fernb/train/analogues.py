@@ -164,9 +164,3 @@ def pretrain(model: str, kind: str, img_size: int, out: Path, recipe: AnalogueRe
 def about(path: Path) -> dict:
     """What an analogue's weight file was made from and how well it learned its pretraining task."""
     return json.loads(Path(path).with_suffix(".json").read_text())
-
-
-def learned(info: dict) -> bool:
-    """Whether an analogue learned its pretraining task: last-epoch training accuracy at least twice chance (a
-    start that learned nothing is a random start under another name)."""
-    return info["last_epoch_train_accuracy"] >= 2 * info["chance"]
